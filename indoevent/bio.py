@@ -1,0 +1,66 @@
+"""Spans <-> word-level IOB2 tags. Entities and triggers share one tag sequence."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Sequence
+
+from .spans import Span
+from .tokenize import Word
+
+
+def spans_to_tags(words: Sequence[Word], spans: Sequence[Span]) -> tuple[list[str], list[Span]]:
+    """Tag words with IOB2; returns the tags and the spans whose edges are not word edges.
+
+    >>> from indoevent.tokenize import tokenize
+    >>> ws = tokenize("Presiden Vladimir Putin bertemu Kim")
+    >>> spans_to_tags(ws, [Span(9, 23, "PER"), Span(24, 31, "CONSULT")])[0]
+    ['O', 'B-PER', 'I-PER', 'B-CONSULT', 'O']
+    """
+    starts = [w.start for w in words]
+    ends = [w.end for w in words]
+    tags = ["O"] * len(words)
+    misaligned: list[Span] = []
+    for s in spans:
+        i = bisect_left(starts, s.start)
+        j = bisect_left(ends, s.end)
+        if i >= len(words) or j >= len(words) or starts[i] != s.start or ends[j] != s.end or j < i:
+            misaligned.append(s)
+            continue
+        if any(t != "O" for t in tags[i : j + 1]):
+            misaligned.append(s)  # overlaps a span already tagged; the validator reports why
+            continue
+        tags[i] = f"B-{s.label}"
+        for k in range(i + 1, j + 1):
+            tags[k] = f"I-{s.label}"
+    return tags, misaligned
+
+
+def tags_to_word_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Decode IOB2 into ``(first word, last word + 1, label)``; an ``I-`` that does not
+    continue a span of its label opens a new one (as models sometimes predict).
+
+    >>> tags_to_word_spans(["B-PER", "I-PER", "O", "I-GPE", "B-CONSULT"])
+    [(0, 2, 'PER'), (3, 4, 'GPE'), (4, 5, 'CONSULT')]
+    """
+    out: list[tuple[int, int, str]] = []
+    cur: list | None = None
+    for k, tag in enumerate(tags):
+        prefix, _, label = tag.partition("-")
+        if prefix == "I" and cur is not None and cur[2] == label:
+            cur[1] = k + 1
+            continue
+        if cur is not None:
+            out.append(tuple(cur))
+            cur = None
+        if prefix in ("B", "I"):
+            cur = [k, k + 1, label]
+    if cur is not None:
+        out.append(tuple(cur))
+    return out
+
+
+def tags_to_spans(words: Sequence[Word], tags: Sequence[str], text: str) -> list[Span]:
+    """Decode IOB2 tags over words back into character spans of ``text``."""
+    return [Span(words[i].start, words[j - 1].end, label, text[words[i].start : words[j - 1].end])
+            for i, j, label in tags_to_word_spans(tags)]

@@ -1,0 +1,181 @@
+"""``indoevent convert``: Label Studio export -> word-level IOB2 (JSONL + Hugging Face DatasetDict).
+
+Data flows one way: export -> documents with spans -> words with offsets -> IOB2.
+Nothing is dropped silently: spans that do not fall on word edges, tasks without an
+annotation and schema problems go to ``conversion_report.json``; under ``strict`` any of
+them fails the conversion. Output is written to a temporary folder and moved into place
+only when complete, so a failed run never leaves a half-written directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .bio import spans_to_tags
+from .labels import bio_tags
+from .lsexport import read_export
+from .spans import Document
+from .tokenize import tokenize
+
+
+class ConversionError(RuntimeError):
+    """Conversion refused (strict mode, or nothing to convert); ``report`` says why."""
+
+    def __init__(self, message: str, report: dict):
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class Article:
+    """One article at word level, ready for training."""
+
+    doc_id: str
+    text: str
+    tokens: list[str]
+    starts: list[int]
+    ends: list[int]
+    tags: list[str]
+    relations: list[dict] = field(default_factory=list)
+
+    def to_json(self, with_text: bool = True) -> dict:
+        d = {"doc_id": self.doc_id, "tokens": self.tokens, "starts": self.starts, "ends": self.ends,
+             "tags": self.tags, "relations": self.relations}
+        if with_text:
+            d["text"] = self.text
+        return d
+
+
+def document_to_article(doc: Document) -> tuple[Article, list[dict]]:
+    """Tokenise one document and tag its words; returns the article and its misaligned spans.
+
+    >>> from indoevent.inline import parse
+    >>> art, bad = document_to_article(parse("⟦e1:PER Putin⟧ tiba di ⟦e2:GPE Beijing⟧.", "d"))
+    >>> list(zip(art.tokens, art.tags))
+    [('Putin', 'B-PER'), ('tiba', 'O'), ('di', 'O'), ('Beijing', 'B-GPE'), ('.', 'O')]
+    """
+    cuts = {o for s in doc.spans for o in (s.start, s.end)}
+    words = tokenize(doc.text, cuts)
+    tags, misaligned = spans_to_tags(words, doc.spans)
+    bad = []
+    for s in misaligned:
+        inside = [w.text for w in words if w.start < s.end and s.start < w.end]
+        bad.append({"doc_id": doc.doc_id, "task_id": doc.task_id, "start": s.start, "end": s.end,
+                    "label": s.label, "text": doc.text[s.start:s.end], "words": inside})
+    # Relations in word indices [first, last + 1), for the argument linker.
+    word_of = {}
+    for k, w in enumerate(words):
+        word_of[w.start] = k
+        word_of[("end", w.end)] = k + 1
+    by_id = {s.id: s for s in doc.spans}
+    aligned = {id(s) for s in doc.spans} - {id(s) for s in misaligned}
+    rels = []
+    for r in doc.relations:
+        t, e = by_id.get(r.trigger_id), by_id.get(r.entity_id)
+        if t is None or e is None or id(t) not in aligned or id(e) not in aligned:
+            continue
+        rels.append({"role": r.role,
+                     "trigger": [word_of[t.start], word_of[("end", t.end)]], "trigger_label": t.label,
+                     "argument": [word_of[e.start], word_of[("end", e.end)]], "argument_label": e.label})
+    art = Article(doc.doc_id, doc.text, [w.text for w in words], [w.start for w in words],
+                  [w.end for w in words], tags, rels)
+    return art, bad
+
+
+def convert_export(export: str | Path, choose: str = "latest", strict: bool = False) -> tuple[list[Article], dict]:
+    """Convert an export in memory: the articles and a report of everything left out."""
+    result = read_export(export, choose)
+    articles, misaligned = [], []
+    for doc in result.documents:
+        art, bad = document_to_article(doc)
+        articles.append(art)
+        misaligned += bad
+    report = {
+        "export": str(export),
+        "annotation_choice": choose,
+        "tasks": result.n_tasks,
+        "articles": len(articles),
+        "skipped": {k: {"count": len(v), "tasks": v} for k, v in result.skipped.items()},
+        "problems": [str(p) for p in result.problems],
+        "warnings": [str(w) for w in result.warnings],
+        "misaligned_spans": misaligned,
+        "tag_counts": _tag_counts(articles),
+    }
+    if strict and (result.problems or misaligned or result.skipped):
+        n = len(result.problems) + len(misaligned) + sum(len(v) for v in result.skipped.values())
+        raise ConversionError(f"{export}: {n} problem(s) under --strict; nothing written", report)
+    if not articles:
+        raise ConversionError(f"{export}: no annotated task to convert", report)
+    return articles, report
+
+
+def _tag_counts(articles: list[Article]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for a in articles:
+        for t in a.tags:
+            if t.startswith("B-"):
+                counts[t[2:]] = counts.get(t[2:], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def to_dataset_dict(articles: list[Article]):
+    """A ``DatasetDict`` with one ``train`` split (splits by article come later) and ClassLabel tags."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
+
+    names = bio_tags()
+    features = Features({
+        "doc_id": Value("string"),
+        "tokens": Sequence(Value("string")),
+        "starts": Sequence(Value("int32")),
+        "ends": Sequence(Value("int32")),
+        "tags": Sequence(ClassLabel(names=names)),
+    })
+    index = {t: i for i, t in enumerate(names)}
+    rows = {"doc_id": [a.doc_id for a in articles], "tokens": [a.tokens for a in articles],
+            "starts": [a.starts for a in articles], "ends": [a.ends for a in articles],
+            "tags": [[index[t] for t in a.tags] for a in articles]}
+    return DatasetDict({"train": Dataset.from_dict(rows, features=features)})
+
+
+def write_conversion(articles: list[Article], report: dict, out: str | Path) -> Path:
+    """Write ``articles.jsonl``, ``dataset/``, ``labels.json`` and ``conversion_report.json`` atomically."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
+            for a in articles:
+                f.write(json.dumps(a.to_json(), ensure_ascii=False) + "\n")
+        to_dataset_dict(articles).save_to_disk(str(tmp / "dataset"))
+        (tmp / "labels.json").write_text(json.dumps(bio_tags(), indent=1) + "\n", encoding="utf-8")
+        (tmp / "conversion_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n",
+                                                    encoding="utf-8")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_articles(path: str | Path) -> list[Article]:
+    """Read ``articles.jsonl`` written by :func:`write_conversion`."""
+    arts = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                arts.append(Article(d["doc_id"], d.get("text", ""), d["tokens"], d["starts"], d["ends"],
+                                    d["tags"], d.get("relations", [])))
+    return arts
