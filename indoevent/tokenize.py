@@ -88,25 +88,24 @@ def _split_nya(a: int, b: int, text: str) -> list[tuple[int, int]]:
 
 
 def _cut(a: int, b: int, text: str, cuts: set[int]) -> list[tuple[int, int]]:
-    """Cut a word at span boundaries where a clitic follows or a hyphen stands."""
-    inner = sorted(c for c in cuts if a < c < b)
-    out, cur = [], a
-    for c in inner:
-        rest = text[c:b].lower().lstrip("-")
-        clitic = any(rest == cl for cl in CLITICS)
-        hyphen = text[c - 1] == "-" or text[c] == "-"
-        if clitic or hyphen:
-            if text[c] == "-":  # keep the hyphen its own word
-                out += [(cur, c)]
-                cur = c
-                if c + 1 < b:
-                    out.append((c, c + 1))
-                    cur = c + 1
-            else:
-                out.append((cur, c))
-                cur = c
-    out.append((cur, b))
-    return [(x, y) for x, y in out if x < y]
+    """Cut a word at span boundaries where a clitic follows or a hyphen stands.
+
+    >>> _cut(0, 11, "kewajibanku", {9})
+    [(0, 9), (9, 11)]
+    >>> _cut(0, 13, "besar-besaran", {6})
+    [(0, 5), (5, 6), (6, 13)]
+    """
+    points: set[int] = set()
+    for c in cuts:
+        if not a < c < b:
+            continue
+        if text[c] == "-" or text[c - 1] == "-":  # the hyphen becomes a word of its own
+            h = c if text[c] == "-" else c - 1
+            points |= {h, h + 1}
+        elif text[c:b].lower() in CLITICS:
+            points.add(c)
+    edges = [a] + sorted(p for p in points if a < p < b) + [b]
+    return [(x, y) for x, y in zip(edges, edges[1:])]
 
 
 def tokenize(text: str, cuts: Iterable[int] = ()) -> list[Word]:

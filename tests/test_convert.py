@@ -1,0 +1,121 @@
+"""`indoevent convert`: IOB2 round trip over the gold, reports, strict mode, atomic output."""
+
+import json
+
+import pytest
+
+from indoevent.bio import spans_to_tags, tags_to_spans
+from indoevent.cli import main
+from indoevent.convert import ConversionError, convert_export, document_to_article, read_articles
+from indoevent.inline import parse
+from indoevent.labels import bio_tags
+from indoevent.lsexport import read_export
+from indoevent.tokenize import Word
+
+
+def test_round_trip_over_all_seeds(root):
+    """BIO -> spans gives back exactly the gold spans, for every seed."""
+    gold = read_export(root / "annotations" / "seeds.json")
+    assert len(gold.documents) == 5 and not gold.problems
+    for doc in gold.documents:
+        art, misaligned = document_to_article(doc)
+        assert misaligned == [], doc.doc_id
+        words = [Word(s, e, t) for s, e, t in zip(art.starts, art.ends, art.tokens)]
+        back = tags_to_spans(words, art.tags, doc.text)
+        assert sorted((s.start, s.end, s.label) for s in back) == sorted((s.start, s.end, s.label) for s in doc.spans)
+        assert all(doc.text[s.start:s.end] == s.text for s in back)
+        assert len(art.relations) == len(doc.relations)
+
+
+def test_gold_converts_strictly(root, tmp_path, capsys):
+    out = tmp_path / "seeds"
+    assert main(["convert", str(root / "annotations" / "seeds.json"), "--out", str(out), "--strict"]) == 0
+    assert "5 articles" in capsys.readouterr().out
+    arts = read_articles(out / "articles.jsonl")
+    assert [a.doc_id for a in arts] == sorted(a.doc_id for a in arts)
+    for a in arts:
+        assert len(a.tokens) == len(a.starts) == len(a.ends) == len(a.tags)
+        assert all(a.text[s:e] == t for s, e, t in zip(a.starts, a.ends, a.tokens))
+        for r in a.relations:  # relations point at tagged words of the right label
+            i, j = r["trigger"]
+            assert a.tags[i] == f"B-{r['trigger_label']}" and all(t == f"I-{r['trigger_label']}" for t in a.tags[i + 1:j])
+            k, _ = r["argument"]
+            assert a.tags[k] == f"B-{r['argument_label']}"
+    report = json.loads((out / "conversion_report.json").read_text())
+    assert report["misaligned_spans"] == [] and report["problems"] == []
+    assert json.loads((out / "labels.json").read_text()) == bio_tags()
+
+    from datasets import load_from_disk
+    ds = load_from_disk(str(out / "dataset"))["train"]
+    assert ds.features["tags"].feature.names == bio_tags()
+    assert ds.num_rows == 5 and ds[0]["tokens"] == arts[0].tokens
+    assert [bio_tags()[t] for t in ds[0]["tags"]] == arts[0].tags
+
+
+MISALIGNED = {"id": 4, "data": {"text": "Presiden Putinov tiba", "doc_id": "d4"}, "annotations": [{"id": 1, "result": [
+    {"id": "a", "from_name": "entity", "to_name": "text", "type": "labels",
+     "value": {"start": 9, "end": 14, "text": "Putin", "labels": ["PER"]}}]}]}
+
+
+def test_misaligned_span_is_reported_not_guessed(make_export, tmp_path, capsys):
+    path = make_export("⟦e1:PER Putin⟧ tiba", MISALIGNED)
+    out = tmp_path / "conv"
+    assert main(["convert", str(path), "--out", str(out)]) == 0
+    assert "1 misaligned span(s)" in capsys.readouterr().err
+    report = json.loads((out / "conversion_report.json").read_text())
+    assert report["misaligned_spans"] == [{"doc_id": "d4", "task_id": 4, "start": 9, "end": 14, "label": "PER",
+                                           "text": "Putin", "words": ["Putinov"]}]
+    art = [a for a in read_articles(out / "articles.jsonl") if a.doc_id == "d4"][0]
+    assert art.tags == ["O", "O", "O"]
+
+
+def test_strict_fails_and_writes_nothing(make_export, tmp_path, capsys):
+    path = make_export("⟦e1:PER Putin⟧ tiba", MISALIGNED)
+    out = tmp_path / "conv"
+    assert main(["convert", str(path), "--out", str(out), "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "d4 (task 4) at [9, 14): PER 'Putin' does not fall on word edges" in err
+    assert not out.exists()
+    assert list(tmp_path.glob(".conv*")) == []  # no temporary folder left behind
+
+
+def test_failed_conversion_keeps_previous_output(make_export, tmp_path, capsys):
+    out = tmp_path / "conv"
+    assert main(["convert", str(make_export("⟦e1:PER Putin⟧ tiba")), "--out", str(out)]) == 0
+    before = (out / "articles.jsonl").read_text()
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{", encoding="utf-8")
+    assert main(["convert", str(bad), "--out", str(out)]) == 1
+    assert "malformed JSON" in capsys.readouterr().err
+    assert (out / "articles.jsonl").read_text() == before
+
+
+def test_unannotated_tasks_are_skipped_never_all_o(make_export, tmp_path):
+    path = make_export("⟦e1:PER Putin⟧ tiba", {"id": 5, "data": {"text": "Tidak dianotasi."}, "annotations": []},
+                       {"id": 6, "data": {"text": "Dibatalkan."}, "annotations": [{"was_cancelled": True, "result": []}]})
+    arts, report = convert_export(path)
+    assert [a.doc_id for a in arts] == ["doc1"]
+    assert report["skipped"] == {"unannotated": {"count": 2, "tasks": ["task 5", "task 6"]}}
+    with pytest.raises(ConversionError, match="under --strict"):
+        convert_export(path, strict=True)
+
+
+def test_nothing_to_convert(make_export):
+    with pytest.raises(ConversionError, match="no annotated task"):
+        convert_export(make_export({"id": 1, "data": {"text": "x"}, "annotations": []}))
+
+
+def test_clitic_and_hyphen_spans_align():
+    doc = parse("⟦e1:PER Kim⟧-⟦e2:PER Xi⟧ dan ⟦t1:ASSAULT perang⟧nya, pasukan ⟦e3:GPE Korea Utara⟧-lah, "
+                "⟦e4:GPE Amerika⟧ku", "d")
+    art, bad = document_to_article(doc)
+    assert bad == []
+    assert list(zip(art.tokens, art.tags))[:3] == [("Kim", "B-PER"), ("-", "O"), ("Xi", "B-PER")]
+    assert ("perang", "B-ASSAULT") in zip(art.tokens, art.tags) and ("ku", "O") in zip(art.tokens, art.tags)
+
+
+def test_overlapping_spans_never_double_tag():
+    words = [Word(0, 8, "Vladimir"), Word(9, 14, "Putin")]
+    from indoevent.spans import Span
+    tags, bad = spans_to_tags(words, [Span(0, 14, "PER"), Span(9, 14, "PER")])
+    assert tags == ["B-PER", "I-PER"] and bad == [Span(9, 14, "PER")]

@@ -1,0 +1,85 @@
+"""The seeds, their index, and the gold export: byte-identical texts, in sync with the markup."""
+
+import hashlib
+import json
+
+import pytest
+
+from indoevent.cli import main
+from indoevent.inline import MarkupError, parse, render
+from indoevent.lsexport import read_export
+from indoevent.splits import kfold
+
+
+def test_seed_index_matches_files(root):
+    index = json.loads((root / "seeds" / "index.json").read_text(encoding="utf-8"))
+    files = sorted(p.name for p in (root / "seeds").glob("*.txt"))
+    assert [e["file"] for e in index] == files and len(files) == 5
+    for e in index:
+        raw = (root / "seeds" / e["file"]).read_bytes()
+        assert hashlib.sha256(raw).hexdigest() == e["sha256"], f"{e['file']} changed: seeds stay byte-identical"
+        assert e["id"] == e["file"][:-4]
+        assert {"outlet", "title", "published", "date_text"} <= e.keys()
+        if e["title"]:
+            assert e["title"].split()[0] in raw.decode()
+        assert e["date_text"] in raw.decode()
+
+
+def test_seeds_equal_shared_originals(root):
+    shared = root.parent / "shared" / "seeds"
+    if not shared.is_dir():
+        pytest.skip("../shared/seeds is not beside this checkout (the index hashes above still hold)")
+    for p in shared.glob("*.txt"):
+        assert (root / "seeds" / p.name).read_bytes() == p.read_bytes()
+
+
+def test_gold_export_is_compiled_from_markup(root, capsys, monkeypatch):
+    monkeypatch.chdir(root)
+    assert main(["gold", "--check"]) == 0, capsys.readouterr().err
+
+
+def test_gold_covers_every_seed_with_its_exact_text(root):
+    result = read_export(root / "annotations" / "seeds.json")
+    assert not result.problems and not result.skipped
+    assert sorted(d.doc_id for d in result.documents) == sorted(p.stem for p in (root / "seeds").glob("*.txt"))
+    for d in result.documents:
+        assert d.text == (root / "seeds" / f"{d.doc_id}.txt").read_bytes().decode("utf-8")
+        assert d.entities and d.triggers and d.relations
+
+
+def test_markup_round_trip():
+    markup = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ pada ⟦e3:DATE Rabu (3/9/2025)⟧."
+    doc = parse(markup, "d")
+    assert doc.text == "Putin bertemu Kim pada Rabu (3/9/2025)."
+    assert parse(render(doc), "d") == doc
+
+
+@pytest.mark.parametrize("markup,expected", [
+    ("⟦e1:PER Putin", "d:1:1: span is not closed"),
+    ("Putin⟧", "without"),
+    ("a\n⟦e1:PRESIDEN Putin⟧", "d:2:1: unknown label 'PRESIDEN'"),
+    ("⟦e1:PER Putin⟧ ⟦e1:PER Kim⟧", "used twice"),
+    ("⟦t1:CONSULT bertemu > actor=e9⟧", "names no span"),
+    ("⟦t1:CONSULT bertemu > pelaku=e1⟧ ⟦e1:PER Kim⟧", "bad argument 'pelaku=e1'"),
+])
+def test_markup_errors_name_line_and_column(markup, expected):
+    with pytest.raises(MarkupError, match=expected.replace("(", r"\(")):
+        parse(markup, "d")
+
+
+def test_leave_one_article_out_over_the_seeds(root):
+    ids = [p.stem for p in (root / "seeds").glob("*.txt")]
+    folds = kfold(ids)
+    assert len(folds) == 5
+    assert sorted(x for f in folds for x in f.test) == sorted(ids)
+    for f in folds:
+        assert not set(f.train) & set(f.test) and not set(f.dev) & set(f.test) and not set(f.train) & set(f.dev)
+        assert len(f.train) + len(f.dev) + len(f.test) == 5
+    assert kfold(list(reversed(ids))) == folds  # order of input does not matter
+
+
+def test_kfold_rejects_bad_k():
+    with pytest.raises(ValueError, match="k must be between"):
+        kfold(["a", "b"], k=5)
+    with pytest.raises(ValueError, match="dev part needs"):
+        kfold(["a", "b"], k=2)

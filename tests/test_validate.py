@@ -1,0 +1,167 @@
+"""`indoevent validate`: every kind of bad export gives a clear message naming the task and offset."""
+
+import json
+
+import pytest
+
+from indoevent.cli import main
+from indoevent.labelconfig import check_config, render_config
+from indoevent.lsexport import ExportError, read_export, utf16_to_codepoints
+
+GOOD = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 place=e3⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
+
+
+def span(start, end, text, label, rid, control=None):
+    control = control or ("event" if label.isupper() and len(label) > 4 and label != "DATE" else "entity")
+    return {"id": rid, "from_name": control, "to_name": "text", "type": "labels",
+            "value": {"start": start, "end": end, "text": text, "labels": [label]}}
+
+
+def task(text, results, tid=7, doc_id="berita"):
+    return {"id": tid, "data": {"text": text, "doc_id": doc_id}, "annotations": [{"id": 1, "result": results}]}
+
+
+def run_validate(capsys, path):
+    code = main(["validate", str(path)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_gold_export_is_valid(root, capsys):
+    code, out, err = run_validate(capsys, root / "annotations" / "seeds.json")
+    assert code == 0, err
+    assert "valid" in out and "CONSULT" in out and "actor" in out
+
+
+def test_good_export_from_markup(make_export, capsys):
+    code, out, _ = run_validate(capsys, make_export(GOOD))
+    assert code == 0
+    assert "PER        entity       2" in out
+
+
+def test_malformed_json_names_line_and_column(tmp_path, capsys):
+    p = tmp_path / "bad.json"
+    p.write_text('[{"id": 1,\n  "data": {"text": "x"},,}]', encoding="utf-8")
+    code, _, err = run_validate(capsys, p)
+    assert code == 1
+    assert f"{p}:2:" in err and "malformed JSON" in err
+
+
+def test_not_utf8(tmp_path):
+    p = tmp_path / "latin1.json"
+    p.write_bytes('[{"data": {"text": "Jum\'at café"}}]'.encode("latin-1"))
+    with pytest.raises(ExportError, match="not UTF-8"):
+        read_export(p)
+
+
+def test_not_a_list_of_tasks(tmp_path):
+    p = tmp_path / "obj.json"
+    p.write_text('{"tasks": []}', encoding="utf-8")
+    with pytest.raises(ExportError, match="list of tasks"):
+        read_export(p)
+
+
+@pytest.mark.parametrize("bad_task,expected", [
+    ({"id": 3, "data": {"body": "x"}, "annotations": []}, "task 3: data.text is missing"),
+    (task("Putin tiba", [span(6, 40, "tiba", "CONSULT", "a")]), "task 7 (berita) at [6, 40): offsets outside the text"),
+    (task("Putin tiba", [span(0, 5, "Puton", "PER", "a")]),
+     "task 7 (berita) at [0, 5): text at offsets is 'Putin' but value.text is 'Puton'"),
+    (task("Putin tiba", [span(0, 5, "Putin", "PRESIDEN", "a")]), "task 7 (berita) at [0, 5): result 'a': unknown label 'PRESIDEN'"),
+    (task("Putin tiba", [span(0, 5, "Putin", "PER", "a", control="event")]),
+     "label PER belongs to control 'entity', not 'event'"),
+    (task("Vladimir Putin tiba", [span(0, 14, "Vladimir Putin", "PER", "a"), span(9, 14, "Putin", "PER", "b")]),
+     "task 7 (berita) at [9, 14): PER 'Vladimir Putin' [0, 14) overlaps PER 'Putin'"),
+    (task("Putin tiba", [span(0, 5, "Putin", "PER", "a"), span(6, 10, "tiba", "CONSULT", "t"),
+                         {"from_id": "t", "to_id": "zz", "type": "relation", "labels": ["actor"]}]),
+     "relation actor t -> zz points to missing span id 'zz'"),
+    (task("Putin tiba", [span(0, 5, "Putin", "PER", "a"), span(6, 10, "tiba", "CONSULT", "t"),
+                         {"from_id": "a", "to_id": "t", "type": "relation", "labels": ["actor"]}]),
+     "not at an event trigger"),
+    (task("Putin tiba", [span(0, 5, "Putin", "PER", "a"), span(6, 10, "tiba", "CONSULT", "t"),
+                         {"from_id": "t", "to_id": "a", "type": "relation", "labels": ["time"]}]),
+     "role time of CONSULT 'tiba' points to PER 'Putin'; allowed: DATE"),
+    (task("Putin, tiba", [span(0, 6, "Putin,", "PER", "a")]), "at [0, 6): PER span 'Putin,' ends with punctuation ','"),
+    (task(" Putin tiba", [span(0, 6, " Putin", "PER", "a")]), "starts or ends with whitespace"),
+])
+def test_bad_exports_are_reported(make_export, capsys, bad_task, expected):
+    code, _, err = run_validate(capsys, make_export(bad_task))
+    assert code == 1
+    assert expected in err
+
+
+def test_every_problem_is_listed(make_export, capsys):
+    bad = task("Putin tiba", [span(0, 5, "Puton", "PER", "a"), span(6, 99, "tiba", "CONSULT", "b")])
+    code, _, err = run_validate(capsys, make_export(bad, task("Kim", [span(0, 3, "Kim", "XX", "c")], tid=8, doc_id="b")))
+    assert code == 1
+    assert "value.text is 'Puton'" in err and "offsets outside" in err and "task 8 (b)" in err
+    assert "3 problem(s)" in err
+
+
+def test_utf16_offsets_are_converted_with_a_warning(make_export, capsys):
+    text = "Putin 😀 bertemu Kim"
+    # Label Studio's browser counts the emoji as two UTF-16 units: Kim is at [17, 20) there, [16, 19) here.
+    code, out, err = run_validate(capsys, make_export(task(text, [span(17, 20, "Kim", "PER", "k")])))
+    assert code == 0, err
+    assert "UTF-16 offsets converted to code points [16, 19)" in err
+    doc = read_export(make_export(task(text, [span(17, 20, "Kim", "PER", "k")]))).documents[0]
+    assert text[doc.spans[0].start:doc.spans[0].end] == "Kim"
+
+
+def test_code_point_offsets_with_emoji_need_no_conversion(make_export):
+    text = "Putin 😀 bertemu Kim"
+    result = read_export(make_export(task(text, [span(16, 19, "Kim", "PER", "k")])))
+    assert not result.problems and not result.warnings
+
+
+def test_utf16_table():
+    assert utf16_to_codepoints("😀😀") == [0, 0, 1, 1, 2]
+
+
+def test_label_config_file_agrees_with_labels(root):
+    xml = (root / "annotations" / "label_config.xml").read_text(encoding="utf-8")
+    assert check_config(xml) == []
+    assert xml == render_config()
+
+
+@pytest.mark.parametrize("mutate,expected", [
+    (lambda x: x.replace('<Label value="GPE"', '<Label value="NORP"'), "<Labels name='entity'> has"),
+    (lambda x: x.replace('name="event"', 'name="trigger"'), "missing <Labels name='event'>"),
+    (lambda x: x.replace('<Relation value="time"/>', ""), "<Relations> has"),
+    (lambda x: x.replace("</View>", ""), "not well-formed"),
+    (lambda x: x.replace('#4363d8', '#e6194b'), "repeats a colour"),
+])
+def test_label_config_mismatch_is_detected(mutate, expected):
+    problems = check_config(mutate(render_config()))
+    assert any(expected in p for p in problems), problems
+
+
+def test_validate_checks_config_option(root, tmp_path, capsys):
+    bad = tmp_path / "config.xml"
+    bad.write_text(render_config().replace('value="ASSAULT"', 'value="ATTACK"'), encoding="utf-8")
+    code = main(["validate", str(root / "annotations" / "seeds.json"), "--config", str(bad)])
+    assert code == 1
+    assert "ATTACK" in capsys.readouterr().err
+
+
+def test_annotation_choice(make_export):
+    t = task("Putin tiba", [span(0, 5, "Putin", "PER", "a")])
+    t["annotations"] = [
+        {"id": 1, "completed_by": 1, "updated_at": "2025-09-01", "result": [span(0, 5, "Putin", "PER", "a")]},
+        {"id": 2, "completed_by": 2, "updated_at": "2025-09-03", "result": [span(0, 5, "Putin", "ORG", "a")]},
+        {"id": 3, "completed_by": 3, "updated_at": "2025-09-05", "was_cancelled": True, "result": []},
+    ]
+    path = make_export(t)
+    assert read_export(path).documents[0].spans[0].label == "ORG"          # latest non-cancelled
+    assert read_export(path, "first").documents[0].spans[0].label == "PER"
+    assert read_export(path, "annotator=1").documents[0].spans[0].label == "PER"
+    assert read_export(path, "annotator=3").skipped == {"unannotated": ["task 7 (berita)"]}
+
+
+def test_unannotated_tasks_are_counted(make_export, capsys):
+    code, out, _ = run_validate(capsys, make_export(GOOD, {"id": 9, "data": {"text": "Kosong."}, "annotations": []}))
+    assert code == 0
+    assert "skipped (unannotated): 1: task 9" in out
+
+
+def test_single_export_file_is_json(root):
+    assert isinstance(json.loads((root / "annotations" / "seeds.json").read_text(encoding="utf-8")), list)
