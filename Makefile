@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine (see README):
+#   make demo   set up, then run the main job on the seed data
+#   make test   set up (Label Studio included), then run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+LSVENV := .venv-ls
+BIN    := $(VENV)/bin
+
+.PHONY: setup label-studio demo test test-fast clean
+
+setup: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: an unpinned torch pulls a CUDA build of several GB.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Label Studio lives in its own venv (its Django pins clash with the project's); the
+# integration tests start it from LABEL_STUDIO_BIN.
+label-studio: $(LSVENV)/.installed
+$(LSVENV)/.installed:
+	$(PYTHON) -m venv $(LSVENV)
+	$(LSVENV)/bin/pip install --quiet 'label-studio>=1.23,<1.24'
+	touch $@
+
+demo: setup
+	$(BIN)/indoevent validate annotations/seeds.json --config annotations/label_config.xml
+	$(BIN)/indoevent convert annotations/seeds.json --out data/seeds --strict
+	$(BIN)/indoevent train --config training/configs/tiny.yaml --output-dir models/tiny
+	$(BIN)/indoevent extract seeds/ --model models/tiny --out results/seeds.jsonl
+
+test: setup label-studio
+	LABEL_STUDIO_BIN=$(CURDIR)/$(LSVENV)/bin/label-studio $(BIN)/python -m pytest -q -rs
+
+# Without the Label Studio server (its tests are skipped with a reason, except under CI).
+test-fast: setup
+	$(BIN)/python -m pytest -q -rs -m "not labelstudio"
+
+clean:
+	rm -rf data results models/tiny models/_base .pytest_cache
