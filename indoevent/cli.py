@@ -146,6 +146,37 @@ def _run_gold(args) -> int:
     return 0
 
 
+# --- agree ------------------------------------------------------------------------------------
+def _add_agree(sub) -> None:
+    p = sub.add_parser("agree", help="agreement between two annotations of the same articles",
+                       description="Exact-span F1 per label and argument F1 per role between two annotations "
+                                   "(Label Studio exports or folders of .ann markup), matched by doc_id; "
+                                   "articles only in A are listed. Prints each difference with its offsets.")
+    p.add_argument("a", type=Path, help="reference annotation (export .json or folder of .ann)")
+    p.add_argument("b", type=Path, help="second annotation")
+    p.add_argument("--only-common", action="store_true", help="compare only articles present in both")
+    p.set_defaults(func=_run_agree)
+
+
+def _run_agree(args) -> int:
+    from .agreement import agreement_table, compare, load_annotation
+    from .inline import MarkupError
+    from .lsexport import ExportError
+
+    try:
+        a, b = load_annotation(args.a), load_annotation(args.b)
+    except (ExportError, MarkupError) as e:
+        return _fail(str(e))
+    if args.only_common:
+        common = {d.doc_id for d in b}
+        a = [d for d in a if d.doc_id in common]
+    spans, arguments, diffs = compare(a, b)
+    print(agreement_table(spans, arguments))
+    for d in diffs:
+        print(d)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -161,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = [_add_validate, _add_convert, _add_gold]
+COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree]
 
 
 def main(argv: list[str] | None = None) -> int:

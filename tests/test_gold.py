@@ -83,3 +83,16 @@ def test_kfold_rejects_bad_k():
         kfold(["a", "b"], k=5)
     with pytest.raises(ValueError, match="dev part needs"):
         kfold(["a", "b"], k=2)
+
+
+def test_agreement_command(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "d.ann").write_text("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1⟧ di ⟦e2:GPE Beijing⟧", encoding="utf-8")
+    (b / "d.ann").write_text("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 place=e2⟧ di ⟦e2:LOC Beijing⟧",
+                             encoding="utf-8")
+    assert main(["agree", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "d [17, 24) 'Beijing': GPE in A, LOC in B" in out
+    assert "all spans        2      1      1  0.667" in out
+    assert "all arguments     1      0      1  0.667" in out
