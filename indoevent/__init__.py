@@ -1,3 +1,12 @@
 """indoevent: actors and events (PLOVER) from Indonesian news."""
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy: `import indoevent` stays light (no torch); `from indoevent import Extractor` loads it.
+    if name in ("Extractor", "Article"):
+        from . import extract
+
+        return getattr(extract, name)
+    raise AttributeError(f"module 'indoevent' has no attribute {name!r}")

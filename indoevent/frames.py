@@ -1,0 +1,345 @@
+"""Event frames: attach the entities of a trigger's sentence to its roles (actor, recipient,
+place, time), and score a linker against the gold relations.
+
+The linker is a handful of readable rules about Indonesian news prose:
+
+* time: a DATE in the sentence;
+* place: a GPE/LOC after ``di``/``ke`` (``di Beijing``, ``di barat Beijing``, ``ke Moskow``);
+* recipient: a PER/ORG/GPE after the trigger, after ``kepada``/``dengan``/``melawan``/
+  ``terhadap`` (and the second half of ``Kim-Xi``);
+* actor: the nearest PER/ORG/GPE before the trigger that is not a place, recipient or a
+  title's country (``Presiden Rusia Vladimir Putin``: Putin), with those joined to it by
+  ``dan``/``,``; after ``oleh`` for passives; for a nominal trigger with nobody before it
+  (``Sebelum pertemuan, Putin dan Kim ...``), the first such group after it.
+
+:func:`evaluate_linker` scores any linker with the event-extraction measures: given gold
+triggers and gold entities, argument identification (the trigger-entity pair is right) and
+classification (the role too). Pure Python: no torch import.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from .labels import ROLE_TARGETS, ROLES
+from .sentences import sentence_index, split_sentences
+from .spans import Document, Relation, Span
+from .tokenize import Word, tokenize
+
+RECIPIENT_MARKERS = frozenset({"kepada", "dengan", "melawan", "terhadap"})
+PLACE_MARKERS = frozenset({"di", "ke"})
+PASSIVE_MARKERS = frozenset({"oleh"})
+# Words that join entities into one group ("Putin dan Kim", "Rusia, Tiongkok serta Iran").
+JOINERS = frozenset({"dan", ",", "serta", "maupun", "&", "/"})
+# How many plain words may stand between a preposition and its entity ("di barat Beijing").
+MARKER_REACH = 2
+
+Linker = Callable[[str, Sequence[Span], Sequence[Span]], list[Relation]]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One event: its PLOVER type, the trigger span and the argument spans by role."""
+
+    type: str
+    trigger: Span
+    arguments: dict[str, tuple[Span, ...]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "trigger": self.trigger.to_dict(),
+                "arguments": {role: [s.to_dict() for s in spans] for role, spans in self.arguments.items()}}
+
+
+def frames_from_relations(triggers: Sequence[Span], entities: Sequence[Span],
+                          relations: Iterable[Relation]) -> list[Frame]:
+    """Group relations by trigger into frames (one per trigger, in text order; roles in
+    :data:`~indoevent.labels.ROLES` order, argument spans in text order)."""
+    by_id = {s.id: s for s in entities}
+    args: dict[str, dict[str, list[Span]]] = {t.id: {} for t in triggers}
+    for r in relations:
+        if r.trigger_id in args and r.entity_id in by_id:
+            args[r.trigger_id].setdefault(r.role, []).append(by_id[r.entity_id])
+    frames = []
+    for t in sorted(triggers):
+        roles = args[t.id]
+        frames.append(Frame(t.label, t, {role: tuple(sorted(roles[role])) for role in ROLES if role in roles}))
+    return frames
+
+
+# --- the rule linker ----------------------------------------------------------------------------
+def is_verbal(trigger_text: str) -> bool:
+    """Whether a trigger reads as a verb (``bertemu``, ``dikerahkan``, ``menjanjikan``) rather
+    than a noun (``pertemuan``, ``parade``): a noun's argument right after it is its actor
+    (``parade militer Tiongkok``), a verb's is its object (``bertemu Putin``).
+
+    >>> is_verbal("menandatangani"), is_verbal("pertemuan"), is_verbal("diskusi")
+    (True, False, False)
+    """
+    w = trigger_text.split()[0].lower() if trigger_text.strip() else ""
+    return bool(re.match(r"(me|ber|ter|di(?!s))", w)) or w.endswith("kan")
+
+
+@dataclass
+class _Ent:
+    span: Span
+    a: int  # first word
+    b: int  # last word + 1
+
+
+def link_rules(text: str, entities: Sequence[Span], triggers: Sequence[Span],
+               words: Sequence[Word] | None = None) -> list[Relation]:
+    """Link entities to triggers of the same sentence by the rules in the module docstring.
+
+    >>> from indoevent.inline import parse
+    >>> doc = parse("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu⟧ dengan ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧ "
+    ...             "pada ⟦e4:DATE Rabu (3/9/2025)⟧.", "d")
+    >>> sorted((r.role, r.entity_id) for r in link_rules(doc.text, doc.entities, doc.triggers))
+    [('actor', 'e1'), ('place', 'e3'), ('recipient', 'e2'), ('time', 'e4')]
+    """
+    words = list(words) if words is not None else tokenize(text)
+    starts = [w.start for w in words]
+    sentences = split_sentences(text)
+
+    def to_words(s: Span) -> _Ent:
+        # Spans from a model or from gold sit on word edges; partial overlaps still map sensibly.
+        a = bisect_right(starts, s.start) - 1
+        if a < 0 or words[a].end <= s.start:
+            a += 1
+        b = bisect_left(starts, s.end)
+        return _Ent(s, max(a, 0), max(b, a + 1))
+
+    groups: dict[int, tuple[list[_Ent], list[_Ent]]] = {}
+    for s in sorted(entities):
+        groups.setdefault(sentence_index(sentences, s.start), ([], []))[0].append(to_words(s))
+    for s in sorted(triggers):
+        groups.setdefault(sentence_index(sentences, s.start), ([], []))[1].append(to_words(s))
+    low = [w.text.lower() for w in words]
+    relations: list[Relation] = []
+    for ents, trigs in groups.values():
+        if ents and trigs:
+            relations += _link_sentence(ents, trigs, words, low)
+    return relations
+
+
+def _marker(k: int, markers: frozenset[str], words: Sequence[Word], low: Sequence[str]) -> str | None:
+    """The marker word (``di``, ``kepada``...) before word ``k``, a few plain lower-case words
+    apart at most (``di barat Beijing``); None if there is none."""
+    j = k - 1
+    for _ in range(MARKER_REACH + 1):
+        if j < 0:
+            return None
+        if low[j] in markers:
+            return low[j]
+        if not (words[j].text.isalpha() and words[j].text.islower()):
+            return None
+        j -= 1
+    return None
+
+
+def _joined(left: _Ent, right: _Ent, low: Sequence[str]) -> bool:
+    """Two entities stand in one list: only joiners (``dan``, ``,``) between them."""
+    between = low[left.b:right.a]
+    return 0 < len(between) <= 2 and all(w in JOINERS for w in between)
+
+
+def _nearest(trigs: list[_Ent], e: _Ent, prefer_before: bool = True) -> _Ent:
+    """The trigger closest to an entity; with ``prefer_before`` the closest one before it if any."""
+    before = [t for t in trigs if t.b <= e.a]
+    if prefer_before and before:
+        return before[-1]
+    return min(trigs, key=lambda t: (t.a - e.b if t.a >= e.b else e.a - t.b + 1))
+
+
+def _is_title(ents: list[_Ent], i: int) -> bool:
+    """A country or body right before a person names the person's office ("Presiden Rusia
+    Vladimir Putin", "Perdana Menteri Slovakia, Robert Fico"): no argument of its own."""
+    e = ents[i]
+    if e.span.label not in ("GPE", "ORG") or i + 1 >= len(ents) or ents[i + 1].span.label != "PER":
+        return False
+    return ents[i + 1].a - e.b <= 1 and (ents[i + 1].a == e.b or ents[i + 1].span.start - e.span.end <= 2)
+
+
+def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], low: Sequence[str]) -> list[Relation]:
+    """Roles for the entities of one sentence (both lists in text order)."""
+    rels: list[Relation] = []
+    taken: dict[int, str] = {}  # entity index -> role it got from a marker
+
+    def add(t: _Ent, i: int, role: str) -> None:
+        rels.append(Relation(t.span.id, ents[i].span.id, role))
+        taken[i] = role
+
+    # 1. Entities whose role the words before them state; they go to one trigger.
+    for i, e in enumerate(ents):
+        label = e.span.label
+        prev = ents[i - 1] if i else None
+        if label in ROLE_TARGETS["time"]:
+            add(_nearest(trigs, e, prefer_before=False), i, "time")
+            continue
+        if _is_title(ents, i):
+            continue  # "dengan pemimpin Korea Utara Kim Jong-un": the marker goes to the person
+        m = _marker(e.a, PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
+        if m is None and prev is not None and _is_title(ents, i - 1):
+            m = _marker(prev.a, RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
+        if m is None and prev is not None and (i - 1) in taken and _joined(prev, e, low):
+            # A list continues its head's role: "di Wisma Negara Diaoyutai, Beijing".
+            t = next(t for t in trigs if any(r.entity_id == prev.span.id and r.trigger_id == t.span.id for r in rels))
+            if label in ROLE_TARGETS[taken[i - 1]]:
+                add(t, i, taken[i - 1])
+            continue
+        if m is None:
+            continue
+        t = _nearest(trigs, e)
+        if m == "ke" and t.span.label != "CONSULT" and label in ROLE_TARGETS["recipient"]:
+            add(t, i, "recipient")  # "mengirim tentara ke Rusia": Russia receives
+        elif m in PLACE_MARKERS and label in ROLE_TARGETS["place"]:
+            add(t, i, "place")
+        elif m in RECIPIENT_MARKERS and t.b <= e.a and label in ROLE_TARGETS["recipient"]:
+            add(t, i, "recipient")
+        elif m in PASSIVE_MARKERS and t.b <= e.a and label in ROLE_TARGETS["actor"]:
+            add(t, i, "actor")
+
+    def title(i: int) -> bool:
+        return _is_title(ents, i)
+
+    def free(i: int) -> bool:
+        return i not in taken and ents[i].span.label in ROLE_TARGETS["actor"] and not title(i)
+
+    def group(head: int, step: int) -> list[int]:
+        out, i = [head], head
+        while 0 <= i + step < len(ents) and free(i + step):
+            left, right = (ents[i + step], ents[i]) if step < 0 else (ents[i], ents[i + step])
+            if not _joined(left, right, low):
+                break
+            i += step
+            out.append(i)
+        return out
+
+    # 2. Right after the trigger: a noun's actor ("parade militer Tiongkok"), a verb's object
+    #    ("bertemu Putin"), a visit's place ("mengunjungi Pyongyang"); "Kim-Xi" pairs.
+    for t in trigs:
+        verbal = is_verbal(t.span.text)
+        has_actor = any(r.trigger_id == t.span.id and r.role == "actor" for r in rels)
+        for i, e in enumerate(ents):
+            if e.a < t.b or not free(i) and not (title(i) and e.a - t.b <= 1):
+                continue
+            gap = low[t.b:e.a]
+            if len(gap) > 1 or any(not w.isalpha() for w in gap):
+                break
+            head = i + 1 if title(i) else i
+            if head >= len(ents) or not free(head):
+                break
+            members = group(head, +1)
+            if len(members) == 1 and head + 2 < len(ents) + 1 and head + 1 < len(ents) \
+                    and low[ents[head].b:ents[head + 1].a] == ["-"]:
+                # "pertemuan Kim-Xi": the first is the actor, the second the recipient.
+                add(t, head, "actor")
+                add(t, head + 1, "recipient")
+            elif verbal:
+                role = "place" if t.span.label == "CONSULT" and all(
+                    ents[k].span.label in ROLE_TARGETS["place"] for k in members) else "recipient"
+                for k in members:
+                    add(t, k, role)
+            elif not has_actor:
+                for k in members:
+                    add(t, k, "actor")
+            break
+
+    # 3. The actor: the nearest free group before the trigger; a noun with nobody before it
+    #    takes the first group after it ("Sebelum pertemuan, Putin dan Kim ...").
+    for t in trigs:
+        if any(r.trigger_id == t.span.id and r.role == "actor" for r in rels):
+            continue
+        before = [i for i, e in enumerate(ents) if e.b <= t.a and free(i)]
+        after = [i for i, e in enumerate(ents) if e.a >= t.b and free(i)]
+        members: list[int] = []
+        if before:
+            members = group(before[-1], -1)
+        elif after and not is_verbal(t.span.text):
+            members = group(after[0], +1)
+        rels += [Relation(t.span.id, ents[k].span.id, "actor") for k in members]
+    return rels
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+@dataclass
+class LinkScores:
+    """Argument identification / classification counts, overall and per role."""
+
+    gold: int = 0
+    predicted: int = 0
+    identified: int = 0  # (trigger, entity) pair correct
+    classified: int = 0  # pair and role correct
+    per_role: dict[str, Counter] = field(default_factory=dict)
+
+    @staticmethod
+    def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+        p = tp / n_pred if n_pred else 0.0
+        r = tp / n_gold if n_gold else 0.0
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
+
+    def to_dict(self) -> dict:
+        return {
+            "gold": self.gold, "predicted": self.predicted,
+            "identification": self._prf(self.identified, self.predicted, self.gold),
+            "classification": self._prf(self.classified, self.predicted, self.gold),
+            "per_role": {role: {**self._prf(c["tp"], c["pred"], c["gold"]), "gold": c["gold"], "predicted": c["pred"]}
+                         for role, c in sorted(self.per_role.items())},
+        }
+
+
+def score_relations(gold: Iterable[Relation], predicted: Iterable[Relation], scores: LinkScores | None = None) -> LinkScores:
+    """Add one article's gold and predicted relations to ``scores``.
+
+    >>> g = [Relation("t1", "e1", "actor"), Relation("t1", "e2", "place")]
+    >>> p = [Relation("t1", "e1", "actor"), Relation("t1", "e2", "recipient")]
+    >>> s = score_relations(g, p).to_dict()
+    >>> s["identification"]["f1"], s["classification"]["f1"]
+    (1.0, 0.5)
+    """
+    scores = scores or LinkScores()
+    gold_set = {(r.trigger_id, r.entity_id, r.role) for r in gold}
+    pred_set = {(r.trigger_id, r.entity_id, r.role) for r in predicted}
+    gold_pairs = {(t, e) for t, e, _ in gold_set}
+    scores.gold += len(gold_set)
+    scores.predicted += len(pred_set)
+    # A pair counts once even if (wrongly) given two roles; gold has one role per pair.
+    scores.identified += len({(t, e) for t, e, _ in pred_set} & gold_pairs)
+    scores.classified += len(pred_set & gold_set)
+    for role in ROLES:
+        c = scores.per_role.setdefault(role, Counter())
+        g = {x for x in gold_set if x[2] == role}
+        p = {x for x in pred_set if x[2] == role}
+        c["gold"] += len(g)
+        c["pred"] += len(p)
+        c["tp"] += len(g & p)
+    return scores
+
+
+def evaluate_linker(documents: Sequence[Document], linker: Linker = link_rules) -> dict:
+    """Argument P/R/F1 of ``linker`` on gold triggers and gold entities of ``documents``:
+    identification (trigger-entity pair) and classification (pair and role), overall, per
+    role and per article."""
+    total = LinkScores()
+    per_article = {}
+    for doc in documents:
+        pred = linker(doc.text, doc.entities, doc.triggers)
+        score_relations(doc.relations, pred, total)
+        per_article[doc.doc_id] = score_relations(doc.relations, pred).to_dict()["classification"]
+    return {**total.to_dict(), "per_article": per_article}
+
+
+def report(documents: Sequence[Document], linker: Linker = link_rules) -> str:
+    """A short text table of :func:`evaluate_linker`, for the command line and notebooks."""
+    r = evaluate_linker(documents, linker)
+    lines = [f"arguments on gold triggers: {r['gold']} gold, {r['predicted']} predicted",
+             f"{'':16}{'P':>8}{'R':>8}{'F1':>8}"]
+    for name in ("identification", "classification"):
+        m = r[name]
+        lines.append(f"{name:16}{m['precision']:8.3f}{m['recall']:8.3f}{m['f1']:8.3f}")
+    for role, m in r["per_role"].items():
+        lines.append(f"  {role:14}{m['precision']:8.3f}{m['recall']:8.3f}{m['f1']:8.3f}   (gold {m['gold']}, predicted {m['predicted']})")
+    return "\n".join(lines)
