@@ -21,7 +21,9 @@ def render_config() -> str:
         '  <Header value="Event triggers (PLOVER)"/>\n'
         f"{labels(EVENT_CONTROL, EVENT_LABELS)}\n"
         f"  <Relations>\n{rel}\n  </Relations>\n"
-        f'  <Text name="{TEXT_NAME}" value="${TEXT_NAME}" granularity="word"/>\n'
+        # Character granularity: spans must be able to end before a clitic ("kunjungan|nya")
+        # and inside hyphenated names ("Kim-Xi"), which word snapping would not allow.
+        f'  <Text name="{TEXT_NAME}" value="${TEXT_NAME}"/>\n'
         "</View>\n"
     )
 

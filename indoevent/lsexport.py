@@ -166,7 +166,10 @@ def task_to_document(task: dict, index: int, choose: str = "latest") -> tuple[Do
                 problems.append(Problem(where, f"relation {item.get('from_id')} -> {item.get('to_id')}: "
                                                f"expected exactly one role label ({', '.join(ROLES)}), got {labels!r}"))
                 continue
-            relations.append(Relation(str(item.get("from_id")), str(item.get("to_id")), labels[0]))
+            src, dst = str(item.get("from_id")), str(item.get("to_id"))
+            if item.get("direction") == "left":  # the annotator turned the arrow: it points to from_id
+                src, dst = dst, src
+            relations.append(Relation(src, dst, labels[0]))
         else:
             problems.append(Problem(where, f"result {item.get('id')!r}: unsupported result type {kind!r}"))
     doc_id = str(data.get("doc_id") or task.get("id") or f"task{index}")

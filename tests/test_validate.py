@@ -165,3 +165,10 @@ def test_unannotated_tasks_are_counted(make_export, capsys):
 
 def test_single_export_file_is_json(root):
     assert isinstance(json.loads((root / "annotations" / "seeds.json").read_text(encoding="utf-8")), list)
+
+
+def test_relation_direction_left_points_to_from_id(make_export):
+    rel = {"from_id": "a", "to_id": "t", "type": "relation", "direction": "left", "labels": ["actor"]}
+    doc = read_export(make_export(task("Putin tiba", [span(0, 5, "Putin", "PER", "a"),
+                                                       span(6, 10, "tiba", "CONSULT", "t"), rel]))).documents[0]
+    assert [(r.trigger_id, r.entity_id) for r in doc.relations] == [("t", "a")]
