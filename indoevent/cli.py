@@ -177,6 +177,121 @@ def _run_agree(args) -> int:
     return 0
 
 
+# --- extract ----------------------------------------------------------------------------------
+def _add_extract(sub) -> None:
+    p = sub.add_parser("extract", help="apply a trained run to articles: spans, event frames (JSONL)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Extract entity and trigger spans and event frames from articles with a trained "
+                                   "run. INPUT: .txt files (id = file name without .txt), folders of them "
+                                   "(searched recursively; id = path inside the folder), or .jsonl files with "
+                                   "'id' and 'text' per line (other fields are kept as meta). Writes one JSON "
+                                   "line per article (id, source, entities, triggers, events, score, model, "
+                                   "timing) to --out, flushed as each article is done.\n\n"
+                                   "Nothing is lost: a rerun with the same --out skips ids already written, so "
+                                   "resume after a crash or Ctrl-C by running the same command again. An input "
+                                   "that cannot be read (bad encoding, empty, bad JSON line, duplicate id) is "
+                                   "reported with its path or line and skipped; the command then exits 1, after "
+                                   "writing all the good ones. Long articles are read in overlapping windows as "
+                                   "in training; nothing is truncated.",
+                       epilog="examples:\n"
+                              "  indoevent extract seeds/ --model models/tiny --out results.jsonl\n"
+                              "  indoevent extract news.jsonl --model models/run1 --out preds.jsonl "
+                              "--format label-studio\n"
+                              "  indoevent export-onnx models/run1 --quantize int8 && \\\n"
+                              "    indoevent extract news.jsonl --model models/run1 --quantize int8 --out r.jsonl")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder of .txt files, or .jsonl")
+    p.add_argument("--model", required=True, help="run directory (or Hugging Face hub id)")
+    p.add_argument("--out", type=Path, required=True, help="results, JSONL (appended; rerun to resume)")
+    p.add_argument("--format", choices=["jsonl", "label-studio"], default="jsonl",
+                   help="jsonl (default): one result per line. label-studio: one Label Studio task with "
+                        "'predictions' per line, and when done the same tasks as a JSON list in OUT with "
+                        "suffix .json, ready for Label Studio's Import dialog")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="windows per forward pass (default 8 on CPU, 32 on GPU)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU when present)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
+                   help="autocast precision on GPU (fp16/bf16 are slower on CPUs without native support)")
+    p.add_argument("--quantize", choices=["int8"], default=None,
+                   help="CPU: use the ONNX Runtime int8 model from `indoevent export-onnx RUN --quantize int8`")
+    p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_extract)
+
+
+def _run_extract(args) -> int:
+    import time
+
+    from .extract import Extractor, extract_files
+
+    t0 = time.perf_counter()
+    try:
+        extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,
+                                              quantize=args.quantize, batch_size=args.batch_size)
+    except (OSError, ValueError) as e:
+        return _fail(f"cannot load model {args.model}: {e}")
+    if args.quantize:
+        from .onnx_export import check_fresh
+
+        stale = check_fresh(args.model)
+        if stale:
+            print(f"warning: {stale}", file=sys.stderr)
+    load_s = time.perf_counter() - t0
+
+    def on_error(err) -> None:
+        print(f"error: skipped {err}", file=sys.stderr)
+
+    try:
+        report = extract_files(extractor, args.inputs, args.out, args.format, args.batch_size,
+                               with_text=args.with_text, progress=not args.no_progress, on_error=on_error)
+    except ValueError as e:
+        return _fail(str(e))
+    if report.truncated_line:
+        print(f"note: {args.out} ended in a line cut short (crash?); it was dropped and its article redone",
+              file=sys.stderr)
+    rate = report.words / report.seconds if report.seconds else 0.0
+    share = report.stats["forward_seconds"] / report.seconds if report.seconds else 0.0
+    print(f"{report.written} article(s), {report.words} words -> {report.out} in {report.seconds:.1f}s "
+          f"({rate:.0f} words/s, {share:.0%} in the model; model {extractor.name} loaded in {load_s:.1f}s)")
+    if report.skipped_done:
+        print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
+    if report.tasks_json:
+        print(f"Label Studio tasks: {report.tasks_json}")
+    if report.errors:
+        print(f"{len(report.errors)} input(s) could not be read (listed above); all others were written",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- export-onnx ------------------------------------------------------------------------------
+def _add_export_onnx(sub) -> None:
+    p = sub.add_parser("export-onnx", help="export a run to ONNX (optionally int8) for fast CPU extraction",
+                       description="Export a run's model to ONNX Runtime: RUN/onnx/model.onnx (fp32, attention "
+                                   "fused) and, with --quantize int8, RUN/onnx/model.int8.onnx (dynamic int8 "
+                                   "weights, about 2x the speed of the HF pipeline on CPU). The exported graph "
+                                   "is checked against PyTorch; RUN/onnx/export.json records the differences. "
+                                   "Then: indoevent extract ... --model RUN --quantize int8")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("--quantize", choices=["int8"], default=None, help="also write the int8 model")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default RUN/onnx)")
+    p.set_defaults(func=_run_export_onnx)
+
+
+def _run_export_onnx(args) -> int:
+    from .onnx_export import export_onnx
+
+    try:
+        out = export_onnx(args.run, quantize=args.quantize, out=args.out)
+    except (OSError, ValueError, RuntimeError) as e:
+        return _fail(f"{args.run}: {e}")
+    info = json.loads((out / "export.json").read_text(encoding="utf-8"))
+    print(f"wrote {out}: " + ", ".join(info["files"].values())
+          + f" (fused attention: {'yes' if info['fused_attention'] else 'no'}; max logit difference to PyTorch "
+          + f"fp32 {info['max_abs_diff_fp32']:.1e}"
+          + (f", int8 {info['max_abs_diff_int8']:.2f}" if "max_abs_diff_int8" in info else "") + ")")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -192,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree]
+COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree, _add_extract, _add_export_onnx]
 
 
 def main(argv: list[str] | None = None) -> int:
