@@ -1,0 +1,183 @@
+"""Strict span-level scores at word level: seqeval with ``mode="strict"``, ``scheme=IOB2``.
+
+Scores are computed on word tags (after windows are merged), never on sub-words, one
+sequence per article. Entities (PER ORG GPE LOC DATE) and triggers (PLOVER labels) are
+scored separately, by blanking the other kind to ``O``, and together ("all").
+
+Predicted tags are first decoded the way the product decodes them
+(:func:`indoevent.bio.tags_to_word_spans`: an ``I-`` that does not continue a span opens
+one) and re-encoded as clean IOB2, so the score is the score of the spans users get.
+Strict mode would otherwise silently drop such spans and under-report the product.
+
+A group or label with no gold and no predicted span has no score (``None``), not 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Sequence
+
+from .bio import tags_to_word_spans
+from .labels import ENTITY_LABELS, EVENT_LABELS
+
+GROUPS = {"all": frozenset(ENTITY_LABELS + EVENT_LABELS), "entities": frozenset(ENTITY_LABELS),
+          "triggers": frozenset(EVENT_LABELS)}
+
+
+def normalize(tags: Sequence[str], keep: frozenset[str] | None = None) -> list[str]:
+    """Clean IOB2 of the spans in ``tags`` (decoded as the product decodes them), keeping only
+    the labels in ``keep``.
+
+    >>> normalize(["I-PER", "I-PER", "O", "B-CONSULT"])
+    ['B-PER', 'I-PER', 'O', 'B-CONSULT']
+    >>> normalize(["B-PER", "B-CONSULT"], keep=frozenset({"CONSULT"}))
+    ['O', 'B-CONSULT']
+    """
+    out = ["O"] * len(tags)
+    for i, j, label in tags_to_word_spans(tags):
+        if keep is None or label in keep:
+            out[i] = f"B-{label}"
+            for k in range(i + 1, j):
+                out[k] = f"I-{label}"
+    return out
+
+
+def _count_spans(seqs: list[list[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in seqs:
+        for _, _, label in tags_to_word_spans(s):
+            counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def score_group(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], keep: frozenset[str]) -> dict:
+    """seqeval strict IOB2 precision, recall and F1 per label, micro and macro, over the labels in ``keep``."""
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    g = [normalize(s, keep) for s in gold]
+    p = [normalize(s, keep) for s in pred]
+    n_gold, n_pred = _count_spans(g), _count_spans(p)
+    labels: dict[str, dict] = {}
+    if n_gold or n_pred:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # seqeval warns about labels without support
+            rep = classification_report(g, p, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+        for label in sorted(set(n_gold) | set(n_pred)):
+            r = rep[label]
+            labels[label] = {"precision": float(r["precision"]), "recall": float(r["recall"]),
+                             "f1": float(r["f1-score"]), "support": n_gold.get(label, 0),
+                             "predicted": n_pred.get(label, 0)}
+        mi, ma = rep["micro avg"], rep["macro avg"]
+        micro = {"precision": float(mi["precision"]), "recall": float(mi["recall"]), "f1": float(mi["f1-score"]),
+                 "support": sum(n_gold.values()), "predicted": sum(n_pred.values())}
+        # seqeval's macro average runs over the labels with gold or predicted spans.
+        macro = {"precision": float(ma["precision"]), "recall": float(ma["recall"]), "f1": float(ma["f1-score"]),
+                 "labels": len(labels)}
+    else:
+        micro = {"precision": None, "recall": None, "f1": None, "support": 0, "predicted": 0}
+        macro = {"precision": None, "recall": None, "f1": None, "labels": 0}
+    return {"micro": micro, "macro": macro, "labels": labels}
+
+
+def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:
+    """Scores of predicted word tags against gold, one sequence per article, for all spans,
+    entities only and triggers only.
+
+    >>> gold = [["B-PER", "I-PER", "B-CONSULT", "O", "B-GPE"]]
+    >>> pred = [["B-PER", "O", "B-CONSULT", "O", "B-GPE"]]
+    >>> m = score(gold, pred)
+    >>> round(m["all"]["micro"]["f1"], 3), m["triggers"]["micro"]["f1"], m["entities"]["labels"]["PER"]["f1"]
+    (0.667, 1.0, 0.0)
+    """
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sequences but {len(pred)} predicted")
+    for k, (g, p) in enumerate(zip(gold, pred)):
+        if len(g) != len(p):
+            raise ValueError(f"sequence {k}: {len(g)} gold tags but {len(p)} predicted")
+    return {name: score_group(gold, pred, keep) for name, keep in GROUPS.items()}
+
+
+def flat(metrics: dict) -> dict[str, float]:
+    """The headline numbers as flat keys for the Trainer's logs (``f1``, ``entities_f1``...);
+    an undefined score (nothing to find, nothing found) is logged as 0.
+
+    >>> flat(score([["B-PER"]], [["B-PER"]]))["entities_f1"]
+    1.0
+    """
+    out = {}
+    for group, m in metrics.items():
+        pre = "" if group == "all" else f"{group}_"
+        for k in ("precision", "recall", "f1"):
+            out[f"{pre}{k}"] = m["micro"][k] or 0.0
+        out[f"{pre}macro_f1"] = m["macro"]["f1"] or 0.0
+    return out
+
+
+def summarize(folds: Sequence[dict]) -> dict:
+    """Mean and standard deviation (n - 1) of each score over folds. A fold where a label has no gold
+    and no predicted span does not count for that label (``n`` says how many folds did).
+
+    >>> s = summarize([score([["B-PER"]], [["B-PER"]]), score([["B-PER"]], [["O"]])])
+    >>> s["entities"]["labels"]["PER"]["f1"]
+    {'mean': 0.5, 'std': 0.7071, 'n': 2}
+    """
+    def agg(values: list[float | None]) -> dict:
+        vs = [v for v in values if v is not None]
+        if not vs:
+            return {"mean": None, "std": None, "n": 0}
+        mean = sum(vs) / len(vs)
+        std = math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1)) if len(vs) > 1 else 0.0
+        return {"mean": round(mean, 4), "std": round(std, 4), "n": len(vs)}
+
+    out: dict = {}
+    for group in GROUPS:
+        ms = [f[group] for f in folds]
+        labels = sorted({lab for m in ms for lab in m["labels"]})
+        out[group] = {
+            "micro": {k: agg([m["micro"][k] for m in ms]) for k in ("precision", "recall", "f1")},
+            "macro": {k: agg([m["macro"][k] for m in ms]) for k in ("precision", "recall", "f1")},
+            "labels": {lab: {k: agg([m["labels"].get(lab, {}).get(k) for m in ms])
+                             for k in ("precision", "recall", "f1")}
+                       | {"support": sum(m["labels"].get(lab, {}).get("support", 0) for m in ms)}
+                       for lab in labels},
+        }
+    return out
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def table(metrics: dict) -> str:
+    """A Markdown table of one evaluation: per label, then micro and macro per group."""
+    lines = ["| group | label | precision | recall | F1 | gold | predicted |", "|---|---|---|---|---|---|---|"]
+    for group in ("entities", "triggers"):
+        for label, v in metrics[group]["labels"].items():
+            lines.append(f"| {group} | {label} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} "
+                         f"| {v['support']} | {v['predicted']} |")
+    for group in ("entities", "triggers", "all"):
+        m = metrics[group]
+        lines.append(f"| {group} | **micro** | {_fmt(m['micro']['precision'])} | {_fmt(m['micro']['recall'])} "
+                     f"| {_fmt(m['micro']['f1'])} | {m['micro']['support']} | {m['micro']['predicted']} |")
+        lines.append(f"| {group} | **macro** | {_fmt(m['macro']['precision'])} | {_fmt(m['macro']['recall'])} "
+                     f"| {_fmt(m['macro']['f1'])} | | |")
+    return "\n".join(lines)
+
+
+def cv_table(summary: dict) -> str:
+    """A Markdown table of a cross-validation summary: mean ± std (folds) per label and averages."""
+    def ms(d: dict) -> str:
+        return "-" if d["mean"] is None else f"{d['mean']:.3f} ± {d['std']:.3f} ({d['n']})"
+
+    lines = ["| group | label | precision | recall | F1 | gold (all folds) |", "|---|---|---|---|---|---|"]
+    for group in ("entities", "triggers"):
+        for label, v in summary[group]["labels"].items():
+            lines.append(f"| {group} | {label} | {ms(v['precision'])} | {ms(v['recall'])} | {ms(v['f1'])} "
+                         f"| {v['support']} |")
+    for group in ("entities", "triggers", "all"):
+        for avg in ("micro", "macro"):
+            m = summary[group][avg]
+            lines.append(f"| {group} | **{avg}** | {ms(m['precision'])} | {ms(m['recall'])} | {ms(m['f1'])} | |")
+    return "\n".join(lines)

@@ -1,0 +1,213 @@
+"""Run directories: where a training run is built, how it is published, what it records.
+
+A run is built in a hidden sibling ``.<name>.partial/`` (checkpoints for ``--resume`` in
+its ``checkpoints/``, the finished files in ``final/``) and published by one rename to
+``<name>/``: a crash never leaves a folder that looks like a complete run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1  # of the run directory (config.json's "indoevent" attribute)
+
+
+class RunExistsError(FileExistsError):
+    """The target run folder (or an interrupted run's checkpoints) is already there."""
+
+
+def partial_dir(final: str | Path) -> Path:
+    """Where a run is built before it is published.
+
+    >>> partial_dir("models/tiny").as_posix()
+    'models/.tiny.partial'
+    """
+    final = Path(final)
+    return final.parent / f".{final.name}.partial"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def publish(built: Path, final: Path, overwrite: bool = False) -> Path:
+    """Move a finished run folder into place (replacing an old run only with ``overwrite``)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        if not overwrite:
+            raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or --output-dir")
+        old = final.with_name(f".{final.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+        os.replace(built, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(built, final)
+    return final
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_info() -> dict:
+    """Commit of the indoevent source tree, and whether it had uncommitted changes."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10)
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10)
+        return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("indoevent", "torch", "transformers", "accelerate", "tokenizers", "datasets", "seqeval",
+                 "safetensors", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def device_info() -> dict:
+    import torch
+
+    info = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info |= {"type": "cuda", "gpus": torch.cuda.device_count(), "name": torch.cuda.get_device_name(0)}
+    else:
+        info |= {"type": "cpu", "gpus": 0, "name": platform.processor() or platform.machine()}
+    return info
+
+
+def run_info(cfg: Any, data_files: list[str], timings: dict, extra: dict | None = None) -> dict:
+    """What ``run_info.json`` holds: enough to reproduce or audit a run."""
+    return {
+        "run_name": cfg.run_name,
+        "git": git_info(),
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "data_files": {f: sha256(f) for f in data_files},
+        "libraries": library_versions(),
+        "seed": cfg.train.seed,
+        "split_seed": cfg.data.split_seed,
+        "device": device_info(),
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+        **(extra or {}),
+    }
+
+
+def is_hub_id(name: str) -> bool:
+    """A hub model id (``owner/name`` or a legacy bare name), not a path on this machine.
+
+    >>> is_hub_id("indobenchmark/indobert-base-p1"), is_hub_id("models/_base/tiny-bert")
+    (True, False)
+    """
+    return not Path(name).exists() and name.count("/") <= 1 and not name.startswith((".", "/", "~"))
+
+
+def model_card(cfg: Any, metrics: dict, info: dict) -> str:
+    """The run's ``README.md``: what the model is, how to use it, its scores and its limits."""
+    from . import __version__
+    from .metrics import cv_table, table
+
+    base = cfg.model.name_or_path
+    front = ["---", "library_name: transformers", "pipeline_tag: token-classification", "language: id",
+             "tags: [indoevent, token-classification, ner, event-extraction, plover]"]
+    if is_hub_id(base):
+        front.append(f"base_model: {base}")
+    front.append("---")
+    d = cfg.data
+    lines = front + [
+        "",
+        f"# {cfg.run_name}",
+        "",
+        f"A token classifier for Indonesian news, fine-tuned from `{base}` with indoevent {__version__}. It tags "
+        "each word with one of 43 IOB2 tags: entity spans (PER ORG GPE LOC DATE) and event triggers (16 PLOVER "
+        "event types, e.g. CONSULT, AGREE, ASSAULT). Event frames (who did what to whom, where, when) are built "
+        "from these spans by `indoevent extract`.",
+        "",
+        "## Intended use",
+        "",
+        "Batch extraction of actors and PLOVER events from Indonesian news articles, as a first pass that "
+        "annotators correct in Label Studio, or as input to event datasets after evaluation on your own sample. "
+        f"Articles longer than {d.max_length} sub-words are cut into windows overlapping by {d.overlap} "
+        "sub-words, exactly as in training; use the same windows at inference:",
+        "",
+        "```bash",
+        "indoevent extract articles/ --model models/" + cfg.run_name + " --out events.jsonl",
+        "```",
+        "",
+        "or, from Python (words must be pre-split the same way for identical results; the plain pipeline "
+        "splits on its own):",
+        "",
+        "```python",
+        "from transformers import pipeline",
+        f'tagger = pipeline("token-classification", model="models/{cfg.run_name}", aggregation_strategy="first")',
+        'tagger("Presiden Prabowo Subianto bertemu Xi Jinping di Beijing pada Rabu (3/9/2025).")',
+        "```",
+        "",
+        "## Training data",
+        "",
+    ]
+    if d.export:
+        lines.append(f"- gold Label Studio export `{d.export}` (schema v1)")
+    for c in d.conll:
+        lines.append(f"- CoNLL file `{c.path}` ({c.split}), label mapping {c.label_map or 'none'}")
+    split = info.get("split", {})
+    if split:
+        lines += ["", "Articles: " + ", ".join(f"{k} {len(v)}" for k, v in split.items()) + " (split by article)."]
+    t = cfg.train
+    lines += ["", f"Seed {t.seed}; learning rate {t.learning_rate}; batch {t.batch_size} x "
+                  f"{t.gradient_accumulation_steps} accumulation; up to {t.epochs:g} epochs with early stopping on dev "
+                  f"{t.best_metric}. The resolved configuration is in `training_config.yaml`; commit, data hashes "
+                  "and library versions in `run_info.json`.", ""]
+    lines += ["## Evaluation", "",
+              "Strict IOB2 span scores (seqeval, `mode=\"strict\"`) at word level, after merging overlapping "
+              "windows as inference does. Entities and triggers are scored separately.", ""]
+    if "cv" in metrics:
+        cv = metrics["cv"]
+        lines += [f"Cross-validation, {len(cv['folds'])} folds by article (test on one part, early stopping on "
+                  "the next, training on the rest): mean ± standard deviation over folds (folds counted).", "",
+                  cv_table(cv["summary"]), "",
+                  "Pooled over all test folds:", "", table(cv["pooled"]), ""]
+    for split_name in ("test", "dev"):
+        if metrics.get(split_name):
+            note = " (used for early stopping: optimistic)" if split_name == "dev" else ""
+            lines += [f"### {split_name}{note}", "", table(metrics[split_name]), ""]
+    lines += [
+        "## Limits",
+        "",
+        "- Trained on few articles: scores on a handful of test articles vary widely (see the standard "
+        "deviations); rare labels have little or no support. Evaluate on your own sample before relying on it.",
+        "- Domain: Indonesian online news (politics, diplomacy, conflict). Other registers (social media, "
+        "regional languages, transcripts) are untested.",
+        "- Spans only: event arguments (actor, recipient, place, time) are linked by `indoevent extract`, "
+        "not by this model. Triggers follow PLOVER as defined in the project's annotation schema v1.",
+        "- Outputs are machine annotations of news text about people: review before publishing them.",
+        "",
+    ]
+    return "\n".join(lines)
