@@ -292,6 +292,125 @@ def _run_export_onnx(args) -> int:
     return 0
 
 
+# --- train ------------------------------------------------------------------------------------
+def _add_train(sub) -> None:
+    from .config import fields_help
+
+    p = sub.add_parser(
+        "train", help="fine-tune a token classifier (IndoBERT) on entities and event triggers",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fine-tune AutoModelForTokenClassification on the gold articles (and CoNLL files) as a\n"
+                    "YAML config says, with the overlapping windows inference uses and early stopping on the\n"
+                    "strict dev span F1; write models/<run_name>/ (weights, tokenizer, resolved config,\n"
+                    "metrics.json, run_info.json, model card). Any config key can be overridden: --train.epochs=3.",
+        epilog="examples:\n"
+               "  indoevent train --config training/configs/tiny.yaml\n"
+               "  indoevent train --config training/configs/tiny.yaml --cv\n"
+               "  indoevent train --config training/configs/indobert-base-p1.yaml --train.batch_size=8 "
+               "--train.gradient_accumulation_steps=4\n"
+               "  accelerate launch -m indoevent train --config training/configs/indobert-base-p1.yaml  # all GPUs\n"
+               "see training/README.md for recipes")
+    p.add_argument("--config", type=Path, required=True, help="YAML config (training/configs/*.yaml)")
+    p.add_argument("--output-dir", type=Path, default=None,
+                   help="run folder (default: models/<run_name>, or models/<run_name>-cv with --cv)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its last checkpoint (with --cv: skip finished folds)")
+    p.add_argument("--cv", action="store_true",
+                   help="cross-validate by article (leave-one-article-out unless cv.k is set) and report mean and "
+                        "standard deviation per label; writes a report folder, no model")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    g = p.add_argument_group("config overrides (--KEY=VALUE, VALUE read as YAML)")
+    for key, tp, default, text in fields_help():
+        g.add_argument(f"--{key}", dest=key, metavar="VALUE", default=argparse.SUPPRESS,
+                       help=f"{text} [{tp}; default {default!r}]".replace("%", "%%"))
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args) -> int:
+    from .config import ConfigError, fields_help, load_config
+    from .data import DataError
+    from .runs import RunExistsError
+    from .train import ModelLoadError, TrainingError, train
+
+    given = vars(args)
+    overrides = [f"{key}={given[key]}" for key, *_ in fields_help() if key in given]
+    try:
+        cfg = load_config(args.config, overrides)
+        train(cfg, args.output_dir, resume=args.resume, cv=args.cv, overwrite=args.overwrite)
+    except (ConfigError, DataError, ModelLoadError, RunExistsError, TrainingError) as e:
+        return _fail(str(e))
+    return 0
+
+
+# --- evaluate ---------------------------------------------------------------------------------
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate", help="score a trained run on annotated articles (strict span P/R/F1 per label)",
+        description="Predict annotated articles with a run folder's model, using the windows it was trained with, "
+                    "and print strict IOB2 span precision, recall and F1 per label (seqeval, word level), for "
+                    "entities and triggers separately. Warns when the articles were part of its training data.")
+    p.add_argument("model", type=Path, help="run folder (models/<run-name>)")
+    p.add_argument("--export", type=Path, default=None, help="gold Label Studio export to score against")
+    p.add_argument("--annotation", default="latest", metavar="CHOICE",
+                   help="which annotation per task: latest (default), first, or annotator=ID")
+    p.add_argument("--conll", type=Path, action="append", default=[], help="CoNLL column file (repeatable)")
+    p.add_argument("--label-map", action="append", default=[], metavar="SRC=DST",
+                   help="CoNLL label mapping, e.g. PPL=PER or EVT=O (repeatable)")
+    p.add_argument("--articles", nargs="+", default=None, metavar="ID", help="score only these article ids")
+    p.add_argument("--batch-size", type=int, default=32, help="windows per batch")
+    p.add_argument("--out", type=Path, default=None, help="also write the metrics as JSON")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> int:
+    from .conll import ConllError, read_conll
+    from .convert import ConversionError, convert_export
+    from .lsexport import ExportError
+    from .metrics import table
+    from .runs import write_json
+
+    if args.export is None and not args.conll:
+        return _fail("give the articles to score: --export FILE and/or --conll FILE")
+    label_map = {}
+    for item in args.label_map:
+        src, sep, dst = item.partition("=")
+        if not sep:
+            return _fail(f"--label-map {item!r}: expected SRC=DST")
+        label_map[src] = dst or None
+    articles = []
+    try:
+        if args.export is not None:
+            articles += convert_export(args.export, args.annotation, False)[0]
+        for path in args.conll:
+            articles += read_conll(path, label_map)[0]
+    except (ExportError, ConversionError, ConllError, FileNotFoundError) as e:
+        return _fail(str(e))
+    if args.articles:
+        unknown = set(args.articles) - {a.doc_id for a in articles}
+        if unknown:
+            return _fail(f"unknown article id(s): {', '.join(sorted(unknown))}")
+        articles = [a for a in articles if a.doc_id in set(args.articles)]
+    if not (args.model / "config.json").exists():
+        return _fail(f"{args.model}: not a run folder (no config.json)")
+    info = args.model / "run_info.json"
+    if info.exists():
+        trained = set(json.loads(info.read_text(encoding="utf-8")).get("split", {}).get("train", []))
+        seen = sorted(a.doc_id for a in articles if a.doc_id in trained)
+        if seen:
+            print(f"warning: {len(seen)} of {len(articles)} article(s) were in this model's training data "
+                  f"({', '.join(seen[:5])}{' ...' if len(seen) > 5 else ''}): their scores are optimistic",
+                  file=sys.stderr)
+    from .train import evaluate_model
+
+    metrics, _ = evaluate_model(args.model, articles, args.batch_size)
+    print(f"{args.model}: {len(articles)} article(s), {sum(len(a.tokens) for a in articles)} words")
+    print(table(metrics))
+    if args.out:
+        write_json(args.out, metrics)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -307,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree, _add_extract, _add_export_onnx]
+COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree, _add_extract, _add_export_onnx, _add_train, _add_evaluate]
 
 
 def main(argv: list[str] | None = None) -> int:
