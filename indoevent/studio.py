@@ -1,0 +1,477 @@
+"""Talk to a Label Studio server: push exports and model predictions, pull snapshots, count.
+
+A thin layer over ``label-studio-sdk``. The server checks nothing (it stores
+out-of-range offsets, unknown labels and wrong control names without a word), so
+everything is validated here, with the project's own validator, before it is sent
+and after it comes back. Every failure becomes a :class:`StudioError` whose message
+names the server's URL and says what to check; the CLI prints it without a trace.
+
+Only Label Studio's JSON export is used: its CONLL2003 export tokenises with an
+English tokenizer and keeps the first Labels control only (event triggers come out O).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checks import Problem
+from .labelconfig import check_config, render_config
+from .labels import TEXT_NAME
+from .lsexport import ExportError, choose_annotation, load_tasks, task_label, task_to_document
+
+DEFAULT_URL = "http://localhost:8080"
+URL_ENV, TOKEN_ENV = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
+
+# What an imported annotation or prediction keeps. Ids, task and project numbers belong to
+# the server that exported them; ``completed_by`` names a user of that server, and Label
+# Studio refuses an import naming a user it does not know, so the token's user becomes the
+# annotator.
+ANNOTATION_KEYS = ("result", "was_cancelled", "ground_truth", "lead_time")
+PREDICTION_KEYS = ("result", "model_version", "score")
+
+
+class StudioError(RuntimeError):
+    """Label Studio could not do what was asked; the message says why and what to check."""
+
+
+class InvalidExport(StudioError):
+    """The export breaks the schema: nothing was sent. ``problems`` lists every one."""
+
+    def __init__(self, message: str, problems: list[Problem]):
+        super().__init__(message)
+        self.problems = problems
+
+
+# --- connecting -------------------------------------------------------------------------------
+@dataclass
+class Studio:
+    """A connected Label Studio server (``client`` is the SDK's ``LabelStudio``)."""
+
+    client: Any
+    url: str
+    version: str = ""
+    edition: str = ""
+    user: str = ""
+
+    @contextmanager
+    def talking(self, what: str) -> Iterator[None]:
+        """Turn SDK and network errors raised while doing ``what`` into a :class:`StudioError`."""
+        with explain_errors(self.url, what):
+            yield
+
+
+def explain(url: str, what: str, error: Exception) -> StudioError:
+    """A :class:`StudioError` saying what went wrong while doing ``what`` at ``url``, and what to check."""
+    import httpx
+    from label_studio_sdk.core.api_error import ApiError
+
+    if isinstance(error, httpx.TimeoutException):
+        return StudioError(f"Label Studio at {url} did not answer in time while {what}: check that the server "
+                           f"is up and not overloaded (curl {url}/health)")
+    if isinstance(error, httpx.HTTPError):  # connection refused, unknown host, bad URL scheme ...
+        reason = str(error) or type(error).__name__
+        return StudioError(f"cannot reach Label Studio at {url} while {what} ({reason}): check that the server is "
+                           f"running (label-studio start) and that --url or ${URL_ENV} gives its address and port")
+    if isinstance(error, ApiError):
+        code, detail = error.status_code, api_detail(error.body)
+        if code == 401:
+            return StudioError(f"Label Studio at {url} refused the API token while {what} ({detail}): check --token "
+                               f"or ${TOKEN_ENV} (Account & Settings in Label Studio). A legacy token works only "
+                               f"where the organisation enables legacy tokens; a personal access token always does")
+        if code == 403:
+            return StudioError(f"Label Studio at {url} forbids {what} for this token's user ({detail}): "
+                               "ask an administrator for access to the project")
+        if code == 404 and isinstance(error.body, str):
+            return StudioError(f"{url} answered 404 while {what}: is this the address of a Label Studio server?")
+        return StudioError(f"Label Studio at {url} answered {code} while {what}: {detail}")
+    if isinstance(error, (ValueError, TypeError)):  # e.g. a page that is not JSON
+        return StudioError(f"{url} gave an answer Label Studio would not give while {what} ({error}): "
+                           "is this the address of a Label Studio server?")
+    return StudioError(f"Label Studio at {url}: {what} failed: {type(error).__name__}: {error}")
+
+
+@contextmanager
+def explain_errors(url: str, what: str) -> Iterator[None]:
+    try:
+        yield
+    except StudioError:
+        raise
+    except Exception as e:  # the SDK raises ApiError, httpx errors, pydantic errors
+        raise explain(url, what, e) from e
+
+
+def api_detail(body: Any) -> str:
+    """The readable part of an error body from Label Studio.
+
+    >>> api_detail({"detail": "Validation error", "validation_errors": {"title": ["too long"]}})
+    "Validation error: {'title': ['too long']}"
+    >>> api_detail("<!DOCTYPE html><html>...")
+    'an HTML page instead of an API answer'
+    """
+    if isinstance(body, dict):
+        detail = str(body.get("detail") or "")
+        extra = body.get("validation_errors")
+        if extra:
+            return f"{detail}: {extra}" if detail else str(extra)
+        return detail or json.dumps(body, ensure_ascii=False)[:300]
+    text = str(body or "").strip()
+    if text.lower().startswith(("<!doctype", "<html")):
+        return "an HTML page instead of an API answer"
+    return text[:300] or "no detail"
+
+
+def connect(url: str | None = None, token: str | None = None, timeout: float = 60.0) -> Studio:
+    """Connect to Label Studio and check the token; URL and token default to $LABEL_STUDIO_URL
+    (else http://localhost:8080) and $LABEL_STUDIO_API_KEY. Raises :class:`StudioError`."""
+    url = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    token = token or os.environ.get(TOKEN_ENV)
+    if not token:
+        raise StudioError(f"no API token for Label Studio at {url}: pass --token or set ${TOKEN_ENV} "
+                          "(Label Studio: Account & Settings, Personal Access Token)")
+    from label_studio_sdk import LabelStudio
+
+    with explain_errors(url, "connecting"):
+        # Always pass base_url: the SDK's default port is not the server's.
+        client = LabelStudio(base_url=url, api_key=token, timeout=timeout)
+        version = client.versions.get()  # needs no token: tells "server down" from "token wrong"
+    with explain_errors(url, "checking the API token"):
+        me = client.users.whoami()
+    return Studio(client, url, version=str(version.release or ""), edition=str(version.edition or ""),
+                  user=str(me.email or me.username or me.id))
+
+
+# --- reading and checking tasks ---------------------------------------------------------------
+def read_tasks(path: str | Path) -> list[dict]:
+    """Tasks from a Label Studio JSON export / task list, or from JSONL (one task a line, as
+    ``indoevent extract --format label-studio`` writes). Raises ExportError naming the line."""
+    path = Path(path)
+    if path.suffix != ".jsonl":
+        return load_tasks(path)
+    tasks = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ExportError(f"{path}: cannot read: {e}") from e
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            task = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ExportError(f"{path}:{n}:{e.colno}: malformed JSON: {e.msg}") from e
+        if not isinstance(task, dict):
+            raise ExportError(f"{path}:{n}: expected a task object, got {type(task).__name__}")
+        tasks.append(task)
+    return tasks
+
+
+def task_key(data: dict) -> str:
+    """What makes two tasks the same article: its doc_id, else a hash of its text.
+
+    >>> task_key({"text": "Putin bertemu Kim", "doc_id": "berita-1"})
+    'doc_id berita-1'
+    """
+    if data.get("doc_id") not in (None, ""):
+        return f"doc_id {data['doc_id']}"
+    text = data.get(TEXT_NAME) if isinstance(data.get(TEXT_NAME), str) else json.dumps(data, sort_keys=True)
+    return "text sha1 " + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def check_tasks(tasks: list[dict]) -> tuple[list[Problem], list[Problem]]:
+    """Schema problems and warnings of every annotation and every prediction of every task
+    (the validator itself checks one chosen annotation per task), and of task data."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    seen: dict[str, str] = {}
+    for i, task in enumerate(tasks):
+        where = task_label(task, i)
+        data = task.get("data")
+        bare = {k: v for k, v in task.items() if k not in ("annotations", "predictions")}
+        # Text checks once per task, then each annotation and prediction against that text.
+        _, found, _, _ = task_to_document(bare, i)
+        problems += found
+        if found or not isinstance(data, dict):
+            continue
+        key = task_key(data)
+        if key in seen:
+            problems.append(Problem(where, f"{key} also used by {seen[key]}"))
+        seen[key] = where
+        items = [("annotation", a) for a in task.get("annotations") or []] + \
+                [("prediction", p) for p in task.get("predictions") or []]
+        for kind, item in items:
+            if not isinstance(item, dict):
+                if kind == "prediction" and isinstance(item, int):
+                    problems.append(Problem(where, "prediction is an id only (a quick export): pull with "
+                                                   "`indoevent ls pull`, whose snapshot holds full predictions"))
+                else:
+                    problems.append(Problem(where, f"{kind} is not an object: {item!r:.60}"))
+                continue
+            if kind == "annotation" and item.get("was_cancelled"):
+                continue
+            label = f"{where} {kind} {item.get('id') or ''}".rstrip()
+            if kind == "prediction":
+                label += f" ({item.get('model_version') or 'no model_version'})"
+                score = item.get("score")
+                if score is not None and not isinstance(score, (int, float)):
+                    problems.append(Problem(label, f"score must be a number or null, got {score!r}"))
+            one = {**bare, "annotations": [{"result": item.get("result")}]}
+            _, found, warned, _ = task_to_document(one, i)
+            problems += [Problem(label, p.message, p.start, p.end) for p in found]
+            warnings += [Problem(label, p.message, p.start, p.end) for p in warned]
+    return problems, warnings
+
+
+def import_request(task: dict) -> dict:
+    """The task as Label Studio's import API takes it (server-specific fields left out)."""
+    out: dict = {"data": task["data"]}
+    if task.get("meta"):
+        out["meta"] = task["meta"]
+    anns = [{k: a[k] for k in ANNOTATION_KEYS if a.get(k) is not None} for a in task.get("annotations") or []]
+    preds = [{k: p[k] for k in PREDICTION_KEYS if k in p} for p in task.get("predictions") or []]
+    if anns:
+        out["annotations"] = anns
+    if preds:
+        out["predictions"] = preds
+    return out
+
+
+# --- projects ---------------------------------------------------------------------------------
+def find_project(studio: Studio, project: str | int) -> Any | None:
+    """The project with this id (a number) or exact title; None if there is none.
+    Raises StudioError if several projects have the title."""
+    if isinstance(project, int) or str(project).isdigit():
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            with studio.talking(f"reading project {project}"):
+                return studio.client.projects.get(int(project))
+        except StudioError as e:
+            if isinstance(e.__cause__, ApiError) and e.__cause__.status_code == 404:
+                return None
+            raise
+    with studio.talking(f"looking for project {project!r}"):
+        # The title filter matches substrings: keep exact titles only.
+        found = [p for p in studio.client.projects.list(title=str(project)) if p.title == project]
+    if len(found) > 1:
+        ids = ", ".join(str(p.id) for p in found)
+        raise StudioError(f"{len(found)} projects at {studio.url} are titled {project!r} (ids {ids}): give an id")
+    return found[0] if found else None
+
+
+def config_problems(project: Any) -> list[str]:
+    """Differences between a project's labeling config and schema v1 (empty: it agrees)."""
+    return check_config(project.label_config or "")
+
+
+def existing_keys(studio: Studio, project_id: int) -> dict[str, int]:
+    """task_key -> task id of every task in a project."""
+    with studio.talking(f"listing the tasks of project {project_id}"):
+        tasks = studio.client.tasks.list(project=project_id, fields="task_only", include="id,data", page_size=500)
+        return {task_key(t.data or {}): t.id for t in tasks}
+
+
+@dataclass
+class PushReport:
+    """What ``push`` did."""
+
+    project_id: int
+    title: str
+    created: bool
+    url: str
+    tasks: int = 0
+    annotations: int = 0
+    predictions: int = 0
+    skipped_existing: int = 0
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def push(studio: Studio, export: str | Path, project: str | int, *, config: str | Path | None = None,
+         skip_existing: bool = False, batch_size: int = 250, progress: bool = True) -> PushReport:
+    """Import an export's tasks, with their annotations and predictions, into a project.
+
+    The export is validated first (every annotation and prediction): with any problem,
+    :class:`InvalidExport` is raised and nothing is sent. ``project`` is an id or a title;
+    a missing title is created with ``config`` (default: schema v1's labeling config, as in
+    annotations/label_config.xml). An existing project must have schema v1's config, and
+    tasks already in it (same doc_id, else same text) are refused, or with ``skip_existing``
+    left out. Annotations are recorded as made by the token's user.
+    """
+    export = Path(export)
+    tasks = read_tasks(export)
+    problems, warnings = check_tasks(tasks)
+    if problems:
+        raise InvalidExport(f"{export}: {len(problems)} problem(s); nothing was sent to {studio.url}", problems)
+    xml = render_config() if config is None else Path(config).read_text(encoding="utf-8")
+    bad = check_config(xml)
+    if bad:
+        raise StudioError(f"{config}: the labeling config does not match schema v1: " + "; ".join(bad))
+
+    found = find_project(studio, project)
+    created = found is None
+    if found is None:
+        if isinstance(project, int) or str(project).isdigit():
+            raise StudioError(f"no project {project} at {studio.url}: give a title to create a new project")
+        with studio.talking(f"creating project {project!r}"):
+            found = studio.client.projects.create(title=str(project), label_config=xml)
+        todo, skipped = tasks, 0
+    else:
+        bad = config_problems(found)
+        if bad:
+            raise StudioError(f"project {found.id} ({found.title!r}) at {studio.url} has a labeling config that "
+                              "does not match schema v1, so its annotations could not be read back; nothing was "
+                              "sent. Differences: " + "; ".join(bad))
+        have = existing_keys(studio, found.id)
+        todo = [t for t in tasks if task_key(t["data"]) not in have]
+        skipped = len(tasks) - len(todo)
+        if skipped and not skip_existing:
+            dup = [f"{task_key(t['data'])} (task {have[task_key(t['data'])]})" for t in tasks
+                   if task_key(t["data"]) in have]
+            raise StudioError(f"{skipped} of {len(tasks)} tasks of {export} are already in project {found.id} "
+                              f"({found.title!r}) at {studio.url}, e.g. {', '.join(dup[:3])}; nothing was sent. "
+                              "Pass --skip-existing to push only the new ones")
+
+    report = PushReport(found.id, found.title or str(project), created, f"{studio.url}/projects/{found.id}/data",
+                        skipped_existing=skipped, warnings=warnings)
+    bar = None
+    if progress and len(todo) > batch_size:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), unit="task", desc="push", dynamic_ncols=True)
+    for start in range(0, len(todo), batch_size):
+        batch = [import_request(t) for t in todo[start:start + batch_size]]
+        with studio.talking(f"importing tasks {start + 1}-{start + len(batch)} of {export} into project {found.id}"):
+            answer = studio.client.projects.import_tasks(found.id, request=batch)
+        sent = (len(batch), sum(len(t.get("annotations", [])) for t in batch),
+                sum(len(t.get("predictions", [])) for t in batch))
+        got = (answer.task_count or 0, answer.annotation_count or 0, answer.prediction_count or 0)
+        report.tasks += got[0]
+        report.annotations += got[1]
+        report.predictions += got[2]
+        if got != sent:
+            raise StudioError(f"project {found.id} at {studio.url} took {got[0]} tasks, {got[1]} annotations and "
+                              f"{got[2]} predictions of {sent[0]}, {sent[1]} and {sent[2]} sent "
+                              f"(tasks {start + 1}-{start + len(batch)} of {export}); check the project")
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    return report
+
+
+# --- pulling ----------------------------------------------------------------------------------
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename:
+    a crash leaves the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+@dataclass
+class PullReport:
+    """What ``pull`` wrote, and what the validator found in it."""
+
+    project_id: int
+    title: str
+    path: Path
+    tasks: int = 0
+    annotated: int = 0
+    annotations: int = 0
+    predictions: int = 0
+    spans: int = 0
+    relations: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def snapshot(studio: Studio, project_id: int, timeout: float = 600.0,
+             sleep: Callable[[float], None] = time.sleep) -> bytes:
+    """A JSON snapshot export of a project, with full predictions (the quick export holds
+    prediction ids only). The server builds it, maybe in the background: wait for it."""
+    where = f"exporting project {project_id}"
+    with studio.talking(where):
+        job = studio.client.projects.exports.create(
+            project_id, title="indoevent pull", serialization_options={"predictions": {"only_id": False}})
+        t0 = time.monotonic()
+        while job.status != "completed":
+            if job.status == "failed":
+                raise StudioError(f"Label Studio at {studio.url} failed {where} (export {job.id}): see its log")
+            if time.monotonic() - t0 > timeout:
+                raise StudioError(f"Label Studio at {studio.url} did not finish {where} in {timeout:.0f} s "
+                                  f"(export {job.id} is {job.status!r})")
+            sleep(1.0)
+            job = studio.client.projects.exports.get(project_id, job.id)
+        data = b"".join(studio.client.projects.exports.download(project_id, job.id, export_type="JSON"))
+    try:  # the snapshot's file stays in the server's data folder otherwise
+        studio.client.projects.exports.delete(project_id, job.id)
+    except Exception:  # noqa: BLE001 - cleaning up is a courtesy; the export is already here
+        pass
+    return data
+
+
+def pull(studio: Studio, project: str | int, out: str | Path, choose: str = "latest") -> PullReport:
+    """Export a project (snapshot JSON with full predictions) to ``out``, written atomically,
+    then validate and count it. Problems are reported in the result, not raised: the file
+    is the server's data as it is, and is written even when it breaks the schema."""
+    found = find_project(studio, project)
+    if found is None:
+        raise StudioError(f"no project {project!r} at {studio.url}: `indoevent ls status` lists them")
+    data = snapshot(studio, found.id)
+    try:
+        tasks = json.loads(data)
+    except ValueError as e:
+        raise StudioError(f"Label Studio at {studio.url} sent an export of project {found.id} that is not JSON: {e}") from e
+    if not isinstance(tasks, list):
+        raise StudioError(f"Label Studio at {studio.url} sent an export of project {found.id} that is not a task list")
+    path = write_atomic(out, data)
+    problems, warnings = check_tasks(tasks)
+    report = PullReport(found.id, found.title or "", path, tasks=len(tasks), problems=problems, warnings=warnings)
+    for i, task in enumerate(tasks):
+        report.annotations += sum(1 for a in task.get("annotations") or [] if not a.get("was_cancelled"))
+        report.predictions += len(task.get("predictions") or [])
+        if choose_annotation(task, choose) is not None:
+            report.annotated += 1
+            doc, _, _, _ = task_to_document(task, i, choose)
+            if doc is not None:
+                report.spans += len(doc.spans)
+                report.relations += len(doc.relations)
+    return report
+
+
+# --- status -----------------------------------------------------------------------------------
+@dataclass
+class ProjectCount:
+    id: int
+    title: str
+    tasks: int
+    annotated: int
+    annotations: int
+    predictions: int
+    config_ok: bool
+
+
+def status(studio: Studio) -> list[ProjectCount]:
+    """Every project the token's user sees, with its counts and whether its config is schema v1's."""
+    with studio.talking("listing projects"):
+        projects = list(studio.client.projects.list(page_size=100))
+    return [ProjectCount(p.id, p.title or "", p.task_number or 0, p.finished_task_number or 0,
+                         p.total_annotations_number or 0, p.total_predictions_number or 0,
+                         not check_config(p.label_config or ""))
+            for p in sorted(projects, key=lambda p: p.id)]
