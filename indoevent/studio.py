@@ -216,7 +216,8 @@ def check_tasks(tasks: list[dict]) -> tuple[list[Problem], list[Problem]]:
                 continue
             if kind == "annotation" and item.get("was_cancelled"):
                 continue
-            label = f"{where} {kind} {item.get('id') or ''}".rstrip()
+            label = where if kind == "annotation" and item.get("id") is None else \
+                f"{where} {kind} {item.get('id') or ''}".rstrip()
             if kind == "prediction":
                 label += f" ({item.get('model_version') or 'no model_version'})"
                 score = item.get("score")
