@@ -141,7 +141,9 @@ def connect(url: str | None = None, token: str | None = None, timeout: float = 6
     with explain_errors(url, "connecting"):
         # Always pass base_url: the SDK's default port is not the server's.
         client = LabelStudio(base_url=url, api_key=token, timeout=timeout)
-        version = client.versions.get()  # needs no token: tells "server down" from "token wrong"
+        # Needs no token, so it tells "server down" from "token wrong"; no retries here (the
+        # SDK's back-off would keep a user waiting seconds for "connection refused").
+        version = client.versions.get(request_options={"max_retries": 0})
     with explain_errors(url, "checking the API token"):
         me = client.users.whoami()
     return Studio(client, url, version=str(version.release or ""), edition=str(version.edition or ""),

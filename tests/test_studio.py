@@ -1,0 +1,228 @@
+"""indoevent.studio without a server: errors that say what to check, checks made before
+anything is sent, and files written whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from types import SimpleNamespace
+
+import pytest
+from label_studio_sdk.core.api_error import ApiError
+
+from indoevent.cli import main
+from indoevent.inline import parse
+from indoevent.labelconfig import render_config
+from indoevent.lsexport import ExportError, document_to_results
+from indoevent.studio import (InvalidExport, Studio, StudioError, check_tasks, connect, explain, import_request,
+                              push, read_tasks, snapshot, write_atomic)
+
+MARKUP = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nobody listens once the socket is closed
+
+
+def task(doc_id="a", markup=MARKUP, **extra) -> dict:
+    doc = parse(markup, doc_id)
+    return {"data": {"text": doc.text, "doc_id": doc_id}, "annotations": [{"result": document_to_results(doc)}], **extra}
+
+
+class Untouchable:
+    """A client that fails the test if anything is sent to the server."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the server was called ({name}) though nothing should have been sent")
+
+
+def write(tmp_path, tasks, name="export.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# --- connecting -------------------------------------------------------------------------------
+def test_server_down_names_the_url_and_what_to_check():
+    url = f"http://127.0.0.1:{closed_port()}"
+    with pytest.raises(StudioError) as e:
+        connect(url, "some-token", timeout=5)
+    msg = str(e.value)
+    assert url in msg and "cannot reach Label Studio" in msg and "--url" in msg
+
+
+def test_cli_server_down_is_one_line_without_a_trace(capsys, monkeypatch):
+    url = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("LABEL_STUDIO_URL", url)  # the URL comes from the environment too
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-token")
+    for argv in (["ls", "status"], ["ls", "pull", "seeds", "--out", os.devnull]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("indoevent: error: cannot reach Label Studio at " + url)
+        assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_missing_token_is_asked_for(monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    with pytest.raises(StudioError, match=r"no API token .* --token or set \$LABEL_STUDIO_API_KEY"):
+        connect("http://127.0.0.1:1")
+
+
+@pytest.mark.parametrize("code, body, expected", [
+    (401, {"detail": "Invalid token."}, "refused the API token while pushing (Invalid token.): check --token"),
+    (403, {"detail": "no"}, "forbids"),
+    (404, "<!DOCTYPE html><html></html>", "is this the address of a Label Studio server?"),
+    (400, {"detail": "Validation error", "validation_errors": {"title": ["too long"]}},
+     "answered 400 while pushing: Validation error: {'title': ['too long']}"),
+])
+def test_api_errors_are_explained(code, body, expected):
+    msg = str(explain("http://ls:8080", "pushing", ApiError(status_code=code, headers={}, body=body)))
+    assert expected in msg and "http://ls:8080" in msg and "headers" not in msg
+
+
+# --- checks before sending --------------------------------------------------------------------
+def test_gold_export_has_no_problems(root):
+    assert check_tasks(read_tasks(root / "annotations" / "seeds.json")) == ([], [])
+
+
+def test_every_annotation_and_prediction_is_checked():
+    bad_pred = task("b")
+    bad_pred["predictions"] = [{"model_version": "m1", "score": "high",
+                                "result": [dict(r, value={**r["value"], "labels": ["MEET"]}) if r.get("value") else r
+                                           for r in bad_pred.pop("annotations")[0]["result"]]}]
+    second = task("c")
+    second["annotations"].append({"id": 9, "result": [{"id": "x", "from_name": "entity", "to_name": "text",
+                                                       "type": "labels", "value": {"start": 0, "end": 6,
+                                                                                   "text": "Putin ", "labels": ["PER"]}}]})
+    cancelled = task("d")
+    cancelled["annotations"].append({"was_cancelled": True, "result": [{"type": "nonsense"}]})
+    problems, _ = check_tasks([task("a"), bad_pred, second, cancelled, {"data": {"doc_id": "e"}}, task("a")])
+    text = "\n".join(map(str, problems))
+    assert "#1 (b) prediction (m1): score must be a number or null" in text
+    assert "#1 (b) prediction (m1)" in text and "unknown label 'MEET'" in text
+    assert "#2 (c) annotation 9 at [0, 6)" in text and "whitespace" in text  # the second annotation too
+    assert "(d)" not in text  # a cancelled annotation is nobody's answer
+    assert "#4 (e): data.text is missing" in text
+    assert "#5 (a): doc_id a also used by task #0 (a)" in text
+
+
+def test_a_quick_export_with_prediction_ids_is_named():
+    t = task("a", predictions=[17])
+    problems, _ = check_tasks([t])
+    assert len(problems) == 1 and "prediction is an id only" in str(problems[0])
+
+
+def test_import_request_leaves_out_what_belongs_to_another_server():
+    t = task("a", id=12, meta={"source": "x.txt"}, predictions=[
+        {"id": 3, "task": 12, "project": 2, "model_version": "m", "score": 0.5, "result": [], "created_ago": "1h"}])
+    t["annotations"][0].update(id=4, completed_by=1, task=12, project=2, ground_truth=True, lead_time=None)
+    req = import_request(t)
+    assert set(req) == {"data", "meta", "annotations", "predictions"}
+    assert set(req["annotations"][0]) == {"result", "ground_truth"}
+    assert req["predictions"] == [{"result": [], "model_version": "m", "score": 0.5}]
+
+
+def test_invalid_export_is_refused_before_connecting_to_anything(tmp_path):
+    bad = task("a")
+    bad["annotations"][0]["result"][0]["value"]["end"] = 999
+    studio = Studio(Untouchable(), "http://ls:8080")
+    with pytest.raises(InvalidExport) as e:
+        push(studio, write(tmp_path, [bad, task("b")]), "seeds")
+    assert "nothing was sent to http://ls:8080" in str(e.value)
+    first = e.value.problems[0]
+    assert (first.where, first.start, first.end) == ("task #0 (a)", 0, 999) and "outside the text" in first.message
+    assert {p.where for p in e.value.problems} == {"task #0 (a)"}  # task b is fine
+
+
+def fake_studio(project, imported: list) -> Studio:
+    """A server holding one project; import_tasks records what it is given."""
+    def import_tasks(pid, request):
+        imported.extend(request)
+        return SimpleNamespace(task_count=len(request), annotation_count=sum(len(t.get("annotations", []))
+                                                                               for t in request),
+                               prediction_count=sum(len(t.get("predictions", [])) for t in request))
+    projects = SimpleNamespace(list=lambda title: [project], get=lambda pid: project, import_tasks=import_tasks)
+    tasks = SimpleNamespace(list=lambda **kw: [])
+    return Studio(SimpleNamespace(projects=projects, tasks=tasks), "http://ls:8080")
+
+
+def test_existing_project_with_another_config_is_refused(tmp_path):
+    project = SimpleNamespace(id=3, title="seeds", label_config=render_config().replace('"DATE"', '"TIME"'))
+    imported: list = []
+    with pytest.raises(StudioError, match=r"project 3 \('seeds'\) at http://ls:8080 has a labeling config .*TIME"):
+        push(fake_studio(project, imported), write(tmp_path, [task("a")]), "seeds")
+    assert imported == []
+
+
+def test_existing_project_with_schema_config_takes_the_tasks(tmp_path):
+    project = SimpleNamespace(id=3, title="seeds", label_config=render_config())
+    imported: list = []
+    report = push(fake_studio(project, imported), write(tmp_path, [task("a"), task("b")]), "seeds", batch_size=1)
+    assert (report.created, report.tasks, report.annotations) == (False, 2, 2)
+    assert [t["data"]["doc_id"] for t in imported] == ["a", "b"]
+
+
+def test_new_project_config_must_match_schema(tmp_path):
+    config = tmp_path / "config.xml"
+    config.write_text(render_config().replace("<Relations>", "<Relations>\n    <Relation value=\"owner\"/>"))
+    with pytest.raises(StudioError, match="does not match schema v1.*owner"):
+        push(Studio(Untouchable(), "http://ls:8080"), write(tmp_path, [task("a")]), "seeds", config=config)
+
+
+# --- files ------------------------------------------------------------------------------------
+def test_jsonl_tasks_name_the_bad_line(tmp_path):
+    path = tmp_path / "predicted.jsonl"
+    path.write_text(json.dumps(task("a")) + "\n\n" + '{"data": {"text": "x"},}\n', encoding="utf-8")
+    with pytest.raises(ExportError, match=r"predicted.jsonl:3:\d+: malformed JSON"):
+        read_tasks(path)
+    path.write_text(json.dumps(task("a")) + "\n" + json.dumps(task("b")) + "\n", encoding="utf-8")
+    assert [t["data"]["doc_id"] for t in read_tasks(path)] == ["a", "b"]
+
+
+def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path):
+    out = tmp_path / "sub" / "pulled.json"
+    write_atomic(out, b"[1]")
+    write_atomic(out, b"[1, 2]")
+    assert out.read_bytes() == b"[1, 2]"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["pulled.json"]
+
+
+def test_atomic_write_failing_keeps_the_old_file(tmp_path, monkeypatch):
+    out = tmp_path / "pulled.json"
+    out.write_bytes(b"old")
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        write_atomic(out, b"new")
+    assert out.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["pulled.json"]
+
+
+# --- export snapshot --------------------------------------------------------------------------
+def exports_client(statuses: list[str], calls: list) -> Studio:
+    jobs = iter(SimpleNamespace(id=5, status=s) for s in statuses)
+    exports = SimpleNamespace(
+        create=lambda pid, **kw: calls.append(("create", kw)) or next(jobs),
+        get=lambda pid, pk: next(jobs),
+        download=lambda pid, pk, export_type: calls.append(("download", export_type)) or iter([b"[", b"]"]),
+        delete=lambda pid, pk: calls.append(("delete", pk)))
+    return Studio(SimpleNamespace(projects=SimpleNamespace(exports=exports)), "http://ls:8080")
+
+
+def test_snapshot_waits_asks_for_full_predictions_and_cleans_up():
+    calls: list = []
+    data = snapshot(exports_client(["queued", "in_progress", "completed"], calls), 3, sleep=lambda s: None)
+    assert data == b"[]"
+    assert calls[0] == ("create", {"title": "indoevent pull",
+                                   "serialization_options": {"predictions": {"only_id": False}}})
+    assert calls[1:] == [("download", "JSON"), ("delete", 5)]  # JSON only: never CONLL
+
+
+def test_failed_snapshot_is_an_error():
+    with pytest.raises(StudioError, match=r"failed exporting project 3 \(export 5\)"):
+        snapshot(exports_client(["queued", "failed"], []), 3, sleep=lambda s: None)
