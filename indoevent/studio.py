@@ -309,6 +309,8 @@ def push(studio: Studio, export: str | Path, project: str | int, *, config: str 
     """
     export = Path(export)
     tasks = read_tasks(export)
+    if not tasks:
+        raise InvalidExport(f"{export}: no tasks; nothing was sent to {studio.url}", [])
     problems, warnings = check_tasks(tasks)
     if problems:
         raise InvalidExport(f"{export}: {len(problems)} problem(s); nothing was sent to {studio.url}", problems)

@@ -226,3 +226,8 @@ def test_snapshot_waits_asks_for_full_predictions_and_cleans_up():
 def test_failed_snapshot_is_an_error():
     with pytest.raises(StudioError, match=r"failed exporting project 3 \(export 5\)"):
         snapshot(exports_client(["queued", "failed"], []), 3, sleep=lambda s: None)
+
+
+def test_empty_export_is_refused(tmp_path):
+    with pytest.raises(InvalidExport, match="no tasks; nothing was sent"):
+        push(Studio(Untouchable(), "http://ls:8080"), write(tmp_path, []), "seeds")
