@@ -299,8 +299,9 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
     d, t = cfg.data, cfg.train
     if d.max_length < 8:
         problems.append(f"data.max_length must be at least 8, got {d.max_length}")
-    if not 0 <= d.overlap < d.max_length // 2:
-        problems.append(f"data.overlap must be in [0, max_length / 2), got {d.overlap}")
+    if not 0 <= d.overlap <= d.max_length // 2:
+        # More overlap than half a window costs more than twice the tokens for little context.
+        problems.append(f"data.overlap must be between 0 and max_length / 2 ({d.max_length // 2}), got {d.overlap}")
     if d.export is None and not any(c.split == "train" for c in d.conll):
         problems.append("no training data: set data.export or a data.conll entry with split: train")
     for i, c in enumerate(d.conll):

@@ -540,6 +540,9 @@ def _cv_card(cfg: RunConfig, metrics: dict, info: dict) -> str:
 def evaluate_model(model_dir: str | Path, articles: Sequence[Article], batch_size: int = 32) -> tuple[dict, list]:
     """Score a run directory on articles, with the windows it was trained with; returns the
     metrics and the predicted word tags per article."""
+    import tempfile
+
+    import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer, Trainer, TrainingArguments
 
     model_dir = Path(model_dir)
@@ -551,10 +554,12 @@ def evaluate_model(model_dir: str | Path, articles: Sequence[Article], batch_siz
     max_length = meta.get("max_length") or tokenizer.model_max_length
     overlap = meta.get("overlap", 64)
     features = encode_articles(tokenizer, articles, max_length, overlap)
-    args = TrainingArguments(output_dir=str(model_dir / ".eval"), per_device_eval_batch_size=batch_size,
-                             report_to="none", disable_tqdm=False, save_strategy="no")
-    trainer = Trainer(model=model, args=args, data_collator=Collator(tokenizer.pad_token_id),
-                      processing_class=tokenizer,
-                      preprocess_logits_for_metrics=lambda logits, labels: logits.argmax(-1))
-    tags = predict(trainer, features)
+    with tempfile.TemporaryDirectory() as scratch:  # the Trainer wants an output folder; nothing is saved
+        args = TrainingArguments(output_dir=scratch, per_device_eval_batch_size=batch_size, report_to="none",
+                                 disable_tqdm=False, save_strategy="no",
+                                 dataloader_pin_memory=torch.cuda.is_available())
+        trainer = Trainer(model=model, args=args, data_collator=Collator(tokenizer.pad_token_id),
+                          processing_class=tokenizer,
+                          preprocess_logits_for_metrics=lambda logits, labels: logits.argmax(-1))
+        tags = predict(trainer, features)
     return score([a.tags for a in articles], tags), tags

@@ -1,0 +1,180 @@
+"""Articles -> windowed, labelled features: first sub-word labels, full coverage, the inference merge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indoevent.config import ConllSource, DataConfig
+from indoevent.convert import Article, convert_export
+from indoevent.data import (IGNORE, Collator, DataError, encode_articles, load_corpus, merge_predictions,
+                            split_ids, window_labels)
+from indoevent.labels import bio_tags
+from indoevent.tiny import ensure_tiny_bert
+from indoevent.tokenize import tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+TAGS = bio_tags()
+TAG_ID = {t: i for i, t in enumerate(TAGS)}
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    path = ensure_tiny_bert(ROOT / "models" / "_base" / "tiny-bert", ROOT / "seeds")
+    tok = AutoTokenizer.from_pretrained(path)
+    assert len(tok) == 2000  # never the 5-token fallback vocabulary (PITFALLS)
+    return tok
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    articles, _ = convert_export(ROOT / "annotations" / "seeds.json", "latest", True)
+    return {a.doc_id: a for a in articles}
+
+
+def article(text: str, tags: list[str], doc_id: str = "t") -> Article:
+    words = tokenize(text)
+    assert len(words) == len(tags)
+    return Article(doc_id, text, [w.text for w in words], [w.start for w in words], [w.end for w in words], tags)
+
+
+def test_first_subword_labelled_rest_ignored(tokenizer):
+    art = article("Prabowonomics bertemu Putin", ["B-PER", "B-CONSULT", "B-PER"])
+    assert len(tokenizer.tokenize("Prabowonomics")) > 1
+    f = encode_articles(tokenizer, [art], max_length=64, overlap=8)
+    (w,), row = f.windows[0], f.rows[0]
+    n_first = len(tokenizer.tokenize("Prabowonomics"))
+    expected = [IGNORE, TAG_ID["B-PER"]] + [IGNORE] * (n_first - 1) + [TAG_ID["B-CONSULT"], TAG_ID["B-PER"], IGNORE]
+    assert row["labels"] == expected
+    assert row["input_ids"][0] == tokenizer.cls_token_id and row["input_ids"][-1] == tokenizer.sep_token_id
+
+
+def test_window_labels_doctest_shape():
+    from indoevent.windows import Window
+
+    w = Window(0, 3, [2, 5, 6, 7, 8, 3], [None, 0, 1, 1, 2, None])
+    assert window_labels(w, [1, 2, 0]) == [IGNORE, 1, 2, IGNORE, 0, IGNORE]
+
+
+def test_long_article_fully_labelled_and_overlaps_agree(tokenizer, seeds):
+    art = seeds["000_ecb91a2b1942d157"]  # 1112 words: dozens of 64-sub-word windows
+    f = encode_articles(tokenizer, [art], max_length=64, overlap=16)
+    windows = f.windows[0]
+    assert len(windows) > 10
+    ids = [TAG_ID[t] for t in art.tags]
+    labels_of_word: dict[int, set[int]] = {}
+    for w, row in zip(windows, f.rows):
+        assert len(row["input_ids"]) <= 64
+        labelled = [(pos, lab) for pos, lab in enumerate(row["labels"]) if lab != IGNORE]
+        assert len(labelled) == w.last_word - w.first_word  # each word of the window exactly once
+        for pos, word in w.first_subword_positions():
+            labels_of_word.setdefault(word, set()).add(row["labels"][pos])
+    assert sorted(labels_of_word) == list(range(len(art.tokens)))  # every word labelled
+    assert all(labels == {ids[k]} for k, labels in labels_of_word.items())  # overlaps agree with gold
+    for a, b in zip(windows, windows[1:]):
+        assert b.first_word < a.last_word  # consecutive windows overlap
+    assert windows[0].first_word == 0 and windows[-1].last_word == len(art.tokens)
+    assert f.report["words_without_subwords"] == 0 and f.report["words_longer_than_window"] == 0
+
+
+def test_labels_round_trip_through_the_inference_merge(tokenizer, seeds):
+    arts = list(seeds.values())
+    f = encode_articles(tokenizer, arts, max_length=96, overlap=24)
+    # The training labels, read as predictions and merged as inference merges windows, give back the
+    # gold tags of every word: training and inference see the same words at the same positions.
+    merged = merge_predictions(f, [row["labels"] for row in f.rows], len(TAGS))
+    assert merged == [a.tags for a in arts]
+
+
+def test_words_the_tokenizer_drops_are_reported(tokenizer):
+    art = Article("z", "Putin \u200b tiba", ["Putin", "\u200b", "tiba"], [0, 6, 8], [5, 7, 12],
+                  ["B-PER", "B-CONSULT", "O"])
+    f = encode_articles(tokenizer, [art], max_length=32, overlap=4)
+    assert f.report["words_without_subwords"] == 1
+    assert f.report["labelled_words_without_subwords"] == [
+        {"doc_id": "z", "word": 1, "text": "\u200b", "tag": "B-CONSULT"}]
+    assert merge_predictions(f, [row["labels"] for row in f.rows], len(TAGS)) == [["B-PER", "O", "O"]]
+
+
+def test_word_longer_than_a_window_is_counted(tokenizer):
+    long_word = "Kerjasamaekonomiperdagangannegara" * 2  # under BERT's 100-character [UNK] limit
+    assert len(tokenizer.tokenize(long_word)) > 14
+    n = len(long_word)
+    art = Article("l", f"A {long_word} B", ["A", long_word, "B"], [0, 2, n + 3], [1, n + 2, n + 4], ["O", "B-ORG", "O"])
+    f = encode_articles(tokenizer, [art], max_length=16, overlap=4)
+    assert f.report["words_longer_than_window"] == 1
+    assert all(len(r["input_ids"]) <= 16 for r in f.rows)
+    # Its label still sits on its first sub-word.
+    assert merge_predictions(f, [row["labels"] for row in f.rows], len(TAGS)) == [art.tags]
+
+
+def test_unknown_tag_names_the_article(tokenizer):
+    with pytest.raises(DataError, match="doc9.*B-PERSON"):
+        encode_articles(tokenizer, [Article("doc9", "Putin", ["Putin"], [0], [5], ["B-PERSON"])], 32, 4)
+
+
+def test_lowercasing_follows_the_tokenizer_and_offsets_keep_the_text(tokenizer):
+    from transformers import AutoTokenizer
+
+    upper = article("PUTIN bertemu KIM", ["B-PER", "B-CONSULT", "B-PER"])
+    lower = article("putin bertemu kim", ["B-PER", "B-CONSULT", "B-PER"])
+    a, b = (encode_articles(tokenizer, [x], 32, 4).rows[0]["input_ids"] for x in (upper, lower))
+    assert tokenizer.do_lower_case and a == b  # the uncased tokenizer lowercases, nobody else does
+    assert [upper.text[s:e] for s, e in zip(upper.starts, upper.ends)] == ["PUTIN", "bertemu", "KIM"]
+    cased = AutoTokenizer.from_pretrained(tokenizer.name_or_path, do_lower_case=False)
+    c = encode_articles(cased, [upper], 32, 4).rows[0]["input_ids"]
+    assert c != a  # a cased tokenizer keeps case (and this lowercase vocabulary then has no "PUTIN")
+
+
+def test_split_ids():
+    ids = ["e", "a", "c", "b", "d"]
+    tr, dv, te = split_ids(ids, dev=1, test=1, seed=0)
+    assert len(tr) == 3 and len(dv) == 1 and len(te) == 1
+    assert set(tr) | set(dv) | set(te) == set(ids) and not set(dv) & set(te)
+    assert split_ids(list(reversed(ids)), dev=1, test=1, seed=0) == (tr, dv, te)  # order-free
+    assert split_ids(ids, dev=["c"], test=0.2, seed=0)[1] == ("c",)
+    assert split_ids(ids, dev=0.0, test=0)[1:] == ((), ())
+    with pytest.raises(DataError, match="unknown article id"):
+        split_ids(ids, dev=["zz"], test=0)
+    with pytest.raises(DataError, match="share articles"):
+        split_ids(ids, dev=["a"], test=["a"])
+    with pytest.raises(DataError, match="no article left"):
+        split_ids(ids, dev=3, test=2)
+
+
+def test_collator_pads():
+    import torch
+
+    batch = Collator(pad_id=0, pad_to_multiple_of=8)([
+        {"input_ids": [2, 10, 11, 3], "labels": [IGNORE, 1, 0, IGNORE]},
+        {"input_ids": [2, 12, 3], "labels": [IGNORE, 5, IGNORE]}])
+    assert batch["input_ids"].shape == (2, 8) and batch["input_ids"].dtype == torch.long
+    assert batch["input_ids"][1].tolist() == [2, 12, 3, 0, 0, 0, 0, 0]
+    assert batch["attention_mask"][1].tolist() == [1, 1, 1, 0, 0, 0, 0, 0]
+    assert batch["labels"][0].tolist() == [IGNORE, 1, 0, IGNORE] + [IGNORE] * 4
+    assert "labels" not in Collator(0)([{"input_ids": [2, 3]}])
+
+
+def test_load_corpus_gold_and_conll(tmp_path):
+    conll = tmp_path / "nerp.txt"
+    conll.write_text("Joko\tB-PPL\nWidodo\tI-PPL\ntiba\tO\n\nKemenlu\tB-IND\n", encoding="utf-8")
+    data = DataConfig(export=str(ROOT / "annotations" / "seeds.json"),
+                      conll=[ConllSource(str(conll), "train", {"PPL": "PER", "IND": "ORG"})])
+    corpus = load_corpus(data)
+    assert len(corpus.gold) == 5 and len(corpus.extra["train"]) == 2
+    assert corpus.extra["train"][0].tags == ["B-PER", "I-PER", "O"]
+    assert corpus.files == [str(ROOT / "annotations" / "seeds.json"), str(conll)]
+    assert corpus.report["conll"][0]["mapped"] == {"PPL->PER": 1, "IND->ORG": 1}
+    assert corpus.report["export"]["left_out"] == {"misaligned_spans": 0, "problems": 0, "skipped_tasks": 0}
+
+
+def test_load_corpus_errors_name_the_file(tmp_path):
+    conll = tmp_path / "nergrit.txt"
+    conll.write_text("Jakarta\tB-PLACE\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"nergrit\.txt:1.*'PLACE'"):
+        load_corpus(DataConfig(export=None, conll=[ConllSource(str(conll), "train", {})]))
+    with pytest.raises(DataError, match="missing.json"):
+        load_corpus(DataConfig(export=str(tmp_path / "missing.json")))

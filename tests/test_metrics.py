@@ -1,0 +1,130 @@
+"""Strict span scores at word level, checked against hand-computed values and an independent count."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from indoevent.labels import ENTITY_LABELS, EVENT_LABELS
+from indoevent.metrics import cv_table, flat, normalize, score, summarize, table
+
+
+def test_hand_computed_example():
+    # "Presiden Joko Widodo ke Jakarta , bertemu ..." with one spurious GPE and a wrong trigger type.
+    gold = [["B-PER", "I-PER", "O", "B-GPE", "O", "B-CONSULT"]]
+    pred = [["B-PER", "I-PER", "O", "B-GPE", "B-GPE", "B-AGREE"]]
+    m = score(gold, pred)
+    ent, trg, al = m["entities"], m["triggers"], m["all"]
+    # entities: gold PER, GPE; predicted PER, GPE, GPE; 2 correct
+    assert ent["micro"]["precision"] == pytest.approx(2 / 3)
+    assert ent["micro"]["recall"] == pytest.approx(1.0)
+    assert ent["micro"]["f1"] == pytest.approx(0.8)
+    assert (ent["micro"]["support"], ent["micro"]["predicted"]) == (2, 3)
+    assert ent["labels"]["PER"]["f1"] == pytest.approx(1.0)
+    assert ent["labels"]["GPE"]["precision"] == pytest.approx(0.5)
+    assert ent["labels"]["GPE"]["f1"] == pytest.approx(2 / 3)
+    assert ent["macro"]["f1"] == pytest.approx((1 + 2 / 3) / 2)
+    # triggers: CONSULT predicted as AGREE: nothing right, both labels count for macro
+    assert trg["micro"]["f1"] == 0.0
+    assert set(trg["labels"]) == {"CONSULT", "AGREE"}
+    assert trg["labels"]["AGREE"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0, "predicted": 1}
+    # all: 2 of 4 predicted are right, 2 of 3 gold found
+    assert al["micro"]["precision"] == pytest.approx(0.5)
+    assert al["micro"]["recall"] == pytest.approx(2 / 3)
+    assert al["micro"]["f1"] == pytest.approx(4 / 7)
+
+
+def test_strict_boundaries():
+    # A span one word short is both a false positive and a false negative.
+    m = score([["B-PER", "I-PER", "I-PER"]], [["B-PER", "I-PER", "O"]])
+    assert m["all"]["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "predicted": 1}
+
+
+def test_articles_are_separate_sequences():
+    # A span at the end of one article does not continue into the next.
+    m = score([["O", "B-PER"], ["I-PER", "O"]], [["O", "B-PER"], ["O", "O"]])
+    assert (m["entities"]["micro"]["support"], m["entities"]["micro"]["predicted"]) == (2, 1)
+    assert m["entities"]["micro"]["precision"] == 1.0 and m["entities"]["micro"]["recall"] == 0.5
+
+
+def test_orphan_inside_tag_is_scored_as_the_span_users_get():
+    # The product decodes I-PER I-PER as one PER span; strict seqeval alone would drop it.
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+
+    gold, pred = [["B-PER", "I-PER", "O"]], [["I-PER", "I-PER", "O"]]
+    assert f1_score(gold, pred, mode="strict", scheme=IOB2) == 0.0
+    assert score(gold, pred)["all"]["micro"]["f1"] == 1.0
+    assert normalize(["O", "I-GPE", "B-CONSULT", "I-ASSAULT"]) == ["O", "B-GPE", "B-CONSULT", "B-ASSAULT"]
+
+
+def test_nothing_to_find_and_nothing_found_has_no_score():
+    m = score([["O", "O"]], [["O", "O"]])
+    for group in ("all", "entities", "triggers"):
+        assert m[group]["micro"]["f1"] is None and m[group]["labels"] == {}
+    assert flat(m)["f1"] == 0.0
+    # Entities only: the trigger group has no score, the entity group has one.
+    m = score([["B-PER"]], [["B-PER"]])
+    assert m["entities"]["micro"]["f1"] == 1.0 and m["triggers"]["micro"]["f1"] is None
+
+
+def test_lengths_must_match():
+    with pytest.raises(ValueError, match="sequence 0"):
+        score([["O", "O"]], [["O"]])
+    with pytest.raises(ValueError, match="gold sequences"):
+        score([["O"]], [])
+
+
+def _random_tags(rng: random.Random, n: int) -> list[str]:
+    labels = list(ENTITY_LABELS) + list(EVENT_LABELS[:4])
+    raw = [rng.choice(["O", "O", "O", f"B-{rng.choice(labels)}", f"I-{rng.choice(labels)}"]) for _ in range(n)]
+    return normalize(raw)
+
+
+def _spans(seqs):
+    from indoevent.bio import tags_to_word_spans
+
+    return {(k, i, j, lab) for k, s in enumerate(seqs) for i, j, lab in tags_to_word_spans(s)}
+
+
+def test_agrees_with_an_independent_span_count():
+    rng = random.Random(7)
+    gold = [_random_tags(rng, rng.randint(5, 60)) for _ in range(30)]
+    pred = [_random_tags(rng, len(g)) if k % 3 else list(g) for k, g in enumerate(gold)]
+    m = score(gold, pred)
+    for group, labels in (("entities", set(ENTITY_LABELS)), ("triggers", set(EVENT_LABELS))):
+        g = {s for s in _spans(gold) if s[3] in labels}
+        p = {s for s in _spans(pred) if s[3] in labels}
+        tp = len(g & p)
+        assert m[group]["micro"]["precision"] == pytest.approx(tp / len(p))
+        assert m[group]["micro"]["recall"] == pytest.approx(tp / len(g))
+        for lab in labels:
+            gl, pl = {s for s in g if s[3] == lab}, {s for s in p if s[3] == lab}
+            if gl or pl:
+                assert m[group]["labels"][lab]["support"] == len(gl)
+                assert m[group]["labels"][lab]["recall"] == pytest.approx(len(gl & pl) / len(gl) if gl else 0)
+
+
+def test_summarize_mean_std_and_missing_labels():
+    folds = [score([["B-PER", "B-CONSULT"]], [["B-PER", "B-CONSULT"]]),   # PER 1, CONSULT 1
+             score([["B-PER", "O"]], [["O", "O"]]),                        # PER 0, no CONSULT anywhere
+             score([["B-PER", "B-CONSULT"]], [["B-PER", "O"]])]            # PER 1, CONSULT 0
+    s = summarize(folds)
+    per = s["entities"]["labels"]["PER"]["f1"]
+    assert per["mean"] == pytest.approx(2 / 3, abs=1e-4) and per["n"] == 3
+    assert per["std"] == pytest.approx(0.5774, abs=1e-4)  # sample std of (1, 0, 1)
+    consult = s["triggers"]["labels"]["CONSULT"]["f1"]
+    assert consult == {"mean": 0.5, "std": 0.7071, "n": 2}  # fold 2 has no CONSULT: not counted
+    assert s["triggers"]["labels"]["CONSULT"]["support"] == 2
+    assert s["all"]["micro"]["f1"]["n"] == 3
+
+
+def test_tables_render_every_label():
+    m = score([["B-PER", "B-CONSULT"]], [["B-PER", "O"]])
+    t = table(m)
+    assert "| entities | PER | 1.000 | 1.000 | 1.000 | 1 | 1 |" in t
+    assert "| triggers | CONSULT | 0.000 | 0.000 | 0.000 | 1 | 0 |" in t
+    assert "**micro**" in t and "**macro**" in t
+    c = cv_table(summarize([m, m]))
+    assert "| entities | PER | 1.000 ± 0.000 (2)" in c

@@ -1,0 +1,332 @@
+"""Fine-tuning end to end on the tiny BERT: run directory, pipeline loading, resume, CV, stand-in backbones.
+
+Scores of these few-step models are never asserted: only what the code must guarantee.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from indoevent.config import ConfigError, load_config
+from indoevent.labels import bio_tags
+from indoevent.runs import RunExistsError, partial_dir, sha256
+from indoevent.train import ModelLoadError, evaluate_model, load_model, train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "training" / "configs" / "tiny.yaml"
+SEED_EXPORT = ROOT / "annotations" / "seeds.json"
+
+
+def tiny_config(**overrides):
+    """tiny.yaml with absolute paths (tests run from any directory) and a few epochs."""
+    base = {"model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"),
+            "model.tiny_corpus": str(ROOT / "seeds"), "data.export": str(SEED_EXPORT),
+            "train.epochs": 3, "train.logging_steps": 2}
+    return load_config(TINY, {**base, **overrides})
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    return train(tiny_config(), tmp_path_factory.mktemp("runs") / "tiny")
+
+
+def test_run_directory_contract(run):
+    names = {p.name for p in run.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer_config.json", "training_config.yaml", "metrics.json",
+            "run_info.json", "README.md"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pth")) for n in names)  # safetensors only
+    assert "checkpoints" not in names and not partial_dir(run).exists()  # nothing half-done left behind
+    config = json.loads((run / "config.json").read_text())
+    assert config["indoevent"] == {"schema_version": 1, "max_length": 128, "overlap": 32,
+                                   "base_model": str(ROOT / "models" / "_base" / "tiny-bert"), "run_name": "tiny"}
+    assert [config["id2label"][str(i)] for i in range(len(bio_tags()))] == bio_tags()
+    assert config["label2id"] == {t: i for i, t in enumerate(bio_tags())}
+    tok = json.loads((run / "tokenizer_config.json").read_text())
+    assert tok["model_max_length"] == 128  # finite: a plain pipeline never overruns the positions
+
+
+def test_resolved_config_is_saved(run):
+    saved = load_config(run / "training_config.yaml")
+    assert saved == tiny_config()
+
+
+def test_metrics_and_run_info(run):
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["dev"]) == {"all", "entities", "triggers"}
+    assert metrics["test"] is None  # tiny.yaml holds no test article out
+    assert metrics["best"]["global_step"] == 12  # 3 epochs of 4 steps (29 windows, batch 8)
+    assert [h["epoch"] for h in metrics["history"] if "eval_f1" in h] == [1.0, 2.0, 3.0]
+    info = json.loads((run / "run_info.json").read_text())
+    assert info["data_files"] == {str(SEED_EXPORT): sha256(SEED_EXPORT)}
+    assert len(info["git"]["commit"] or "") == 40
+    assert {"torch", "transformers", "accelerate", "tokenizers", "seqeval", "python"} <= set(info["libraries"])
+    assert info["seed"] == 42 and info["device"]["type"] in ("cpu", "cuda")
+    assert {"load_data", "train", "evaluate", "total"} <= set(info["timings_s"])
+    assert len(info["split"]["dev"]) == 1 and len(info["split"]["train"]) == 4
+    assert info["data"]["windows"]["train"]["windows"] == 29
+
+
+def test_model_card(run):
+    card = (run / "README.md").read_text()
+    assert card.startswith("---\n") and "pipeline_tag: token-classification" in card
+    for heading in ("## Intended use", "## Training data", "## Evaluation", "## Limits"):
+        assert heading in card
+    assert "| entities | **micro** |" in card and "annotations/seeds.json" in card
+
+
+def test_loads_with_auto_class_and_pipeline(run):
+    from transformers import AutoModelForTokenClassification, pipeline
+
+    model = AutoModelForTokenClassification.from_pretrained(run)
+    assert model.config.indoevent["max_length"] == 128 and model.config.num_labels == 43
+    tagger = pipeline("token-classification", model=str(run), aggregation_strategy="first")
+    text = "Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing pada Rabu (3/9/2025)."
+    spans = tagger(text)
+    assert isinstance(spans, list)
+    for s in spans:
+        assert 0 <= s["start"] < s["end"] <= len(text) and s["entity_group"] in {t[2:] for t in bio_tags()[1:]}
+
+
+def test_evaluate_reproduces_the_dev_scores(run):
+    from indoevent.convert import convert_export
+
+    info = json.loads((run / "run_info.json").read_text())
+    arts = [a for a in convert_export(SEED_EXPORT)[0] if a.doc_id in info["split"]["dev"]]
+    metrics, tags = evaluate_model(run, arts)
+    assert metrics == json.loads((run / "metrics.json").read_text())["dev"]
+    assert [len(t) for t in tags] == [len(a.tokens) for a in arts]
+
+
+def test_cli_evaluate_warns_about_training_articles(run, capsys):
+    from indoevent.cli import main
+
+    info = json.loads((run / "run_info.json").read_text())
+    rc = main(["evaluate", str(run), "--export", str(SEED_EXPORT), "--articles", info["split"]["train"][0]])
+    out = capsys.readouterr()
+    assert rc == 0 and "| entities | **micro** |" in out.out
+    assert "were in this model's training data" in out.err
+    rc = main(["evaluate", str(run), "--export", str(SEED_EXPORT), "--articles", "nope"])
+    assert rc == 1 and "unknown article id" in capsys.readouterr().err
+
+
+def test_existing_run_is_not_replaced_without_overwrite(run):
+    with pytest.raises(RunExistsError, match="--overwrite"):
+        train(tiny_config(), run)
+
+
+def test_overwrite_replaces_and_test_split_is_scored(tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "stale.txt").write_text("old run")
+    train(tiny_config(**{"train.max_steps": 2, "data.test": 1}), out, overwrite=True)
+    assert not (out / "stale.txt").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"all", "entities", "triggers"}
+    info = json.loads((out / "run_info.json").read_text())
+    assert len(info["split"]["test"]) == 1 and not set(info["split"]["test"]) & set(info["split"]["train"])
+
+
+def test_conll_training_data_is_used(tmp_path):
+    conll = tmp_path / "nerp.txt"
+    conll.write_text("Joko\tB-PPL\nWidodo\tI-PPL\nmengunjungi\tO\nJakarta\tB-PLC\n\n", encoding="utf-8")
+    cfg = tiny_config(**{"train.max_steps": 1, "data.conll": [
+        {"path": str(conll), "split": "train", "label_map": {"PPL": "PER", "PLC": "GPE"}}]})
+    out = train(cfg, tmp_path / "r")
+    info = json.loads((out / "run_info.json").read_text())
+    assert "nerp:1" in info["split"]["train"]
+    assert info["data_files"][str(conll)] == sha256(conll)
+    assert info["data"]["sources"]["conll"][0]["mapped"] == {"PPL->PER": 1, "PLC->GPE": 1}
+
+
+def test_resume_continues_from_the_last_checkpoint(tmp_path):
+    from transformers import TrainerCallback
+
+    class Interrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 6:  # in epoch 2, after checkpoint-4 was written
+                raise KeyboardInterrupt
+
+    class FirstStep(TrainerCallback):
+        first = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.first is None:
+                self.first = state.global_step
+
+    cfg = tiny_config(**{"train.early_stopping_patience": 0})
+    out = tmp_path / "r"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, out, callbacks=[Interrupt()])
+    assert not out.exists()  # a crash never leaves a folder that looks like a finished run
+    work = partial_dir(out)
+    assert (work / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists()
+    with pytest.raises(RunExistsError, match="--resume"):
+        train(cfg, out)  # refusing to throw the interrupted run away
+    first = FirstStep()
+    train(cfg, out, resume=True, callbacks=[first])
+    assert first.first == 5  # continued after step 4, not from step 1
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["resumed_from"] == "checkpoint-4" and info["steps"] == 12
+    assert not work.exists()
+
+
+def test_resume_without_checkpoint_starts_fresh(tmp_path, capsys):
+    out = train(tiny_config(**{"train.max_steps": 1}), tmp_path / "r", resume=True)
+    assert "starting from scratch" in capsys.readouterr().out and (out / "model.safetensors").exists()
+
+
+def test_cross_validation(tmp_path):
+    from transformers import TrainerCallback
+
+    class StopSecondFold(TrainerCallback):
+        folds = 0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.folds += 1
+            if self.folds == 2:
+                raise KeyboardInterrupt
+
+    cfg = tiny_config(**{"train.max_steps": 2, "cv.k": 3})
+    out = tmp_path / "cv"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, out, cv=True, callbacks=[StopSecondFold()])
+    assert (partial_dir(out) / "fold-0" / "result.json").exists() and not out.exists()
+    train(cfg, out, cv=True, resume=True)  # fold 0 is kept, folds 1 and 2 run
+    metrics = json.loads((out / "metrics.json").read_text())["cv"]
+    assert metrics["k"] == 3 and len(metrics["folds"]) == 3
+    tests = [a for f in metrics["folds"] for a in f["test"]]
+    assert sorted(tests) == sorted(json.loads(SEED_EXPORT.read_text())[i]["data"]["doc_id"] for i in range(5))
+    for f in metrics["folds"]:
+        assert not set(f["test"]) & set(f["train"]) and not set(f["dev"]) & set(f["train"] + f["test"])
+    f1s = [f["test_metrics"]["all"]["micro"]["f1"] for f in metrics["folds"]]
+    assert metrics["summary"]["all"]["micro"]["f1"]["mean"] == pytest.approx(sum(f1s) / 3, abs=1e-4)
+    assert metrics["summary"]["all"]["micro"]["f1"]["n"] == 3
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert sorted(p["doc_id"] for p in preds) == sorted(tests)
+    assert all(len(p["pred"]) == len(p["gold"]) == len(p["tokens"]) for p in preds)
+    assert not (out / "model.safetensors").exists()  # a CV folder reports, it holds no model
+    assert "not a model" in (out / "README.md").read_text()
+    assert yaml.safe_load((out / "training_config.yaml").read_text())["cv"]["k"] == 3
+
+
+def test_cli_train_tiny(tmp_path, capsys):
+    from indoevent.cli import main
+
+    rc = main(["train", "--config", str(TINY), "--output-dir", str(tmp_path / "r"), "--train.max_steps=2",
+               f"--model.name_or_path={ROOT / 'models' / '_base' / 'tiny-bert'}", f"--data.export={SEED_EXPORT}"])
+    assert rc == 0 and (tmp_path / "r" / "model.safetensors").exists()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_unreachable_hub_names_the_model_and_the_fix(tmp_path, monkeypatch, capsys):
+    import huggingface_hub.constants
+
+    from indoevent.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    cfg = load_config(ROOT / "training/configs/indobert-base-p1.yaml")
+    with pytest.raises(ModelLoadError) as e:
+        load_model(cfg.model, 512)
+    message = str(e.value)
+    assert "indobenchmark/indobert-base-p1" in message and "model.name_or_path" in message
+    assert "HF_HUB_OFFLINE" in message
+    rc = main(["train", "--config", str(ROOT / "training/configs/indobert-base-p1.yaml"),
+               "--output-dir", str(tmp_path / "r"), f"--data.export={SEED_EXPORT}"])
+    assert rc == 1 and "cannot load the model 'indobenchmark/indobert-base-p1'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_local_folder_is_named(tmp_path):
+    cfg = tiny_config(**{"model.tiny_corpus": None, "model.name_or_path": str(tmp_path / "nowhere")})
+    with pytest.raises(ModelLoadError, match="local folder that does not exist"):
+        load_model(cfg.model, 128)
+
+
+def test_half_precision_needs_a_gpu():
+    import torch
+
+    from indoevent.train import resolve_precision
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: bf16/fp16 are allowed here")
+    assert resolve_precision("auto") == "fp32"
+    with pytest.raises(ConfigError, match="needs a GPU"):
+        resolve_precision("bf16")
+
+
+# --- the real configs, up to model construction, with stand-in local checkpoints ----------------
+def _xlmr_standin(out: Path) -> Path:
+    """A tiny XLMRobertaModel with a Unigram (SentencePiece-style) vocabulary trained on the seeds."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.train_from_iterator([p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))],
+                            trainers.UnigramTrainer(vocab_size=1000, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                                    unk_token="<unk>", show_progress=False))
+    vocab = [tuple(x) for x in json.loads(tok.to_str())["model"]["vocab"]] + [("<mask>", 0.0)]
+    tokenizer = XLMRobertaTokenizer(vocab=vocab, model_max_length=512)
+    assert len(tokenizer) == len(vocab)
+    tokenizer.save_pretrained(out)
+    config = XLMRobertaConfig(vocab_size=len(vocab), hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
+                              intermediate_size=128, max_position_embeddings=514, pad_token_id=tokenizer.pad_token_id,
+                              bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    XLMRobertaModel(config).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def standins(tmp_path_factory):
+    from indoevent.tiny import build_tiny_bert
+
+    d = tmp_path_factory.mktemp("standins")
+    bert = build_tiny_bert(d / "bert", ROOT / "seeds", vocab_size=1000, hidden_size=64, layers=1)
+    return {"BertModel": bert, "XLMRobertaModel": _xlmr_standin(d / "xlmr")}
+
+
+@pytest.mark.parametrize("name, base_class, model_class", [
+    ("indobert-base-p1", "BertModel", "BertForTokenClassification"),
+    ("indolem-indobert", "BertModel", "BertForTokenClassification"),
+    ("xlm-roberta-base", "XLMRobertaModel", "XLMRobertaForTokenClassification"),
+])
+def test_real_configs_build_their_model(name, base_class, model_class, standins):
+    import torch
+
+    from indoevent.convert import convert_export
+    from indoevent.data import Collator, encode_articles
+
+    cfg = load_config(ROOT / "training" / "configs" / f"{name}.yaml",
+                      {"model.name_or_path": str(standins[base_class])})
+    model, tokenizer = load_model(cfg.model, cfg.data.max_length)
+    assert type(model).__name__ == model_class
+    assert model.config.id2label == dict(enumerate(bio_tags()))
+    assert tokenizer.is_fast and tokenizer.model_max_length == cfg.data.max_length == 512
+    article = convert_export(SEED_EXPORT)[0][0]  # 1112 words: several 512-sub-word windows
+    f = encode_articles(tokenizer, [article], cfg.data.max_length, cfg.data.overlap)
+    assert len(f.rows) > 1 and all(len(r["input_ids"]) <= 512 for r in f.rows)
+    assert f.rows[0]["input_ids"][0] == tokenizer.cls_token_id
+    batch = Collator(tokenizer.pad_token_id)(f.rows[:2])
+    with torch.no_grad():
+        out = model(**batch)
+    assert out.logits.shape[-1] == 43 and out.loss is not None
+    with pytest.raises(ConfigError, match="longer than"):
+        load_model(cfg.model, 513)  # 512 positions (XLM-R: 514 minus the 2 it reserves)
+
+
+def test_no_torch_at_import():
+    import subprocess
+    import sys
+
+    code = "import indoevent, indoevent.config, indoevent.data, indoevent.metrics, indoevent.conll, sys; " \
+           "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+    assert importlib.import_module("indoevent.train").train is train
