@@ -35,6 +35,8 @@ PLACE_MARKERS = frozenset({"di", "ke"})
 PASSIVE_MARKERS = frozenset({"oleh"})
 # Words that join entities into one group ("Putin dan Kim", "Rusia, Tiongkok serta Iran").
 JOINERS = frozenset({"dan", ",", "serta", "maupun", "&", "/"})
+# Triggers whose subject suffers the event (PLOVER recipient): "tentara Korea Utara tewas".
+VICTIM_WORDS = frozenset({"tewas", "terluka", "meninggal", "gugur", "luka"})
 # How many plain words may stand between a preposition and its entity ("di barat Beijing").
 MARKER_REACH = 2
 
@@ -81,6 +83,17 @@ def is_verbal(trigger_text: str) -> bool:
     """
     w = trigger_text.split()[0].lower() if trigger_text.strip() else ""
     return bool(re.match(r"(me|ber|ter|di(?!s))", w)) or w.endswith("kan")
+
+
+def is_passive(trigger_text: str) -> bool:
+    """Whether the entity before a trigger is who it happens to (``ditangkap``, ``terbunuh``,
+    ``tewas``) rather than who does it.
+
+    >>> is_passive("ditangkap"), is_passive("terbunuh"), is_passive("berterima kasih"), is_passive("terima kasih")
+    (True, True, False, False)
+    """
+    w = trigger_text.split()[0].lower() if trigger_text.strip() else ""
+    return bool(re.match(r"(di(?!s)|ter(?!ima|hadap))", w)) or w in VICTIM_WORDS
 
 
 @dataclass
@@ -251,16 +264,21 @@ def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], l
     # 3. The actor: the nearest free group before the trigger; a noun with nobody before it
     #    takes the first group after it ("Sebelum pertemuan, Putin dan Kim ...").
     for t in trigs:
-        if any(r.trigger_id == t.span.id and r.role == "actor" for r in rels):
+        if any(r.trigger_id == t.span.id and r.role == "actor" for r in rels) and not is_passive(t.span.text):
             continue
         before = [i for i, e in enumerate(ents) if e.b <= t.a and free(i)]
         after = [i for i, e in enumerate(ents) if e.a >= t.b and free(i)]
         members: list[int] = []
+        role = "actor"
         if before:
             members = group(before[-1], -1)
+            if is_passive(t.span.text):
+                role = "recipient"  # "Navalny ditangkap (oleh FSB)", "tentara Korea Utara tewas"
         elif after and not is_verbal(t.span.text):
             members = group(after[0], +1)
-        rels += [Relation(t.span.id, ents[k].span.id, "actor") for k in members]
+        if role == "recipient" and any(r.trigger_id == t.span.id and r.role == "recipient" for r in rels):
+            members = []
+        rels += [Relation(t.span.id, ents[k].span.id, role) for k in members]
     return rels
 
 

@@ -1,0 +1,380 @@
+"""Inference speed: ``Extractor.extract_many`` against the Hugging Face pipeline a user would write.
+
+One run, the same articles, the same model (a randomly initialised BERT, base size by default,
+with a WordPiece vocabulary trained on the seeds: speed does not depend on the weights):
+
+* ``pipeline("token-classification", aggregation_strategy="first", stride=128)``, one article
+  at a time, as its documentation suggests for long texts;
+* ``extract_many`` in fp32 (PyTorch), the project's default windows (512 sub-words, overlap 64,
+  cut at word edges), length-sorted batches with dynamic padding;
+* ``extract_many`` with ONNX Runtime int8 (``indoevent export-onnx --quantize int8``);
+
+and prints words/s, the ratios to the pipeline, the share of wall time spent in the model's
+forward, the sub-word positions each method fed the model, and span agreement: with the
+pipeline (on articles that fit in one window, and on longer ones) and int8 against fp32.
+
+Random weights are pessimistic for agreement: their logits are nearly flat, so tiny numeric
+or context changes flip labels that a trained model would hold with confidence.
+
+    .venv/bin/python benchmarks/inference.py                # base size, ~4 minutes on 2 cores
+    .venv/bin/python benchmarks/inference.py --small        # 4 layers, 256 wide: a quick check
+    .venv/bin/python benchmarks/inference.py --device cuda  # GPU (fp16 autocast; no int8)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from indoevent.tokenize import tokenize  # noqa: E402
+from indoevent.windows import encode_windows  # noqa: E402
+
+
+# --- articles ---------------------------------------------------------------------------------------
+def build_articles(seeds: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """The seed articles, then articles with the seeds' lengths (each a seed's word count times
+    0.6 to 1.4) made of seed paragraphs in a random order, each starting with a seed headline."""
+    texts = [f.read_bytes().decode("utf-8") for f in sorted(seeds.glob("*.txt"))]
+    out = [(f"seed{i}", t) for i, t in enumerate(texts)][:n]
+    lengths = [len(tokenize(t)) for t in texts]
+    paragraphs = [p for t in texts for p in t.split("\n")[1:] if len(tokenize(p)) >= 8]
+    headlines = [t.split("\n", 1)[0] for t in texts]
+    rng = random.Random(seed)
+    k = 0
+    while len(out) < n:
+        target = int(rng.choice(lengths) * rng.uniform(0.6, 1.4))
+        parts = [rng.choice(headlines)]
+        words = len(tokenize(parts[0]))
+        while words < target:
+            p = rng.choice(paragraphs)
+            parts.append(p)
+            words += len(tokenize(p))
+        out.append((f"mix{k}", "\n".join(parts)))
+        k += 1
+    return out
+
+
+def build_run(out: Path, small: bool, head: str = "probe") -> Path:
+    """A base-size (or --small) random BERT with a token-classification head, as a run dir.
+    ``head="probe"``: the head is fitted on the seeds' gold over the frozen random encoder (a
+    linear probe, seconds), so that spans are sparse and confident as a trained model's are;
+    ``head="random"``: the untrained head, whose near-flat logits flip at any perturbation."""
+    from indoevent.extract import init_run
+    from indoevent.tiny import build_tiny_bert
+
+    size = dict(hidden_size=256, layers=4, heads=4) if small else dict(hidden_size=768, layers=12, heads=12)
+    base = out.parent / f"bench-{'small' if small else 'base'}-encoder"
+    if not (base / "config.json").exists():
+        build_tiny_bert(base, ROOT / "seeds", vocab_size=8000, **size)
+    if not (out / "config.json").exists():
+        init_run(base, out, run_name=out.name)
+        if head == "probe":
+            fit_probe(out)
+    return out
+
+
+def fit_probe(run: Path, steps: int = 300) -> None:
+    """Fit the classifier of ``run`` on the seeds' gold tags, encoder frozen."""
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from indoevent.convert import document_to_article
+    from indoevent.labels import bio_tags
+    from indoevent.lsexport import read_export
+    from indoevent.windows import best_window
+
+    tok = AutoTokenizer.from_pretrained(run)
+    tok.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True  # windows follow
+    model = AutoModelForTokenClassification.from_pretrained(run).eval()
+    tag_id = {t: i for i, t in enumerate(bio_tags())}
+    feats, labels = [], []
+    with torch.inference_mode():
+        for doc in read_export(ROOT / "annotations" / "seeds.json").documents:
+            art, _ = document_to_article(doc)
+            wins = encode_windows(tok, art.tokens, 512, 64)
+            best = best_window(wins, len(art.tokens))
+            for k, w in enumerate(wins):
+                h = model.base_model(input_ids=torch.tensor([w.input_ids])).last_hidden_state[0]
+                for pos, word in w.first_subword_positions():
+                    if best[word] == k:
+                        feats.append(h[pos])
+                        labels.append(tag_id[art.tags[word]])
+    x, y = torch.stack(feats).clone(), torch.tensor(labels)
+    head = torch.nn.Linear(x.shape[1], len(tag_id))
+    opt = torch.optim.Adam(head.parameters(), lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(head(x), y) + 1e-4 * head.weight.pow(2).sum()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        model.classifier.weight.copy_(head.weight)
+        model.classifier.bias.copy_(head.bias)
+        acc = (head(x).argmax(-1) == y).float().mean().item()
+    model.save_pretrained(run)
+    print(f"(probe head fitted on {len(y)} gold words of the seeds: training accuracy {acc:.1%})")
+
+
+# --- the pipeline ----------------------------------------------------------------------------------
+def make_pipeline(run: Path, stride: int, device: str):
+    """The pipeline as a user writes it, on the same model."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+
+    tok = AutoTokenizer.from_pretrained(run)
+    model = AutoModelForTokenClassification.from_pretrained(run).eval()
+    return pipeline("token-classification", model=model, tokenizer=tok, aggregation_strategy="first",
+                    stride=stride, device=0 if device.startswith("cuda") else -1)
+
+
+def pipeline_positions(tok, articles, stride: int) -> int:
+    """Sub-word positions the pipeline feeds the model: chunks of model_max_length overlapping
+    by ``stride``, padded to the longest chunk of the article."""
+    n = 0
+    for _, text in articles:
+        enc = tok(text, truncation=True, return_overflowing_tokens=True, stride=stride, padding=True)
+        n += sum(len(x) for x in enc["input_ids"])
+    return n
+
+
+def pipeline_on_words(pipe, words: list[str]):
+    """The pipeline fed our words (identical sub-word ids to the extractor's): its spans mapped
+    back to our character offsets through the words it was given."""
+    out = pipe([words], is_split_into_words=True)[0]
+    joined = " ".join(words)
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    return out, joined, starts
+
+
+# --- timing ------------------------------------------------------------------------------------
+def timed_rounds(methods: dict, articles, group: int) -> dict:
+    """Run every method on the same groups of articles, one group after the other, so that
+    load from other processes falls on all methods alike. Returns per method the seconds and
+    the span sets per article."""
+    out = {name: {"seconds": 0.0, "spans": []} for name in methods}
+    for g in range(0, len(articles), group):
+        part = articles[g : g + group]
+        for name, fn in methods.items():
+            t0 = time.perf_counter()
+            spans = fn(part)
+            out[name]["seconds"] += time.perf_counter() - t0
+            out[name]["spans"] += spans
+    return out
+
+
+def extractor_method(ex, batch_size):
+    def run(part):
+        arts = ex.extract_many((t for _, t in part), batch_size=batch_size, ids=[i for i, _ in part])
+        return [{(s.start, s.end, s.label) for s in a.spans} for a in arts]
+    return run
+
+
+def pipeline_method(pipe):
+    import torch
+
+    def run(part):
+        with torch.inference_mode():
+            return [{(int(e["start"]), int(e["end"]), e["entity_group"]) for e in pipe(t)} for _, t in part]
+    return run
+
+
+def agreement(a: list[set], b: list[set]) -> float:
+    """Span agreement: 2|A and B| / (|A| + |B|) over all articles (F1 of one against the other)."""
+    inter = sum(len(x & y) for x, y in zip(a, b))
+    total = sum(len(x) + len(y) for x, y in zip(a, b))
+    return 2 * inter / total if total else 1.0
+
+
+def explain(text: str, ours: set, theirs: set, same_input: bool) -> Counter:
+    """Why spans differ on a one-window article. ``word split differently``: the span touches
+    a word we keep whole and BERT's pre-tokenizer splits (``10.000``, ``18:14``, ``sela-sela``,
+    ``Jong-un``): we label its first sub-word as in training, the pipeline labels each piece.
+    ``input differs (-nya)``: the pipeline read the raw text, where our words split the clitic
+    -nya as in training, so the model saw other sub-words (and, through attention, every label
+    may move). Anything else is ``unexplained``."""
+    words = tokenize(text)
+    multi = [k for k, w in enumerate(words) if len(tokenize_bert(w.text)) > 1]
+    near = [(words[max(k - 1, 0)].start, words[min(k + 1, len(words) - 1)].end) for k in multi]
+    why = Counter()
+    for s in ours ^ theirs:
+        a, b = s[0], s[1]
+        if any(x < b and a < y for x, y in near):
+            why["word split differently"] += 1
+        elif not same_input:
+            why["input differs (-nya)"] += 1
+        else:
+            why["unexplained"] += 1
+    return why
+
+
+def tokenize_bert(word: str) -> list[str]:
+    import re
+
+    return re.findall(r"\w+|[^\w\s]", word)
+
+
+def word_labels(text: str, spans: set) -> list[str]:
+    """Each word's label from a span set (O outside spans), for word-level agreement."""
+    words = tokenize(text)
+    starts = [w.start for w in words]
+    import bisect
+
+    labels = ["O"] * len(words)
+    for a, b, label in spans:
+        for k in range(bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)):
+            labels[k] = label
+    return labels
+
+
+def pipeline_words_check(pipe, ex, articles, fp_spans, idx):
+    """Feed the pipeline our words: it then sees the extractor's very sub-word ids. Returns
+    (identical articles, articles, reasons for differing spans)."""
+    import bisect
+
+    equal, why = 0, Counter()
+    for i in idx:
+        text = articles[i][1]
+        ws = tokenize(text)
+        out, _, starts = pipeline_on_words(pipe, [w.text for w in ws])
+        mapped = set()
+        for e in out:  # offsets into the words joined by spaces -> offsets into the article
+            a = bisect.bisect_right(starts, int(e["start"])) - 1
+            b = bisect.bisect_right(starts, int(e["end"]) - 1) - 1
+            mapped.add((ws[a].start + int(e["start"]) - starts[a], ws[b].start + int(e["end"]) - starts[b],
+                        e["entity_group"]))
+        equal += mapped == fp_spans[i]
+        why += explain(text, fp_spans[i], mapped, same_input=True)
+    return equal, len(idx), why
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=24, help="how many articles (5 seeds + mixes)")
+    ap.add_argument("--small", action="store_true", help="4 layers, 256 wide instead of BERT-base")
+    ap.add_argument("--random-head", action="store_true",
+                    help="keep the untrained head (flat logits: pessimistic agreement, a span on most words)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--stride", type=int, default=128, help="the pipeline's stride")
+    ap.add_argument("--batch-size", type=int, default=None, help="windows per forward (default: the extractor's)")
+    ap.add_argument("--cache", type=Path, default=ROOT / "models" / "_base", help="where the random model is kept")
+    ap.add_argument("--skip-onnx", action="store_true", help="no ONNX Runtime rows")
+    ap.add_argument("--group", type=int, default=2,
+                    help="articles per round; methods take turns on each round, so that load from other "
+                         "processes falls on all of them alike")
+    ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    args = ap.parse_args()
+
+    import os
+
+    import torch
+
+    from indoevent.extract import Extractor, ForwardStats
+
+    t_setup = time.perf_counter()
+    size = "small" if args.small else "base"
+    head = "random" if args.random_head else "probe"
+    run = build_run(args.cache / f"bench-{size}-{head}", args.small, head)
+    articles = build_articles(ROOT / "seeds", args.articles)
+    n_words = [len(tokenize(t)) for _, t in articles]
+    total_words = sum(n_words)
+    cuda = args.device.startswith("cuda")
+    print(f"model: {run.name} ({'4 layers, 256 wide' if args.small else 'BERT-base, 12 layers, 768 wide'}, "
+          f"random encoder, {head} head), device {args.device}, torch threads {torch.get_num_threads()}")
+    print(f"articles: {len(articles)}, {total_words} words (min {min(n_words)}, max {max(n_words)}); "
+          f"load average before: {os.getloadavg()[0]:.1f}")
+
+    pipe = make_pipeline(run, args.stride, args.device)
+    ex = Extractor.from_pretrained(run, device=args.device, precision="fp16" if cuda else "fp32",
+                                   batch_size=args.batch_size)
+    pipe_name = f"HF pipeline (first, stride {args.stride})"
+    fp_name = f"extract_many torch {'fp16' if cuda else 'fp32'}"
+    methods = {pipe_name: pipeline_method(pipe), fp_name: extractor_method(ex, args.batch_size)}
+    extractors = {fp_name: ex}
+    if not cuda and not args.skip_onnx:
+        from indoevent.onnx_export import export_onnx
+
+        if not (run / "onnx" / "model.int8.onnx").exists():
+            t0 = time.perf_counter()
+            export_onnx(run, quantize="int8")
+            print(f"(exported ONNX fp32 + int8 in {time.perf_counter() - t0:.0f}s, not timed)")
+        for name, kw in (("extract_many onnxruntime fp32", {"runtime": "onnx"}),
+                         ("extract_many onnxruntime int8", {"quantize": "int8"})):
+            extractors[name] = Extractor.from_pretrained(run, batch_size=args.batch_size, **kw)
+            methods[name] = extractor_method(extractors[name], args.batch_size)
+    warm = [("warm", "Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.")]
+    for fn in methods.values():
+        fn(warm)
+    for e in extractors.values():
+        e.stats = ForwardStats()
+    results = timed_rounds(methods, articles, args.group)
+    load_after = os.getloadavg()[0]
+
+    t_pipe = results[pipe_name]["seconds"]
+    rows = [(pipe_name, t_pipe, None, pipeline_positions(ex.tokenizer, articles, args.stride))]
+    rows += [(name, results[name]["seconds"], e.stats, e.stats.padded_tokens) for name, e in extractors.items()]
+    print()
+    print(f"{'method':34}{'words/s':>9}{'x pipeline':>12}{'in forward':>12}{'positions':>11}")
+    for name, wall, stats, positions in rows:
+        share = f"{stats.forward_seconds / wall:.0%}" if stats else "-"
+        print(f"{name:34}{total_words / wall:9.0f}{t_pipe / wall:11.2f}x{share:>12}{positions:11d}")
+    print(f"(positions: sub-word positions fed to the model, padding included; real sub-words "
+          f"{ex.stats.tokens}; load average after: {load_after:.1f})")
+
+    pipe_spans, fp_spans = results[pipe_name]["spans"], results[fp_name]["spans"]
+    # One window for both: the pipeline reads the raw text in one chunk, and our words (-nya split
+    # off, as in training) fit one window too.
+    one_window = [len(ex.tokenizer(t)["input_ids"]) <= ex.max_length and len(encode_windows(
+        ex.tokenizer, [w.text for w in tokenize(t)], ex.max_length, ex.overlap)) == 1 for _, t in articles]
+    one = [i for i, o in enumerate(one_window) if o]
+    longer = [i for i, o in enumerate(one_window) if not o]
+    pick = lambda xs, idx: [xs[i] for i in idx]  # noqa: E731
+    n_spans = sum(len(s) for s in fp_spans)
+    print(f"\nspans vs the pipeline ({n_spans} fp32 spans; character offsets and label must match):")
+    if one:
+        why = Counter()
+        for i in one:
+            text = articles[i][1]
+            same = ex.tokenizer(text)["input_ids"] == encode_windows(
+                ex.tokenizer, [w.text for w in tokenize(text)], ex.max_length, ex.overlap)[0].input_ids
+            why += explain(text, fp_spans[i], pipe_spans[i], same)
+        same_one = sum(fp_spans[i] == pipe_spans[i] for i in one)
+        print(f"  {len(one)} articles in one window: agreement {agreement(pick(fp_spans, one), pick(pipe_spans, one)):.1%}"
+              f", {same_one} identical; differing spans by cause: {dict(why) or 'none'}")
+        equal, total, wwhy = pipeline_words_check(pipe, ex, articles, fp_spans, one)
+        print(f"  the same {total}, the pipeline fed our words (the very sub-word ids the extractor sees): {equal} "
+              f"identical; differing spans by cause: {dict(wwhy) or 'none'}")
+    if longer:
+        print(f"  {len(longer)} longer articles: agreement "
+              f"{agreement(pick(fp_spans, longer), pick(pipe_spans, longer)):.1%} (windows differ: ours overlap up "
+              f"to 64 sub-words at word edges and take each word from its most central window; the pipeline's "
+              f"overlap {args.stride} and keeps the longer of two overlapping entities)")
+    name8 = "extract_many onnxruntime int8"
+    if name8 in results:
+        s8 = results[name8]["spans"]
+        same_words = sum(sum(x == y for x, y in zip(word_labels(t, a), word_labels(t, b)))
+                         for (_, t), a, b in zip(articles, s8, fp_spans))
+        print(f"int8 vs fp32: span agreement {agreement(s8, fp_spans):.2%}, word labels {same_words / total_words:.2%}"
+              f" ({len(articles)} articles)")
+        sf = results["extract_many onnxruntime fp32"]["spans"]
+        print(f"onnxruntime fp32 vs torch fp32: span agreement {agreement(sf, fp_spans):.2%}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "words": total_words, "articles": len(articles), "device": args.device, "model": run.name,
+            "rows": [{"method": n, "seconds": round(w, 3), "words_per_s": round(total_words / w, 1),
+                      "x_pipeline": round(t_pipe / w, 3), "forward_share": round(s.forward_seconds / w, 3) if s else None,
+                      "positions": p} for n, w, s, p in rows]}, indent=1))
+    print(f"\n(total {time.perf_counter() - t_setup:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
