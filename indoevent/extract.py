@@ -259,15 +259,16 @@ class Extractor:
                           f"{info['max_length']} sub-words with overlap {info['overlap']}", stacklevel=2)
         tokenizer = AutoTokenizer.from_pretrained(run)
         id2label = {int(k): v for k, v in config.id2label.items()}
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if str(device).startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} asked for, but torch sees no GPU")
         if quantize not in (None, "int8"):
             raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
-        if quantize or runtime == "onnx":
-            if not str(device).startswith("cpu"):
-                raise ValueError("the ONNX Runtime models run on CPU; on a GPU use precision='fp16'")
+        onnx = bool(quantize) or runtime == "onnx"
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() and not onnx else "cpu"
+        if onnx and not str(device).startswith("cpu"):
+            raise ValueError("the ONNX Runtime models run on CPU; on a GPU use precision='fp16'")
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} asked for, but torch sees no GPU")
+        if onnx:
             forward: Callable = OnnxForward(onnx_model_path(run, quantize), threads=threads or torch.get_num_threads())
         elif runtime == "torch":
             from transformers import AutoModelForTokenClassification

@@ -348,3 +348,25 @@ def test_gpu_gives_the_cpu_spans(wired_run, wired, precision):
     for a, b in zip(gpu.extract_many(texts), wired.extract_many(texts)):
         assert [(s.start, s.end, s.label) for s in a.spans] == [(s.start, s.end, s.label) for s in b.spans]
     assert np.isfinite(gpu.stats.forward_seconds)
+
+
+# --- end to end with training ---------------------------------------------------------------------------
+def test_train_then_extract(tmp_path):
+    """A run written by `indoevent.train` (tiny, a few steps) loads and extracts with the
+    windows it was trained with."""
+    from indoevent.config import load_config
+    from indoevent.train import train
+
+    cfg = load_config(ROOT / "training" / "configs" / "tiny.yaml", {
+        "model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"),
+        "model.tiny_corpus": str(ROOT / "seeds"), "data.export": str(ROOT / "annotations" / "seeds.json"),
+        "train.max_steps": 3, "train.logging_steps": 1})
+    run = train(cfg, tmp_path / "run")
+    meta = json.loads((run / "config.json").read_text())["indoevent"]
+    ex = Extractor.from_pretrained(run, device="cpu")
+    assert (ex.max_length, ex.overlap) == (meta["max_length"], meta["overlap"]) == (128, 32)
+    assert ex.labels == bio_tags() and ex.name == meta["run_name"]
+    text = seed_text(0)
+    art = ex.extract(text, id="seed0")
+    check_offsets(text, art)
+    assert art.stats["windows"] == len(encode_windows(ex.tokenizer, [w.text for w in tokenize(text)], 128, 32))

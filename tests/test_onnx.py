@@ -1,0 +1,113 @@
+"""`indoevent export-onnx` and the ONNX Runtime runtimes (fp32 and int8)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime", reason="ONNX export needs the [onnx] extra (onnx, onnxruntime)")
+torch = pytest.importorskip("torch", reason="ONNX export needs torch")
+
+from indoevent.cli import main  # noqa: E402
+from indoevent.extract import Extractor, OnnxForward, TorchForward, init_run  # noqa: E402
+from indoevent.onnx_export import check_fresh, export_onnx  # noqa: E402
+from indoevent.tiny import build_tiny_bert  # noqa: E402
+from indoevent.tokenize import tokenize  # noqa: E402
+from indoevent.windows import encode_windows  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
+        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("onnx") / "base", ROOT / "seeds")
+
+
+@pytest.fixture(scope="module")
+def random_run(base, tmp_path_factory) -> Path:
+    run = init_run(base, tmp_path_factory.mktemp("runs") / "random")
+    export_onnx(run, quantize="int8")
+    return run
+
+
+@pytest.fixture(scope="module")
+def wired_run(base, tmp_path_factory) -> Path:
+    return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
+
+
+def texts() -> list[str]:
+    return [f.read_bytes().decode("utf-8") for f in SEEDS] + ["“Putin” 😀 bertemu Kim Jong Un di Beijing.\r\nRabu."]
+
+
+def test_export_writes_fused_checked_models(random_run):
+    out = random_run / "onnx"
+    assert {p.name for p in out.iterdir()} == {"model.onnx", "model.int8.onnx", "export.json"}
+    info = json.loads((out / "export.json").read_text())
+    assert info["opset"] == 17 and info["fused_attention"] is True
+    assert info["max_abs_diff_fp32"] < 1e-3
+    assert info["weights_sha256"] and info["files"] == {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+    assert (out / "model.int8.onnx").stat().st_size < 0.5 * (out / "model.onnx").stat().st_size
+    assert not [p for p in random_run.iterdir() if p.name.startswith(".onnx")]  # no temp folder left
+    assert check_fresh(random_run) is None
+
+
+def test_onnx_fp32_computes_what_torch_computes(random_run):
+    """Same probabilities on real windows, padded batches included."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(random_run)
+    windows = encode_windows(tok, [w.text for w in tokenize(texts()[0])], 512, 64)
+    ids = np.zeros((len(windows), max(len(w.input_ids) for w in windows)), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for r, w in enumerate(windows):
+        ids[r, : len(w.input_ids)] = w.input_ids
+        mask[r, : len(w.input_ids)] = 1
+    t_lab, t_p = TorchForward(AutoModelForTokenClassification.from_pretrained(random_run), "cpu")(ids, mask)
+    o_lab, o_p = OnnxForward(random_run / "onnx" / "model.onnx")(ids, mask)
+    real = mask.astype(bool)
+    assert np.abs(t_p - o_p)[real].max() < 1e-4
+    assert (t_lab == o_lab)[real].mean() > 0.99  # a near-tie of random logits may flip a label
+
+
+def test_int8_keeps_the_spans_of_a_confident_model(wired_run):
+    export_onnx(wired_run, quantize="int8")
+    fp32 = Extractor.from_pretrained(wired_run, device="cpu")
+    int8 = Extractor.from_pretrained(wired_run, quantize="int8")
+    onnx32 = Extractor.from_pretrained(wired_run, runtime="onnx")
+    for a, b, c in zip(fp32.extract_many(texts()), int8.extract_many(texts()), onnx32.extract_many(texts())):
+        spans = [(s.start, s.end, s.label) for s in a.spans]
+        assert spans and spans == [(s.start, s.end, s.label) for s in b.spans] == \
+            [(s.start, s.end, s.label) for s in c.spans]
+        assert [f.to_dict()["arguments"].keys() for f in a.events] == [f.to_dict()["arguments"].keys() for f in b.events]
+
+
+def test_commands_export_then_extract_int8(base, tmp_path, capsys):
+    run = init_run(base, tmp_path / "run", wire=WIRE)
+    assert main(["export-onnx", str(run), "--quantize", "int8"]) == 0
+    assert "model.int8.onnx" in capsys.readouterr().out
+    src = tmp_path / "a.txt"
+    src.write_bytes(SEEDS[0].read_bytes())
+    for name, extra in (("fp32.jsonl", []), ("int8.jsonl", ["--quantize", "int8"])):
+        assert main(["extract", str(src), "--model", str(run), "--out", str(tmp_path / name), "--no-progress",
+                     *extra]) == 0
+    rows = [json.loads((tmp_path / n).read_text()) for n in ("fp32.jsonl", "int8.jsonl")]
+    assert rows[0]["entities"] == rows[1]["entities"] and rows[0]["triggers"] == rows[1]["triggers"]
+
+
+def test_stale_export_is_noticed(base, tmp_path):
+    run = init_run(base, tmp_path / "run", seed=1)
+    export_onnx(run)
+    assert check_fresh(run) is None
+    init_run(base, run, seed=2, wire=WIRE)  # retrained (other weights), export not redone
+    assert "export-onnx" in check_fresh(run)
+
+
+def test_gpu_and_onnx_do_not_mix(random_run):
+    with pytest.raises(ValueError, match="CPU"):
+        Extractor.from_pretrained(random_run, quantize="int8", device="cuda")
