@@ -241,13 +241,16 @@ class Extractor:
     @classmethod
     def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "fp32",
                         quantize: str | None = None, runtime: str = "torch", batch_size: int | None = None,
-                        linker: Callable | None = link_rules, threads: int | None = None) -> "Extractor":
+                        linker: Callable | str | None = "auto", threads: int | None = None) -> "Extractor":
         """Load a run directory (or a Hugging Face hub id).
 
         ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present. ``precision``:
         ``fp16``/``bf16`` autocast (GPU only). ``quantize="int8"``: the ONNX Runtime int8 model
         written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``runtime="onnx"``: the
         fp32 ONNX model. ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU).
+        ``linker``: ``"auto"`` uses the learned linker in ``RUN/linker.json`` if there is one
+        (``python -m indoevent.frames fit``), else the rules; ``None`` makes frames without
+        arguments; or any callable ``(text, entities, triggers, words) -> relations``.
         """
         import torch
         from transformers import AutoConfig, AutoTokenizer
@@ -277,6 +280,8 @@ class Extractor:
             forward = TorchForward(model, device, precision)
         else:
             raise ValueError(f"runtime must be 'torch' or 'onnx', got {runtime!r}")
+        if linker == "auto":
+            linker = load_linker(run)
         name = info["run_name"] or Path(str(run).rstrip("/")).name
         if batch_size is None:
             batch_size = 32 if str(device).startswith("cuda") else 8
@@ -400,6 +405,16 @@ class Extractor:
 
 
 # --- run directories ----------------------------------------------------------------------------
+def load_linker(run: str | Path) -> Callable:
+    """The argument linker of a run: ``RUN/linker.json`` (learned) if present, else the rules."""
+    from .frames import LearnedLinker
+
+    path = Path(run) / "linker.json"
+    if path.is_file():
+        return LearnedLinker.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return link_rules
+
+
 def onnx_model_path(run: str | Path, quantize: str | None = None) -> Path:
     """The ONNX file ``indoevent export-onnx`` wrote for a run; a clear error if it is missing."""
     path = Path(run) / ONNX_DIR / ("model.int8.onnx" if quantize == "int8" else "model.onnx")

@@ -370,3 +370,17 @@ def test_train_then_extract(tmp_path):
     art = ex.extract(text, id="seed0")
     check_offsets(text, art)
     assert art.stats["windows"] == len(encode_windows(ex.tokenizer, [w.text for w in tokenize(text)], 128, 32))
+
+
+def test_run_with_a_learned_linker_uses_it(wired_run, tmp_path):
+    import shutil
+
+    from indoevent.frames import LearnedLinker, fit_linker
+
+    run = Path(shutil.copytree(wired_run, tmp_path / "with_linker"))
+    gold = read_export(ROOT / "annotations" / "seeds.json").documents
+    (run / "linker.json").write_text(json.dumps(fit_linker(gold).to_json()))
+    ex = Extractor.from_pretrained(run, device="cpu")
+    assert isinstance(ex.linker, LearnedLinker)
+    art = ex.extract("Putin bertemu dengan Kim di Beijing pada Rabu.")
+    assert art.events and set(art.events[0].arguments) <= {"actor", "recipient", "place", "time"}
