@@ -8,7 +8,9 @@ labels, where torch's dynamic quantisation agreed on 95.5%. What makes it work:
   lets ONNX Runtime's optimiser fuse attention;
 * fuse with ``onnxruntime.transformers.optimizer`` (model type ``bert``), then quantise the
   fused graph with ``DefaultTensorType`` set, else ``quantize_dynamic`` fails with
-  "Unable to find data type for weight_name".
+  "Unable to find data type for weight_name";
+* quantise per channel and keep the classifier in fp32 (it is 768 x 43 weights, and it is
+  where the label is decided): span agreement with fp32 rose from 98.9% to 99.6% here.
 
 Files go to ``RUN/onnx/``: ``model.onnx`` (fp32, fused), ``model.int8.onnx`` and
 ``export.json`` (what was exported from which weights, and the measured differences).
@@ -113,11 +115,16 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
             root = logging.getLogger()
             level = root.level
             root.setLevel(logging.ERROR)  # quantize_dynamic logs "consider pre-processing" on root
+            head = _output_matmul(onnx.load(str(fp32), load_external_data=False))
             try:
-                quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8,
+                # Per-channel scales, and the classifier left in fp32: it is tiny, and it is where
+                # the label is decided (measured: span agreement with fp32 98.9% -> 99.6%).
+                quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=True,
+                                 nodes_to_exclude=[head] if head else [],
                                  extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             finally:
                 root.setLevel(level)
+            info["int8"] = {"per_channel": True, "fp32_nodes": [head] if head else []}
             info["files"]["int8"] = q.name
             # int8 changes logits by design; record how much, and how many labels move.
             info["max_abs_diff_int8"] = _check(q, feed, reference, mask, tol=None)
@@ -130,6 +137,21 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _output_matmul(model) -> str | None:
+    """The MatMul that computes the logits (the classifier), walking back from the output."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+    name = "logits"
+    for _ in range(8):
+        node = producer.get(name)
+        if node is None:
+            return None
+        if node.op_type in ("MatMul", "Gemm"):
+            return node.name
+        name = node.input[0] if node.op_type != "Add" else next(
+            (i for i in node.input if i in producer and producer[i].op_type in ("MatMul", "Gemm")), node.input[0])
+    return None
 
 
 def _run(path: Path, feed: dict) -> np.ndarray:
