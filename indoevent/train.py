@@ -42,6 +42,17 @@ class TrainingError(RuntimeError):
     """A run that cannot start or finish as asked (existing run, nothing to resume...)."""
 
 
+def _is_main() -> bool:
+    """True in the process that writes (the only one, or rank 0 under torchrun / accelerate launch)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _say(*args, **kwargs) -> None:
+    """print, once per run rather than once per GPU process."""
+    if _is_main():
+        print(*args, **kwargs)
+
+
 # --- model ------------------------------------------------------------------------------------
 def _position_limit(model: Any, tokenizer: Any) -> int:
     """Longest input the model accepts: its position table (RoBERTa-style models reserve the
@@ -103,7 +114,7 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
         a = tokenizer("Jakarta", add_special_tokens=False)["input_ids"]
         b = tokenizer("jakarta", add_special_tokens=False)["input_ids"]
         if a != b:
-            print(f"warning: {name} is uncased but its tokenizer does not lowercase; set do_lower_case in its "
+            _say(f"warning: {name} is uncased but its tokenizer does not lowercase; set do_lower_case in its "
                   "tokenizer_config.json", file=sys.stderr)
     # The saved tokenizer's limit is the window the model was trained with: finite, so that a plain
     # pipeline never feeds it more positions than it has.
@@ -171,48 +182,17 @@ def _progress_callbacks(prefix: str):
     return Progress
 
 
-@dataclass
-class FitResult:
-    """A trained model and what happened while training it."""
+def make_trainer(cfg: RunConfig, model: Any, tokenizer: Any, train_f: Features, dev_f: Features | None,
+                 checkpoints: Path, callbacks: Sequence[Any] = (), prefix: str = "") -> tuple[Any, str]:
+    """The ``Trainer`` of a run (also used as is by ``benchmarks/training.py``) and its precision.
 
-    trainer: Any
-    model: Any
-    tokenizer: Any
-    dev: Features | None
-    history: list[dict] = field(default_factory=list)
-    best: dict = field(default_factory=dict)
-    data_report: dict = field(default_factory=dict)
-    resumed_from: str | None = None
-    precision: str = "fp32"
-
-
-def fit(cfg: RunConfig, train_articles: Sequence[Article], dev_articles: Sequence[Article], checkpoints: Path,
-        resume: bool = False, callbacks: Sequence[Any] = (), prefix: str = "") -> FitResult:
-    """Train on ``train_articles``, evaluating (and early-stopping) on ``dev_articles`` if any.
-
-    Checkpoints go to ``checkpoints``; with ``resume`` training continues from the newest
-    complete one there. Returns the best model (by dev score) or the last one without dev.
+    Evaluation, checkpoints and early stopping happen once per epoch (or every
+    ``train.eval_steps``) when there are dev articles.
     """
     import torch
-    from transformers import EarlyStoppingCallback, ProgressCallback, Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, ProgressCallback, Trainer, TrainingArguments
 
     t = cfg.train
-    set_seed(t.seed)  # before the classifier head is initialised
-    model, tokenizer = load_model(cfg.model, cfg.data.max_length)
-    train_f = encode_articles(tokenizer, train_articles, cfg.data.max_length, cfg.data.overlap)
-    dev_f = encode_articles(tokenizer, dev_articles, cfg.data.max_length, cfg.data.overlap) if dev_articles else None
-    report = {"train": train_f.report, "dev": dev_f.report if dev_f else None}
-    for name, rep in report.items():
-        if rep and rep["labelled_words_without_subwords"]:
-            lost = rep["labelled_words_without_subwords"]
-            msg = (f"{name}: {len(lost)} labelled word(s) became no sub-word with this tokenizer and cannot be "
-                   f"learned, e.g. {lost[0]['doc_id']} word {lost[0]['word']} {lost[0]['text']!r} ({lost[0]['tag']})")
-            if cfg.data.strict:
-                raise DataError(msg + " (data.strict)")
-            print(f"warning: {msg}", file=sys.stderr)
-    if not train_f.rows:
-        raise DataError("no training windows: the training articles are empty")
-
     precision = resolve_precision(t.precision)
     cuda = torch.cuda.is_available()
     strategy = "no" if dev_f is None else ("steps" if t.eval_steps else "epoch")
@@ -228,7 +208,7 @@ def fit(cfg: RunConfig, train_articles: Sequence[Article], dev_articles: Sequenc
         warmup_steps=t.warmup_ratio,  # a float in [0, 1) is a share of all steps in transformers 5
         lr_scheduler_type=t.lr_scheduler,
         max_grad_norm=t.max_grad_norm,
-        optim="adamw_torch_fused" if cuda else "adamw_torch",
+        optim="adamw_torch_fused",  # one kernel per step; 4x faster than the for-each AdamW even on CPU
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         eval_strategy=strategy,
@@ -248,6 +228,10 @@ def fit(cfg: RunConfig, train_articles: Sequence[Article], dev_articles: Sequenc
         dataloader_num_workers=t.dataloader_workers,
         dataloader_pin_memory=cuda,
         ddp_find_unused_parameters=False,  # every weight of a token classifier gets a gradient
+        # Each GPU averages its own tokens' loss and DDP averages the gradients. With True, transformers
+        # 5.23 multiplies the loss by the number of GPUs and reports dev and train losses that much too
+        # high (measured: exactly 2x with 2 processes).
+        average_tokens_across_devices=False,
         disable_tqdm=False,
         label_names=["labels"],
     )
@@ -273,16 +257,59 @@ def fit(cfg: RunConfig, train_articles: Sequence[Article], dev_articles: Sequenc
         callbacks=cbs)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(_progress_callbacks(prefix)())
+    return trainer, precision
+
+
+@dataclass
+class FitResult:
+    """A trained model and what happened while training it."""
+
+    trainer: Any
+    model: Any
+    tokenizer: Any
+    dev: Features | None
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=dict)
+    data_report: dict = field(default_factory=dict)
+    resumed_from: str | None = None
+    precision: str = "fp32"
+
+
+def fit(cfg: RunConfig, train_articles: Sequence[Article], dev_articles: Sequence[Article], checkpoints: Path,
+        resume: bool = False, callbacks: Sequence[Any] = (), prefix: str = "") -> FitResult:
+    """Train on ``train_articles``, evaluating (and early-stopping) on ``dev_articles`` if any.
+
+    Checkpoints go to ``checkpoints``; with ``resume`` training continues from the newest
+    complete one there. Returns the best model (by dev score) or the last one without dev.
+    """
+    from transformers import set_seed
+    from transformers.utils import logging as hf_logging
+
+    t = cfg.train
+    set_seed(t.seed)  # before the classifier head is initialised
+    model, tokenizer = load_model(cfg.model, cfg.data.max_length)
+    train_f = encode_articles(tokenizer, train_articles, cfg.data.max_length, cfg.data.overlap)
+    dev_f = encode_articles(tokenizer, dev_articles, cfg.data.max_length, cfg.data.overlap) if dev_articles else None
+    report = {"train": train_f.report, "dev": dev_f.report if dev_f else None}
+    for name, rep in report.items():
+        if rep and rep["labelled_words_without_subwords"]:
+            lost = rep["labelled_words_without_subwords"]
+            msg = (f"{name}: {len(lost)} labelled word(s) became no sub-word with this tokenizer and cannot be "
+                   f"learned, e.g. {lost[0]['doc_id']} word {lost[0]['word']} {lost[0]['text']!r} ({lost[0]['tag']})")
+            if cfg.data.strict:
+                raise DataError(msg + " (data.strict)")
+            _say(f"warning: {msg}", file=sys.stderr)
+    if not train_f.rows:
+        raise DataError("no training windows: the training articles are empty")
+    trainer, precision = make_trainer(cfg, model, tokenizer, train_f, dev_f, checkpoints, callbacks, prefix)
 
     start = None
     if resume:
         start = last_checkpoint(checkpoints)
         if start is None:
-            print(f"{prefix}no checkpoint in {checkpoints}: starting from scratch")
+            _say(f"{prefix}no checkpoint in {checkpoints}: starting from scratch")
         else:
-            print(f"{prefix}resuming from {start}")
-    from transformers.utils import logging as hf_logging
-
+            _say(f"{prefix}resuming from {start}")
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # no "Writing model shards" bar at every checkpoint
     try:
@@ -334,7 +361,8 @@ def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) ->
         if any(work.rglob("checkpoint-*")) and not overwrite:
             raise RunExistsError(f"{work} holds checkpoints of an interrupted run: pass --resume to continue it, "
                                  "or --overwrite to start again")
-        shutil.rmtree(work)
+        if _is_main():
+            shutil.rmtree(work)
     if resume and saved.exists():
         import yaml
 
@@ -342,15 +370,14 @@ def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) ->
         diff = [f"{s}.{k}" for s in now if isinstance(now[s], dict)
                 for k in now[s] if before.get(s, {}).get(k) != now[s][k]]
         if diff:
-            print(f"warning: resuming with a config that differs from the interrupted run's in {', '.join(diff)}",
+            _say(f"warning: resuming with a config that differs from the interrupted run's in {', '.join(diff)}",
                   file=sys.stderr)
-    work.mkdir(parents=True, exist_ok=True)
-    saved.write_text(dump_yaml(cfg), encoding="utf-8")
+    if _is_main():  # other GPU processes only read it
+        work.mkdir(parents=True, exist_ok=True)
+        saved.write_text(dump_yaml(cfg), encoding="utf-8")
     return work
 
 
-def _is_main() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _save_model(result: FitResult, cfg: RunConfig, out: Path) -> None:
@@ -393,10 +420,10 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
     test_a = [by_id[i] for i in te] + corpus.extra["test"]
     split = {"train": [a.doc_id for a in train_a], "dev": [a.doc_id for a in dev_a],
              "test": [a.doc_id for a in test_a]}
-    print(f"{cfg.run_name}: {len(train_a)} training, {len(dev_a)} dev, {len(test_a)} test article(s); "
+    _say(f"{cfg.run_name}: {len(train_a)} training, {len(dev_a)} dev, {len(test_a)} test article(s); "
           f"backbone {cfg.model.name_or_path}")
     if not dev_a:
-        print("no dev articles: no early stopping, the model of the last step is kept")
+        _say("no dev articles: no early stopping, the model of the last step is kept")
     t1 = time.perf_counter()
 
     result = fit(cfg, train_a, dev_a, work / "checkpoints", resume, callbacks)
@@ -469,10 +496,10 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
         done = fdir / "result.json"
         if resume and done.exists():
             results.append(json.loads(done.read_text(encoding="utf-8")))
-            print(f"fold {fold.index + 1}/{len(folds)}: done before, skipped")
+            _say(f"fold {fold.index + 1}/{len(folds)}: done before, skipped")
             continue
         prefix = f"fold {fold.index + 1}/{len(folds)}: "
-        print(f"{prefix}train {len(fold.train)}, dev {', '.join(fold.dev)}, test {', '.join(fold.test)}")
+        _say(f"{prefix}train {len(fold.train)}, dev {', '.join(fold.dev)}, test {', '.join(fold.test)}")
         f0 = time.perf_counter()
         res = fit(cfg, [by_id[i] for i in fold.train] + corpus.extra["train"], [by_id[i] for i in fold.dev],
                   fdir / "checkpoints", resume, callbacks, prefix)
@@ -488,7 +515,7 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
             fdir.mkdir(parents=True, exist_ok=True)
             write_json(done, r)
             shutil.rmtree(fdir / "checkpoints", ignore_errors=True)
-        print(f"{prefix}test F1 {m['all']['micro']['f1'] or 0:.3f} (entities {m['entities']['micro']['f1'] or 0:.3f}, "
+        _say(f"{prefix}test F1 {m['all']['micro']['f1'] or 0:.3f} (entities {m['entities']['micro']['f1'] or 0:.3f}, "
               f"triggers {m['triggers']['micro']['f1'] or 0:.3f})")
         results.append(r)
         del res  # free the fold's model before the next one

@@ -330,3 +330,27 @@ def test_no_torch_at_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
     assert importlib.import_module("indoevent.train").train is train
+
+
+@pytest.mark.slow
+def test_two_processes_with_torchrun(tmp_path):
+    """The multi-GPU path (DDP), run on CPU with two processes: one run directory, written once."""
+    import os
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip(f"no torchrun next to {sys.executable}")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}  # DDP over gloo on CPU
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "indoevent", "train", "--config", str(TINY),
+           "--output-dir", str(out), "--train.epochs=1", f"--data.export={SEED_EXPORT}",
+           f"--model.name_or_path={ROOT / 'models' / '_base' / 'tiny-bert'}", f"--model.tiny_corpus={ROOT / 'seeds'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads((out / "run_info.json").read_text())
+    assert info["world_size"] == 2
+    assert info["steps"] == 2  # 29 windows, 8 per process and step, 2 processes
+    assert proc.stdout.count("wrote ") == 1  # one process writes
+    assert not partial_dir(out).exists()
