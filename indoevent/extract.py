@@ -617,9 +617,20 @@ def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
                 yield InputError(where, "field 'text' is missing or not a string")
             elif obj.get("id") is None or isinstance(obj.get("id"), (dict, list)) or str(obj["id"]) == "":
                 yield InputError(where, "field 'id' is missing (a string or number)")
+            elif not _encodable(obj["text"]):
+                yield InputError(where, "text holds an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode")
             else:
                 meta = {k: v for k, v in obj.items() if k not in ("id", "text")}
                 yield check(Source(str(obj["id"]), obj["text"], where, meta))
+
+
+def _encodable(text: str) -> bool:
+    """JSON may escape lone surrogates ("\\ud83d") that no UTF-8 file can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass

@@ -47,7 +47,8 @@ def inputs(tmp_path) -> Path:
              "",
              json.dumps({"text": "no id"}),
              json.dumps(["a", "list"]),
-             json.dumps({"id": "j2", "text": "Putin bertemu Kim 😀 di Beijing."})]
+             json.dumps({"id": "j2", "text": "Putin bertemu Kim 😀 di Beijing."}),
+             '{"id": "surrogate", "text": "half an emoji \\ud83d"}']
     (tmp_path / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return d
 
@@ -66,7 +67,8 @@ def test_read_inputs_reports_every_bad_input(inputs):
     bad = {str(i.where).replace(str(inputs.parent), "X"): i.message for i in items if hasattr(i, "message")}
     assert {s.id for s in good} == GOOD_IDS
     assert bad.keys() == {"X/in/latin1.txt", "X/in/empty.txt", "X/news.jsonl:2", "X/news.jsonl:3",
-                          "X/news.jsonl:5", "X/news.jsonl:6", "X/missing.txt", "X/in/notes.md"}
+                          "X/news.jsonl:5", "X/news.jsonl:6", "X/news.jsonl:8", "X/missing.txt", "X/in/notes.md"}
+    assert "surrogate" in bad["X/news.jsonl:8"]
     assert "not UTF-8" in bad["X/in/latin1.txt"] and "byte 24" in bad["X/in/latin1.txt"]
     assert bad["X/in/empty.txt"] == "empty text"
     assert "malformed JSON" in bad["X/news.jsonl:2"]
