@@ -179,20 +179,21 @@ def _run_agree(args) -> int:
 
 # --- extract ----------------------------------------------------------------------------------
 def _add_extract(sub) -> None:
+    import textwrap
+
+    about = ("Extract entity and trigger spans and event frames from articles with a trained run. INPUT: .txt "
+             "files (id = file name without .txt), folders of them (searched recursively; id = path inside the "
+             "folder), or .jsonl files with 'id' and 'text' per line (other fields are kept as meta). Writes one "
+             "JSON line per article (id, source, entities, triggers, events, score, model, timing) to --out, "
+             "flushed as each article is done.",
+             "Nothing is lost: a rerun with the same --out skips ids already written, so resume after a crash or "
+             "Ctrl-C by running the same command again. An input that cannot be read (bad encoding, empty, bad "
+             "JSON line, duplicate id) is reported with its path or line and skipped; the command then exits 1, "
+             "after writing all the good ones. Long articles are read in overlapping windows as in training; "
+             "nothing is truncated.")
     p = sub.add_parser("extract", help="apply a trained run to articles: spans, event frames (JSONL)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Extract entity and trigger spans and event frames from articles with a trained "
-                                   "run. INPUT: .txt files (id = file name without .txt), folders of them "
-                                   "(searched recursively; id = path inside the folder), or .jsonl files with "
-                                   "'id' and 'text' per line (other fields are kept as meta). Writes one JSON "
-                                   "line per article (id, source, entities, triggers, events, score, model, "
-                                   "timing) to --out, flushed as each article is done.\n\n"
-                                   "Nothing is lost: a rerun with the same --out skips ids already written, so "
-                                   "resume after a crash or Ctrl-C by running the same command again. An input "
-                                   "that cannot be read (bad encoding, empty, bad JSON line, duplicate id) is "
-                                   "reported with its path or line and skipped; the command then exits 1, after "
-                                   "writing all the good ones. Long articles are read in overlapping windows as "
-                                   "in training; nothing is truncated.",
+                       description="\n\n".join(textwrap.fill(x, 100) for x in about),
                        epilog="examples:\n"
                               "  indoevent extract seeds/ --model models/tiny --out results.jsonl\n"
                               "  indoevent extract news.jsonl --model models/run1 --out preds.jsonl "
