@@ -385,7 +385,14 @@ def _run_evaluate(args) -> int:
     articles = []
     try:
         if args.export is not None:
-            articles += convert_export(args.export, args.annotation, False)[0]
+            converted, report = convert_export(args.export, args.annotation, False)
+            articles += converted
+            left = len(report["misaligned_spans"]) + len(report["problems"])
+            if left or report["skipped"]:
+                print(f"warning: {args.export}: {len(report['misaligned_spans'])} misaligned span(s) and "
+                      f"{len(report['problems'])} problem(s) left out of the gold tags, skipped tasks: "
+                      f"{ {k: v['count'] for k, v in report['skipped'].items()} } (see indoevent validate)",
+                      file=sys.stderr)
         for path in args.conll:
             articles += read_conll(path, label_map)[0]
     except (ExportError, ConversionError, ConllError, FileNotFoundError) as e:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 from .convert import Article
@@ -241,8 +240,3 @@ def merge_predictions(features: Features, predicted: Any, num_labels: int) -> li
         best = scores.argmax(-1)
         out.append([tags[int(b)] if c else "O" for b, c in zip(best, covered)])
     return out
-
-
-def data_files(corpus: Corpus) -> list[Path]:
-    """The data files a corpus was read from."""
-    return [Path(f) for f in corpus.files]

@@ -354,3 +354,10 @@ def test_two_processes_with_torchrun(tmp_path):
     assert info["steps"] == 2  # 29 windows, 8 per process and step, 2 processes
     assert proc.stdout.count("wrote ") == 1  # one process writes
     assert not partial_dir(out).exists()
+
+
+def test_without_dev_articles_the_last_model_is_kept(tmp_path, capsys):
+    out = train(tiny_config(**{"data.dev": 0, "train.max_steps": 3}), tmp_path / "r")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dev"] is None and metrics["best"]["global_step"] == 3
+    assert "no early stopping" in capsys.readouterr().out
