@@ -335,14 +335,14 @@ def _run_train(args) -> int:
     from .config import ConfigError, fields_help, load_config
     from .data import DataError
     from .runs import RunExistsError
-    from .train import ModelLoadError, TrainingError, train
+    from .train import ModelLoadError, train
 
     given = vars(args)
     overrides = [f"{key}={given[key]}" for key, *_ in fields_help() if key in given]
     try:
         cfg = load_config(args.config, overrides)
         train(cfg, args.output_dir, resume=args.resume, cv=args.cv, overwrite=args.overwrite)
-    except (ConfigError, DataError, ModelLoadError, RunExistsError, TrainingError) as e:
+    except (ConfigError, DataError, ModelLoadError, RunExistsError) as e:
         return _fail(str(e))
     return 0
 

@@ -31,15 +31,11 @@ from .metrics import flat, score, summarize
 from .runs import (SCHEMA_VERSION, RunExistsError, is_hub_id, model_card, partial_dir, publish, run_info,
                    write_json)
 
-__all__ = ["train", "cross_validate", "evaluate_model", "load_model", "ModelLoadError", "TrainingError"]
+__all__ = ["train", "cross_validate", "evaluate_model", "load_model", "make_trainer", "ModelLoadError"]
 
 
 class ModelLoadError(RuntimeError):
     """The backbone could not be loaded (no network, wrong name, missing files)."""
-
-
-class TrainingError(RuntimeError):
-    """A run that cannot start or finish as asked (existing run, nothing to resume...)."""
 
 
 def _is_main() -> bool:
@@ -371,13 +367,11 @@ def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) ->
                 for k in now[s] if before.get(s, {}).get(k) != now[s][k]]
         if diff:
             _say(f"warning: resuming with a config that differs from the interrupted run's in {', '.join(diff)}",
-                  file=sys.stderr)
+                 file=sys.stderr)
     if _is_main():  # other GPU processes only read it
         work.mkdir(parents=True, exist_ok=True)
         saved.write_text(dump_yaml(cfg), encoding="utf-8")
     return work
-
-
 
 
 def _save_model(result: FitResult, cfg: RunConfig, out: Path) -> None:
