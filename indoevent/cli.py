@@ -313,7 +313,8 @@ def _add_train(sub) -> None:
                "  indoevent train --config training/configs/tiny.yaml --cv\n"
                "  indoevent train --config training/configs/indobert-base-p1.yaml --train.batch_size=8 "
                "--train.gradient_accumulation_steps=4\n"
-               "  accelerate launch -m indoevent train --config training/configs/indobert-base-p1.yaml  # all GPUs\n"
+               "  torchrun --standalone --nproc_per_node=4 -m indoevent train --config "
+               "training/configs/indobert-base-p1.yaml  # 4 GPUs\n"
                "see training/README.md for recipes")
     p.add_argument("--config", type=Path, required=True, help="YAML config (training/configs/*.yaml)")
     p.add_argument("--output-dir", type=Path, default=None,

@@ -146,7 +146,7 @@ def test_cli_help_lists_every_key():
     text = sub.choices["train"].format_help()
     for key, *_ in fields_help():
         assert f"--{key}" in text
-    assert "accelerate launch" in text
+    assert "torchrun" in text
 
 
 def test_cli_passes_overrides_to_train(monkeypatch, tmp_path):
