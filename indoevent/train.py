@@ -115,10 +115,14 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
     # The saved tokenizer's limit is the window the model was trained with: finite, so that a plain
     # pipeline never feeds it more positions than it has.
     tokenizer.model_max_length = max_length
+    _no_long_sequence_warning(tokenizer)
+    return model, tokenizer
+
+
+def _no_long_sequence_warning(tokenizer: Any) -> None:
     # Whole articles are tokenised once and then cut into windows: the tokenizer's warning that a
     # sequence is longer than the model's limit ("will result in indexing errors") does not apply.
     tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
-    return model, tokenizer
 
 
 def resolve_precision(precision: str) -> str:
@@ -587,6 +591,7 @@ def evaluate_model(model_dir: str | Path, articles: Sequence[Article], batch_siz
     model_dir = Path(model_dir)
     model = AutoModelForTokenClassification.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    _no_long_sequence_warning(tokenizer)
     meta = getattr(model.config, "indoevent", None) or {}
     if list(model.config.id2label.values()) != bio_tags():
         raise ModelLoadError(f"{model_dir}: its labels are not indoevent's 43 IOB2 tags")

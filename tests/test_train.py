@@ -361,3 +361,37 @@ def test_without_dev_articles_the_last_model_is_kept(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dev"] is None and metrics["best"]["global_step"] == 3
     assert "no early stopping" in capsys.readouterr().out
+
+
+def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
+    """Evaluation merges windows and decodes tags exactly as `indoevent extract` does."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    from indoevent.bio import tags_to_word_spans
+    from indoevent.cli import main
+    from indoevent.convert import convert_export
+
+    # A classifier with large random weights tags spans everywhere, orphan I- tags and windows that
+    # disagree included: the hard cases of decoding and merging, not only all-O.
+    noisy = tmp_path / "noisy"
+    shutil.copytree(run, noisy)
+    model = AutoModelForTokenClassification.from_pretrained(noisy)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        model.classifier.weight.normal_(0, 1.0)
+    model.save_pretrained(noisy)
+    run = noisy
+    out = tmp_path / "extract.jsonl"
+    assert main(["extract", str(ROOT / "seeds"), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+    extracted = {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    articles = convert_export(SEED_EXPORT)[0]
+    _, tags = evaluate_model(run, articles)
+    for art, word_tags in zip(articles, tags):
+        scored = {(art.starts[i], art.ends[j - 1], label) for i, j, label in tags_to_word_spans(word_tags)}
+        spans = extracted[art.doc_id]["entities"] + extracted[art.doc_id]["triggers"]
+        assert scored == {(s["start"], s["end"], s["label"]) for s in spans}, art.doc_id
+        assert len(scored) > len(art.tokens) / 4  # the noisy model does tag many spans
+        assert any(t.startswith("I-") and (k == 0 or word_tags[k - 1][2:] != t[2:]) for k, t in enumerate(word_tags))
