@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 # `indoevent.train(config) -> Path`. Imported eagerly (the module itself imports no torch) so that
 # `indoevent.train` is the function even after `indoevent.train`'s module has been imported.
-from .train import train  # noqa: E402
+from .train import train  # noqa: E402, F401
 
 
 def __getattr__(name: str):

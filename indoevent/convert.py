@@ -10,12 +10,10 @@ only when complete, so a failed run never leaves a half-written directory.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import building
 from .bio import spans_to_tags
 from .labels import bio_tags
 from .lsexport import read_export
@@ -145,9 +143,7 @@ def to_dataset_dict(articles: list[Article]):
 def write_conversion(articles: list[Article], report: dict, out: str | Path) -> Path:
     """Write ``articles.jsonl``, ``dataset/``, ``labels.json`` and ``conversion_report.json`` atomically."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with building(out) as tmp:
         with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
             for a in articles:
                 f.write(json.dumps(a.to_json(), ensure_ascii=False) + "\n")
@@ -155,17 +151,6 @@ def write_conversion(articles: list[Article], report: dict, out: str | Path) -> 
         (tmp / "labels.json").write_text(json.dumps(bio_tags(), indent=1) + "\n", encoding="utf-8")
         (tmp / "conversion_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n",
                                                     encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -22,14 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import building
 from .extract import ONNX_DIR, _softmax_max
 
 OPSET = 17
@@ -75,12 +73,7 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
     axes["logits"] = {0: "batch", 1: "sequence"}
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the export is an ordinary folder
-    try:
+    with building(out) as tmp:
         raw = tmp / "model.raw.onnx"
         with torch.inference_mode(), warnings.catch_warnings():
             # The tracer warns about Python control flow on shapes; _check below verifies the graph.
@@ -130,12 +123,6 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
             info["max_abs_diff_int8"] = _check(q, feed, reference, mask, tol=None)
             info["label_agreement_int8_sample"] = _agreement(q, feed, reference, mask)
         (tmp / "export.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -11,16 +11,18 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from . import atomic
+from .atomic import OutputExistsError
+
 SCHEMA_VERSION = 1  # of the run directory (config.json's "indoevent" attribute)
 
 
-class RunExistsError(FileExistsError):
+class RunExistsError(OutputExistsError):
     """The target run folder (or an interrupted run's checkpoints) is already there."""
 
 
@@ -36,25 +38,14 @@ def partial_dir(final: str | Path) -> Path:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON through a temporary file, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def publish(built: Path, final: Path, overwrite: bool = False) -> Path:
     """Move a finished run folder into place (replacing an old run only with ``overwrite``)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        if not overwrite:
-            raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or --output-dir")
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-        os.replace(built, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(built, final)
-    return final
+    if final.exists() and not overwrite:
+        raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or --output-dir")
+    return atomic.publish(built, final, overwrite=True)
 
 
 def sha256(path: str | Path) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import Problem
+from .atomic import write_bytes as write_atomic
 from .labelconfig import check_config, render_config
 from .labels import TEXT_NAME
 from .lsexport import ExportError, choose_annotation, load_tasks, task_label, task_to_document
@@ -372,23 +373,6 @@ def push(studio: Studio, export: str | Path, project: str | int, *, config: str 
 
 
 # --- pulling ----------------------------------------------------------------------------------
-def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename:
-    a crash leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 @dataclass
 class PullReport:
     """What ``pull`` wrote, and what the validator found in it."""

@@ -9,10 +9,9 @@ from_pretrained``) runs through the very same code path.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from .atomic import building
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -45,9 +44,7 @@ def build_tiny_bert(out: str | Path, corpus: str | Path = "seeds", vocab_size: i
     texts = [f.read_text(encoding="utf-8") for f in files]
     vocab = train_wordpiece(texts, vocab_size, lowercase)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with building(out) as tmp:
         (tmp / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
         tokenizer = BertTokenizer(vocab=str(tmp / "vocab.txt"), do_lower_case=lowercase, model_max_length=max_length)
         if len(tokenizer) != len(vocab):  # transformers 5 can silently fall back to a 5-token vocabulary
@@ -60,12 +57,6 @@ def build_tiny_bert(out: str | Path, corpus: str | Path = "seeds", vocab_size: i
         BertModel(config).save_pretrained(tmp, safe_serialization=True)
         (tmp / "tiny.json").write_text(json.dumps({"corpus": [f.name for f in files], "vocab_size": len(vocab),
                                                    "seed": seed}, indent=1) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -574,7 +574,7 @@ def _cv_card(cfg: RunConfig, metrics: dict, info: dict) -> str:
     head, _, rest = card.partition("## Intended use")
     note = ("## What this folder is\n\nA cross-validation report, not a model: it estimates how a model trained "
             "with `training_config.yaml` scores on unseen articles. Train the model itself with "
-            f"`indoevent train --config ...` (without --cv). Test predictions per fold: `predictions.jsonl`.\n\n")
+            "`indoevent train --config ...` (without --cv). Test predictions per fold: `predictions.jsonl`.\n\n")
     rest = rest[rest.index("## Training data"):]
     return head + note + rest
 

@@ -45,7 +45,7 @@ def test_first_subword_labelled_rest_ignored(tokenizer):
     art = article("Prabowonomics bertemu Putin", ["B-PER", "B-CONSULT", "B-PER"])
     assert len(tokenizer.tokenize("Prabowonomics")) > 1
     f = encode_articles(tokenizer, [art], max_length=64, overlap=8)
-    (w,), row = f.windows[0], f.rows[0]
+    (_window,), row = f.windows[0], f.rows[0]
     n_first = len(tokenizer.tokenize("Prabowonomics"))
     expected = [IGNORE, TAG_ID["B-PER"]] + [IGNORE] * (n_first - 1) + [TAG_ID["B-CONSULT"], TAG_ID["B-PER"], IGNORE]
     assert row["labels"] == expected
