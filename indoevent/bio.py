@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Sequence
 
+from .checks import CLOSING, is_punct
 from .spans import Span
 from .tokenize import Word
 
@@ -64,3 +65,34 @@ def tags_to_spans(words: Sequence[Word], tags: Sequence[str], text: str) -> list
     """Decode IOB2 tags over words back into character spans of ``text``."""
     return [Span(words[i].start, words[j - 1].end, label, text[words[i].start : words[j - 1].end])
             for i, j, label in tags_to_word_spans(tags)]
+
+
+def _is_punct_word(word: str) -> bool:
+    return all(is_punct(ch) for ch in word)
+
+
+def clean_tags(tags: Sequence[str], words: Sequence[str]) -> list[str]:
+    """Predicted tags -> clean IOB2 whose spans obey the schema's edge rule: an ``I-`` that does
+    not continue a span opens one, and punctuation words are trimmed from span edges unless a
+    closing bracket's opening bracket is inside the span. Training metrics and extraction both
+    decode predictions through this, so scores are the scores of the spans users get.
+
+    >>> clean_tags(["O", "I-DATE", "I-DATE", "I-DATE", "B-PER", "I-PER"], ["Kamis", "4", "September", ")", ",", "Xi"])
+    ['O', 'B-DATE', 'I-DATE', 'O', 'O', 'B-PER']
+    >>> clean_tags(["B-DATE", "I-DATE", "I-DATE", "I-DATE"], ["Kamis", "(", "4", ")"])
+    ['B-DATE', 'I-DATE', 'I-DATE', 'I-DATE']
+    """
+    out = ["O"] * len(tags)
+    for i, j, label in tags_to_word_spans(tags):
+        while i < j and _is_punct_word(words[i]):
+            i += 1
+        while j > i and _is_punct_word(words[j - 1]):
+            last = words[j - 1]
+            if last in CLOSING and any(w == CLOSING[last] for w in words[i : j - 1]):
+                break
+            j -= 1
+        if i < j:
+            out[i] = f"B-{label}"
+            for k in range(i + 1, j):
+                out[k] = f"I-{label}"
+    return out

@@ -225,6 +225,7 @@ def merge_predictions(features: Features, predicted: Any, num_labels: int) -> li
     """
     import numpy as np
 
+    from .bio import clean_tags
     from .windows import merge_windows
 
     tags = bio_tags()
@@ -238,5 +239,5 @@ def merge_predictions(features: Features, predicted: Any, num_labels: int) -> li
     for a_i, art in enumerate(features.articles):
         scores, covered = merge_windows(features.windows[a_i], per_article[a_i], len(art.tokens), num_labels)
         best = scores.argmax(-1)
-        out.append([tags[int(b)] if c else "O" for b, c in zip(best, covered)])
+        out.append(clean_tags([tags[int(b)] if c else "O" for b, c in zip(best, covered)], art.tokens))
     return out

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .bio import tags_to_word_spans
+from .bio import clean_tags, tags_to_word_spans
 from .frames import Frame, frames_from_relations, link_rules
 from .labels import TEXT_NAME, bio_tags, is_trigger
 from .spans import Document, Relation, Span
@@ -381,7 +381,7 @@ class Extractor:
         t0 = time.perf_counter()
         covered = p.tag >= 0
         # A word with no sub-word (characters the tokenizer drops) is O, never guessed.
-        tags = [self.labels[t] if t >= 0 else "O" for t in p.tag.tolist()]
+        tags = clean_tags([self.labels[t] if t >= 0 else "O" for t in p.tag.tolist()], [w.text for w in p.words])
         entities: list[Span] = []
         triggers: list[Span] = []
         for i, j, label in tags_to_word_spans(tags):

@@ -370,7 +370,8 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
     import torch
     from transformers import AutoModelForTokenClassification
 
-    from indoevent.bio import tags_to_word_spans
+    from indoevent.bio import clean_tags, tags_to_word_spans
+    from indoevent.checks import edge_problem
     from indoevent.cli import main
     from indoevent.convert import convert_export
 
@@ -394,4 +395,7 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
         spans = extracted[art.doc_id]["entities"] + extracted[art.doc_id]["triggers"]
         assert scored == {(s["start"], s["end"], s["label"]) for s in spans}, art.doc_id
         assert len(scored) > len(art.tokens) / 4  # the noisy model does tag many spans
-        assert any(t.startswith("I-") and (k == 0 or word_tags[k - 1][2:] != t[2:]) for k, t in enumerate(word_tags))
+        # Scored spans obey the schema's edge rule, as extracted spans must (Label Studio validates them).
+        assert all(edge_problem(art.text[art.starts[i]:art.ends[j - 1]]) is None
+                   for i, j, _ in tags_to_word_spans(word_tags))
+        assert word_tags == clean_tags(word_tags, art.tokens)  # already clean IOB2: no stray I- left
