@@ -541,6 +541,46 @@ def _run_ls_pull(args) -> int:
     return 0
 
 
+# --- linker -----------------------------------------------------------------------------------
+def _add_linker(sub) -> None:
+    p = sub.add_parser("linker", help="score the argument linker on gold relations, or fit the learned one",
+                       description="Event frames attach entities of a trigger's sentence to roles (actor, "
+                                   "recipient, place, time). `evaluate` scores the rules on gold triggers and "
+                                   "gold entities (argument identification and classification P/R/F1) and "
+                                   "compares them with the learned linker under leave-one-article-out "
+                                   "cross-validation. `fit` trains the learned linker on all gold relations and "
+                                   "writes it into a run folder (RUN/linker.json), which the extractor then uses.")
+    p.add_argument("action", choices=["evaluate", "fit"])
+    p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/seeds.json)")
+    p.add_argument("--out", type=Path, help="fit: where to write the linker (RUN/linker.json)")
+    p.set_defaults(func=_run_linker)
+
+
+def _run_linker(args) -> int:
+    from .atomic import write_text
+    from .frames import cross_validation_report, fit_linker, report
+    from .lsexport import ExportError, read_export
+
+    try:
+        result = read_export(args.export)
+    except ExportError as e:
+        return _fail(str(e))
+    if result.problems:
+        return _fail(f"{args.export}: {len(result.problems)} schema problem(s); run `indoevent validate` first")
+    docs = result.documents
+    if args.action == "evaluate":
+        print("rules on all gold articles:")
+        print(report(docs))
+        print()
+        print(cross_validation_report(docs))
+        return 0
+    if args.out is None:
+        return _fail("linker fit needs --out RUN/linker.json")
+    write_text(args.out, json.dumps(fit_linker(docs).to_json(), indent=0) + "\n")
+    print(f"wrote {args.out} (fitted on {sum(len(d.relations) for d in docs)} gold relations of {len(docs)} articles)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -556,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree, _add_extract, _add_export_onnx, _add_train, _add_evaluate, _add_ls]
+COMMANDS = [_add_validate, _add_convert, _add_gold, _add_agree, _add_linker, _add_extract, _add_export_onnx, _add_train, _add_evaluate, _add_ls]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -249,7 +249,7 @@ class Extractor:
         written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``runtime="onnx"``: the
         fp32 ONNX model. ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU).
         ``linker``: ``"auto"`` uses the learned linker in ``RUN/linker.json`` if there is one
-        (``python -m indoevent.frames fit``), else the rules; ``None`` makes frames without
+        (``indoevent linker fit``), else the rules; ``None`` makes frames without
         arguments; or any callable ``(text, entities, triggers, words) -> relations``.
         """
         import torch

@@ -495,38 +495,3 @@ def cross_validation_report(documents: Sequence[Document]) -> str:
             m = r[name][measure]
             lines.append(f"{name + ' ' + measure:28}{m['precision']:8.3f}{m['recall']:8.3f}{m['f1']:8.3f}")
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m indoevent.frames evaluate EXPORT`` | ``fit EXPORT --out RUN/linker.json``."""
-    import argparse
-    import json
-
-    from .lsexport import read_export
-
-    ap = argparse.ArgumentParser(prog="python -m indoevent.frames",
-                                 description="Score the argument linker on gold relations, or fit the learned "
-                                             "linker and save it into a run (the extractor then uses it).")
-    ap.add_argument("action", choices=["evaluate", "fit"])
-    ap.add_argument("export", help="Label Studio export with gold relations (e.g. annotations/seeds.json)")
-    ap.add_argument("--out", help="fit: where to write the linker (RUN/linker.json)")
-    args = ap.parse_args(argv)
-    docs = read_export(args.export).documents
-    if args.action == "evaluate":
-        print("rules on all gold articles:")
-        print(report(docs))
-        print()
-        print(cross_validation_report(docs))
-        return 0
-    if not args.out:
-        ap.error("fit needs --out RUN/linker.json")
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(fit_linker(docs).to_json(), indent=0) + "\n", encoding="utf-8")
-    tmp.replace(out)
-    print(f"wrote {out} (fitted on {sum(len(d.relations) for d in docs)} gold relations of {len(docs)} articles)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -179,12 +179,12 @@ def test_cross_validation_is_leave_one_article_out(gold, monkeypatch):
     assert r["rules"]["gold"] == r["learned"]["gold"] == sum(len(d.relations) for d in gold)
 
 
-def test_frames_command(tmp_path, capsys):
-    from indoevent.frames import main
+def test_linker_command(tmp_path, capsys):
+    from indoevent.cli import main
 
-    assert main(["evaluate", str(ROOT / "annotations" / "seeds.json")]) == 0
+    assert main(["linker", "evaluate", str(ROOT / "annotations" / "seeds.json")]) == 0
     out = capsys.readouterr().out
     assert "leave-one-article-out" in out and "learned classification" in out
     target = tmp_path / "linker.json"
-    assert main(["fit", str(ROOT / "annotations" / "seeds.json"), "--out", str(target)]) == 0
+    assert main(["linker", "fit", str(ROOT / "annotations" / "seeds.json"), "--out", str(target)]) == 0
     assert json.loads(target.read_text())["classes"] == ["none", "actor", "recipient", "place", "time"]
