@@ -17,17 +17,42 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def train_wordpiece(texts: list[str], vocab_size: int = 2000, lowercase: bool = True) -> list[str]:
-    """Train a BERT WordPiece vocabulary on ``texts``; returns the tokens in id order."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    """A WordPiece vocabulary for ``texts``, the same on every run: the special tokens, every
+    character (alone and as a ``##`` continuation, so nothing becomes [UNK]), then whole words
+    and word endings (``##nya``, ``##kan``) by frequency, ties in alphabetical order.
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, min_frequency=1,
-                                        show_progress=False)
-    tok.train_from_iterator(texts, trainer=trainer)
-    vocab = tok.get_vocab()
-    return [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+    (The ``tokenizers`` WordPiece trainer breaks frequency ties differently from run to run,
+    which would make the tiny model, and every test built on it, irreproducible.)
+
+    >>> v = train_wordpiece(["Perangnya dan perang", "Putin bertemu Kim"], vocab_size=60)
+    >>> v[:5], "perang" in v, "##nya" in v
+    (['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'], True, True)
+    """
+    from collections import Counter
+
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase)
+    pre = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = sorted({c for w in words for c in w})
+    vocab = SPECIALS + chars + [f"##{c}" for c in chars]
+    pieces: Counter[str] = Counter()
+    for w, n in words.items():
+        if len(w) > 1:
+            pieces[w] += n
+        for k in range(2, min(6, len(w) - 1) + 1):
+            pieces[f"##{w[-k:]}"] += n
+    seen = set(vocab)
+    for piece, _ in sorted(pieces.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= vocab_size:
+            break
+        if piece not in seen:
+            vocab.append(piece)
+            seen.add(piece)
+    return vocab
 
 
 def build_tiny_bert(out: str | Path, corpus: str | Path = "seeds", vocab_size: int = 2000, hidden_size: int = 128,
