@@ -28,7 +28,7 @@ demo: setup
 	$(BIN)/indoevent validate annotations/seeds.json --config annotations/label_config.xml
 	$(BIN)/indoevent convert annotations/seeds.json --out data/seeds --strict
 	$(BIN)/indoevent train --config training/configs/tiny.yaml --output-dir models/tiny --overwrite
-	$(BIN)/indoevent extract seeds/ --model models/tiny --out results/seeds.jsonl
+	$(BIN)/indoevent extract seeds/ --model models/tiny --out results/seeds.jsonl --overwrite
 
 test: setup label-studio
 	LABEL_STUDIO_BIN=$(CURDIR)/$(LSVENV)/bin/label-studio $(BIN)/python -m pytest -q -rs

@@ -203,6 +203,8 @@ def _add_extract(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder of .txt files, or .jsonl")
     p.add_argument("--model", required=True, help="run directory (or Hugging Face hub id)")
     p.add_argument("--out", type=Path, required=True, help="results, JSONL (appended; rerun to resume)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start --out afresh (needed when it holds results of another model version)")
     p.add_argument("--format", choices=["jsonl", "label-studio"], default="jsonl",
                    help="jsonl (default): one result per line. label-studio: one Label Studio task with "
                         "'predictions' per line, and when done the same tasks as a JSON list in OUT with "
@@ -247,7 +249,8 @@ def _run_extract(args) -> int:
 
     try:
         report = extract_files(extractor, args.inputs, args.out, args.format, args.batch_size,
-                               with_text=args.with_text, progress=not args.no_progress, on_error=on_error)
+                               with_text=args.with_text, progress=not args.no_progress, on_error=on_error,
+                               overwrite=args.overwrite)
     except ValueError as e:
         return _fail(str(e))
     if report.truncated_line:
@@ -256,7 +259,7 @@ def _run_extract(args) -> int:
     rate = report.words / report.seconds if report.seconds else 0.0
     share = report.stats["forward_seconds"] / report.seconds if report.seconds else 0.0
     print(f"{report.written} article(s), {report.words} words -> {report.out} in {report.seconds:.1f}s "
-          f"({rate:.0f} words/s, {share:.0%} in the model; model {extractor.name} loaded in {load_s:.1f}s)")
+          f"({rate:.0f} words/s, {share:.0%} in the model; model {extractor.version} loaded in {load_s:.1f}s)")
     if report.skipped_done:
         print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
     if report.tasks_json:

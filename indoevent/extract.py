@@ -211,7 +211,7 @@ class Extractor:
     def __init__(self, forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], tokenizer: Any,
                  id2label: dict[int, str], max_length: int = DEFAULT_MAX_LENGTH, overlap: int = DEFAULT_OVERLAP,
                  name: str = "indoevent", batch_size: int = 8, linker: Callable | None = link_rules,
-                 sort_windows: int | None = None):
+                 sort_windows: int | None = None, version: str | None = None):
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("the extractor needs a fast tokenizer (word ids per sub-word); "
                              "save the run's tokenizer with tokenizer.json")
@@ -224,6 +224,9 @@ class Extractor:
         self.max_length = max_length
         self.overlap = overlap
         self.name = name
+        # What produced a result: the run and its weights (and int8 or not). A results file
+        # holds one version only, so a resumed extraction never mixes two models.
+        self.version = version or name
         self.batch_size = batch_size
         self.linker = linker
         # How many windows are length-sorted together: more gives less padding, fewer give
@@ -286,7 +289,7 @@ class Extractor:
         if batch_size is None:
             batch_size = 32 if str(device).startswith("cuda") else 8
         return cls(forward, tokenizer, id2label, info["max_length"], info["overlap"], name=name,
-                   batch_size=batch_size, linker=linker)
+                   batch_size=batch_size, linker=linker, version=model_version(run, name, quantize))
 
     # -- extraction --
     def extract(self, text: str, id: str | None = None) -> Article:
@@ -496,9 +499,22 @@ def wire_head(model: Any, tokenizer: Any, wire: dict[str, str]) -> None:
         # Other words have that dimension at about 0 after LayerNorm: O wins by 10.
 
 
-def read_jsonl_ids(path: str | Path) -> tuple[set[str], int]:
+def model_version(run: str | Path, name: str, quantize: str | None = None) -> str:
+    """``run-name@<first 12 hex of the weights' sha256>`` (plus ``-int8``): which model wrote a result.
+
+    >>> model_version("no/such/run", "tiny", "int8")
+    'tiny-int8'
+    """
+    from .runs import sha256
+
+    weights = Path(run) / "model.safetensors"
+    tag = f"{name}@{sha256(weights)[:12]}" if weights.is_file() else name
+    return f"{tag}-{quantize}" if quantize else tag
+
+
+def read_jsonl_ids(path: str | Path, versions: set[str] | None = None) -> tuple[set[str], int]:
     """Ids already in a results file and the byte length of its complete lines (a line cut
-    by a crash is not counted and gets overwritten)."""
+    by a crash is not counted and gets overwritten); the model versions found go to ``versions``."""
     done: set[str] = set()
     good = 0
     path = Path(path)
@@ -515,11 +531,20 @@ def read_jsonl_ids(path: str | Path) -> tuple[set[str], int]:
             key = obj.get("id") if "id" in obj else (obj.get("data") or {}).get("doc_id")
             if key is not None:
                 done.add(str(key))
+            if versions is not None:
+                preds = obj.get("predictions") or [{}]
+                v = obj.get("model_version", preds[0].get("model_version") if isinstance(preds[0], dict) else None)
+                if v is not None:
+                    versions.add(str(v))
             good += len(line)
     return done, good
 
 
 # --- the batch command --------------------------------------------------------------------------
+class ResultsConflict(ValueError):
+    """The results file was written by another model version."""
+
+
 @dataclass(frozen=True)
 class Source:
     """One input article: its id, text and where it came from (``path`` or ``path:line``)."""
@@ -650,19 +675,27 @@ class BatchReport:
 
 def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str | Path, fmt: str = "jsonl",
                   batch_size: int | None = None, with_text: bool = False, progress: bool = True,
-                  on_error: Callable[[InputError], None] | None = None) -> BatchReport:
+                  on_error: Callable[[InputError], None] | None = None, overwrite: bool = False) -> BatchReport:
     """Extract every readable input into ``out`` (JSONL, one line per article, appended and
     flushed as each article is done). Ids already in ``out`` are skipped, so a rerun resumes
     after a crash; a last line cut by a crash is dropped and redone. ``fmt="label-studio"``
     writes Label Studio tasks with predictions, and when done also ``out`` with suffix
-    ``.json`` (a list of tasks, for Label Studio's Import dialog)."""
+    ``.json`` (a list of tasks, for Label Studio's Import dialog). Results of another model
+    version in ``out`` are an error (:class:`ResultsConflict`) unless ``overwrite`` starts over."""
     if fmt not in ("jsonl", "label-studio"):
         raise ValueError(f"format must be jsonl or label-studio, got {fmt!r}")
     out = Path(out)
     if fmt == "label-studio" and out.suffix == ".json":
         raise ValueError(f"{out}: give --out a .jsonl name; the .json task list is written next to it")
     report = BatchReport(out)
-    done, good = read_jsonl_ids(out)
+    if overwrite and out.exists():
+        out.unlink()
+    versions: set[str] = set()
+    done, good = read_jsonl_ids(out, versions)
+    if versions - {extractor.version}:
+        raise ResultsConflict(f"{out} holds {len(done)} result(s) of model {', '.join(sorted(versions))}, not of "
+                              f"{extractor.version}: resuming would mix two models. Use another --out, or "
+                              f"--overwrite to start over")
     if out.exists() and out.stat().st_size > good:
         report.truncated_line = True  # a crash cut the last line: drop it, its article is redone
         with out.open("r+b") as f:
@@ -700,9 +733,10 @@ def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str |
             src = sources.pop(art.id)
             if fmt == "jsonl":
                 line = {**art.to_dict(with_text=with_text), "source": src.source, "model": extractor.name,
+                        "model_version": extractor.version,
                         "timing": art.stats, **({"meta": src.meta} if src.meta else {})}
             else:
-                line = art.to_label_studio(extractor.name, {"source": src.source, **src.meta})
+                line = art.to_label_studio(extractor.version, {"source": src.source, **src.meta})
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
             f.flush()
             report.written += 1

@@ -180,7 +180,7 @@ def test_label_studio_format_validates(run, inputs, tmp_path):
     assert {t["data"]["doc_id"] for t in tasks} == {"crlf", "7", "j2"}  # ids are paths inside the folder given
     for t in tasks:
         (pred,) = t["predictions"]
-        assert pred["model_version"] == "wired" and pred["result"]
+        assert pred["model_version"].startswith("wired@") and pred["result"]
         assert all(0 < r["score"] <= 1 for r in pred["result"] if r["type"] == "labels")
     # Predictions turned into annotations pass the project's own validator.
     annotated = [{**t, "id": k, "annotations": [{"id": k, "result": t["predictions"][0]["result"]}]}
@@ -216,3 +216,35 @@ def test_help_explains(capsys):
     text = capsys.readouterr().out
     for word in ("resume", "--format", "label-studio", "--quantize", "JSONL"):
         assert word in text
+
+
+def test_results_of_another_model_are_never_mixed(run, tmp_path, capsys):
+    """Resuming only continues the same model's work; --overwrite starts over."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for f in SEEDS[:2]:
+        (d / f.name).write_bytes(f.read_bytes())
+    out = tmp_path / "r.jsonl"
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+    version = read_lines(out)[0]["model_version"]
+    assert version.startswith(f"{Extractor.from_pretrained(run).name}@") and len(version.split("@")[1]) == 12
+
+    retrained = tmp_path / "retrained"  # the same run name, other weights
+    shutil.copytree(run, retrained)
+    weights = load_file(str(retrained / "model.safetensors"))
+    weights["classifier.bias"] = weights["classifier.bias"] + 1.0
+    save_file(weights, str(retrained / "model.safetensors"), metadata={"format": "pt"})
+    before = out.read_bytes()
+    assert main(["extract", str(d), "--model", str(retrained), "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert f"holds 2 result(s) of model {version}" in err and "--overwrite" in err
+    assert out.read_bytes() == before  # nothing written, nothing lost
+
+    assert main(["extract", str(d), "--model", str(retrained), "--out", str(out), "--no-progress",
+                 "--overwrite"]) == 0
+    rows = read_lines(out)
+    assert len(rows) == 2 and {r["model_version"] for r in rows} != {version}
