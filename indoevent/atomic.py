@@ -7,27 +7,35 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 
 class OutputExistsError(FileExistsError):
     """The destination exists and replacing it was not asked for."""
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` through a temporary file in the same folder, then rename it into place."""
+@contextmanager
+def replacing(path: str | Path, mode: str = "wb", **kwargs) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing (streaming is fine); it replaces
+    ``path`` when the block succeeds and is removed when it raises."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with tmp.open("wb") as f:
-            f.write(data)
+        with tmp.open(mode, **kwargs) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` through a temporary file in the same folder, then rename it into place."""
+    with replacing(path) as f:
+        f.write(data)
+    return Path(path)
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -139,9 +139,9 @@ def _run_gold(args) -> int:
             return _fail(f"{args.out} is out of date: run `indoevent gold`")
         print(f"{args.out} is up to date")
         return 0
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(args.out)
+    from .atomic import write_text
+
+    write_text(args.out, text)
     print(f"wrote {args.out}")
     return 0
 

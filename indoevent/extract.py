@@ -756,8 +756,9 @@ def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str |
 
 def write_task_list(jsonl: Path, target: Path) -> Path:
     """Turn a JSONL of Label Studio tasks into the JSON list Label Studio imports (atomically)."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    with jsonl.open("r", encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as dst:
+    from .atomic import replacing
+
+    with jsonl.open("r", encoding="utf-8") as src, replacing(target, "w", encoding="utf-8") as dst:
         dst.write("[\n")
         first = True
         for line in src:
@@ -765,5 +766,4 @@ def write_task_list(jsonl: Path, target: Path) -> Path:
                 dst.write(("" if first else ",\n") + line.rstrip("\n"))
                 first = False
         dst.write("\n]\n")
-    tmp.replace(target)
     return target
