@@ -31,10 +31,12 @@ demo: setup
 	$(BIN)/indoevent extract seeds/ --model models/tiny --out results/seeds.jsonl --overwrite
 
 test: setup label-studio
+	$(BIN)/lint-imports
 	LABEL_STUDIO_BIN=$(CURDIR)/$(LSVENV)/bin/label-studio $(BIN)/python -m pytest -q -rs
 
 # Without the Label Studio server (its tests are skipped with a reason, except under CI).
 test-fast: setup
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -rs -m "not labelstudio"
 
 clean:

@@ -45,9 +45,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # scaffold: run folders with an untrained head
 
-from indoevent.tokenize import tokenize  # noqa: E402
-from indoevent.windows import encode_windows  # noqa: E402
+from indoevent.text.tokenize import tokenize  # noqa: E402
+from indoevent.model.windows import encode_windows  # noqa: E402
 
 
 # --- articles ---------------------------------------------------------------------------------------
@@ -79,8 +80,8 @@ def build_run(out: Path, small: bool, head: str = "probe") -> Path:
     ``head="probe"``: the head is fitted on the seeds' gold over the frozen random encoder (a
     linear probe, seconds), so that spans are sparse and confident as a trained model's are;
     ``head="random"``: the untrained head, whose near-flat logits flip at any perturbation."""
-    from indoevent.extract import init_run
-    from indoevent.tiny import build_tiny_bert
+    from scaffold import init_run
+    from indoevent.model.tiny import build_tiny_bert
 
     size = dict(hidden_size=256, layers=4, heads=4) if small else dict(hidden_size=768, layers=12, heads=12)
     base = out.parent / f"bench-{'small' if small else 'base'}-encoder"
@@ -98,10 +99,10 @@ def fit_probe(run: Path, steps: int = 300) -> None:
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from indoevent.convert import document_to_article
-    from indoevent.labels import bio_tags
-    from indoevent.lsexport import read_export
-    from indoevent.windows import best_window
+    from indoevent.annotation.convert import document_to_article
+    from indoevent.schema import bio_tags
+    from indoevent.annotation.lsexport import read_export
+    from indoevent.model.windows import best_window
 
     tok = AutoTokenizer.from_pretrained(run)
     tok.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True  # windows follow
@@ -290,7 +291,8 @@ def main() -> None:
 
     import torch
 
-    from indoevent.extract import Extractor, ForwardStats
+    from indoevent.events.extractor import Extractor
+    from indoevent.model.predict import ForwardStats
 
     t_setup = time.perf_counter()
     size = "small" if args.small else "base"
@@ -313,7 +315,7 @@ def main() -> None:
     methods = {pipe_name: pipeline_method(pipe), fp_name: extractor_method(ex, args.batch_size)}
     extractors = {fp_name: ex}
     if not cuda and not args.skip_onnx:
-        from indoevent.onnx_export import export_onnx
+        from indoevent.model.onnx_export import export_onnx
 
         if not (run / "onnx" / "model.int8.onnx").exists():
             t0 = time.perf_counter()
@@ -332,7 +334,7 @@ def main() -> None:
     load_after = os.getloadavg()[0]
 
     t_pipe = results[pipe_name]["seconds"]
-    rows = [(pipe_name, t_pipe, None, pipeline_positions(ex.tokenizer, articles, args.stride))]
+    rows = [(pipe_name, t_pipe, None, pipeline_positions(ex.predictor.tokenizer, articles, args.stride))]
     rows += [(name, results[name]["seconds"], e.stats, e.stats.padded_tokens) for name, e in extractors.items()]
     print()
     print(f"{'method':34}{'words/s':>9}{'x pipeline':>12}{'in forward':>12}{'positions':>11}")
@@ -345,8 +347,8 @@ def main() -> None:
     pipe_spans, fp_spans = results[pipe_name]["spans"], results[fp_name]["spans"]
     # One window for both: the pipeline reads the raw text in one chunk, and our words (-nya split
     # off, as in training) fit one window too.
-    one_window = [len(ex.tokenizer(t)["input_ids"]) <= ex.max_length and len(encode_windows(
-        ex.tokenizer, [w.text for w in tokenize(t)], ex.max_length, ex.overlap)) == 1 for _, t in articles]
+    one_window = [len(ex.predictor.tokenizer(t)["input_ids"]) <= ex.predictor.max_length and len(encode_windows(
+        ex.predictor.tokenizer, [w.text for w in tokenize(t)], ex.predictor.max_length, ex.predictor.overlap)) == 1 for _, t in articles]
     one = [i for i, o in enumerate(one_window) if o]
     longer = [i for i, o in enumerate(one_window) if not o]
     pick = lambda xs, idx: [xs[i] for i in idx]  # noqa: E731
@@ -356,8 +358,8 @@ def main() -> None:
         why = Counter()
         for i in one:
             text = articles[i][1]
-            same = ex.tokenizer(text)["input_ids"] == encode_windows(
-                ex.tokenizer, [w.text for w in tokenize(text)], ex.max_length, ex.overlap)[0].input_ids
+            same = ex.predictor.tokenizer(text)["input_ids"] == encode_windows(
+                ex.predictor.tokenizer, [w.text for w in tokenize(text)], ex.predictor.max_length, ex.predictor.overlap)[0].input_ids
             why += explain(text, fp_spans[i], pipe_spans[i], same)
         same_one = sum(fp_spans[i] == pipe_spans[i] for i in one)
         print(f"  {len(one)} articles in one window: agreement {agreement(pick(fp_spans, one), pick(pipe_spans, one)):.1%}"

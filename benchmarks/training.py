@@ -50,11 +50,11 @@ def main() -> int:
     import torch
     from transformers import TrainerCallback, set_seed
 
-    from indoevent.config import load_config
-    from indoevent.convert import convert_export
-    from indoevent.data import Collator, encode_articles
-    from indoevent.tiny import ensure_tiny_bert
-    from indoevent.train import load_model, make_trainer, resolve_precision
+    from indoevent.model.config import load_config
+    from indoevent.annotation.convert import convert_export
+    from indoevent.model.data import Collator, encode_articles
+    from indoevent.model.tiny import ensure_tiny_bert
+    from indoevent.model.train import load_model, make_trainer, resolve_precision
 
     cuda = torch.cuda.is_available()
 

@@ -1,16 +1,20 @@
-"""indoevent: actors and events (PLOVER) from Indonesian news."""
+"""indoevent: actors and events (PLOVER) from Indonesian news.
+
+``import indoevent`` is light (no torch, no yaml): ``indoevent.train`` and
+``indoevent.Extractor`` are loaded on first use.
+"""
 
 __version__ = "0.1.0"
 
-# `indoevent.train(config) -> Path`. Imported eagerly (the module itself imports no torch) so that
-# `indoevent.train` is the function even after `indoevent.train`'s module has been imported.
-from .train import train  # noqa: E402, F401
+_LAZY = {"train": ("indoevent.model.train", "train"), "Extractor": ("indoevent.events.extractor", "Extractor"),
+         "Predictor": ("indoevent.model.predict", "Predictor")}
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
-    # Lazy: `import indoevent` stays light (no torch); `from indoevent import Extractor` loads it.
-    if name in ("Extractor", "Article"):
-        from . import extract
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(extract, name)
+        module, attr = _LAZY[name]
+        return getattr(import_module(module), attr)
     raise AttributeError(f"module 'indoevent' has no attribute {name!r}")

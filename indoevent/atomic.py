@@ -1,7 +1,8 @@
-"""Write files and folders so that a crash leaves the old version or the new one, never half of one."""
+"""Files: write them so that a crash leaves the old version or the new one, never half of one; hash them."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -76,3 +77,12 @@ def building(final: str | Path, overwrite: bool = True) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     publish(tmp, final, overwrite=True)
+
+
+def sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (weights files are hundreds of MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.inline import parse
-from indoevent.lsexport import document_to_results
+from indoevent.annotation.inline import parse
+from indoevent.annotation.lsexport import document_to_results
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from indoevent.config import (ConfigError, RunConfig, apply_overrides, dump_yaml, fields_help, from_dict,
+from indoevent.model.config import (ConfigError, RunConfig, apply_overrides, dump_yaml, fields_help, from_dict,
                               load_config, parse_override)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def test_cli_passes_overrides_to_train(monkeypatch, tmp_path):
         seen.update(cfg=cfg, output_dir=output_dir, **kw)
         return output_dir
 
-    monkeypatch.setattr(importlib.import_module("indoevent.train"), "train", fake_train)
+    monkeypatch.setattr(importlib.import_module("indoevent.cli.train"), "train", fake_train)
     rc = cli.main(["train", "--config", str(ROOT / "training/configs/tiny.yaml"), "--output-dir", str(tmp_path),
                    "--train.epochs=2", "--data.max_length", "64", "--cv", "--resume"])
     assert rc == 0
@@ -175,8 +175,10 @@ def test_cli_reports_config_errors(capsys):
     assert "train.batch_size must be >= 1" in capsys.readouterr().err
 
 
-def test_indoevent_train_is_the_function():
+def test_lazy_exports_are_the_functions():
     import indoevent
-    from indoevent.train import train
+    from indoevent.events.extractor import Extractor
+    from indoevent.model.train import train
 
     assert indoevent.train is train
+    assert indoevent.Extractor is Extractor

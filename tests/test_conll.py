@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indoevent.conll import ConllError, map_tags, read_conll
+from indoevent.annotation.conll import ConllError, map_tags, read_conll
 
 NERP = """Presiden\tO
 Joko\tB-PPL

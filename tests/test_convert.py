@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from indoevent.bio import spans_to_tags, tags_to_spans
+from indoevent.text.iob import spans_to_tags, tags_to_spans
 from indoevent.cli import main
-from indoevent.convert import ConversionError, convert_export, document_to_article, read_articles
-from indoevent.inline import parse
-from indoevent.labels import bio_tags
-from indoevent.lsexport import read_export
-from indoevent.tokenize import Word
+from indoevent.annotation.convert import ConversionError, convert_export, document_to_article, read_articles
+from indoevent.annotation.inline import parse
+from indoevent.schema import bio_tags
+from indoevent.annotation.lsexport import read_export
+from indoevent.text.tokenize import Word
 
 
 def test_round_trip_over_all_seeds(root):
@@ -116,6 +116,6 @@ def test_clitic_and_hyphen_spans_align():
 
 def test_overlapping_spans_never_double_tag():
     words = [Word(0, 8, "Vladimir"), Word(9, 14, "Putin")]
-    from indoevent.spans import Span
+    from indoevent.document import Span
     tags, bad = spans_to_tags(words, [Span(0, 14, "PER"), Span(9, 14, "PER")])
     assert tags == ["B-PER", "I-PER"] and bad == [Span(9, 14, "PER")]

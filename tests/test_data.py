@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.config import ConllSource, DataConfig
-from indoevent.convert import Article, convert_export
-from indoevent.data import (IGNORE, Collator, DataError, encode_articles, load_corpus, merge_predictions,
+from indoevent.model.config import ConllSource, DataConfig
+from indoevent.annotation.convert import convert_export
+from indoevent.text.iob import TaggedWords
+from indoevent.model.data import (IGNORE, Collator, DataError, encode_articles, load_corpus, merge_predictions,
                             split_ids, window_labels)
-from indoevent.labels import bio_tags
-from indoevent.tiny import ensure_tiny_bert
-from indoevent.tokenize import tokenize
+from indoevent.schema import bio_tags
+from indoevent.model.tiny import ensure_tiny_bert
+from indoevent.text.tokenize import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 TAGS = bio_tags()
@@ -35,10 +36,10 @@ def seeds():
     return {a.doc_id: a for a in articles}
 
 
-def article(text: str, tags: list[str], doc_id: str = "t") -> Article:
+def article(text: str, tags: list[str], doc_id: str = "t") -> TaggedWords:
     words = tokenize(text)
     assert len(words) == len(tags)
-    return Article(doc_id, text, [w.text for w in words], [w.start for w in words], [w.end for w in words], tags)
+    return TaggedWords(doc_id, text, [w.text for w in words], [w.start for w in words], [w.end for w in words], tags)
 
 
 def test_first_subword_labelled_rest_ignored(tokenizer):
@@ -53,7 +54,7 @@ def test_first_subword_labelled_rest_ignored(tokenizer):
 
 
 def test_window_labels_doctest_shape():
-    from indoevent.windows import Window
+    from indoevent.model.windows import Window
 
     w = Window(0, 3, [2, 5, 6, 7, 8, 3], [None, 0, 1, 1, 2, None])
     assert window_labels(w, [1, 2, 0]) == [IGNORE, 1, 2, IGNORE, 0, IGNORE]
@@ -90,7 +91,7 @@ def test_labels_round_trip_through_the_inference_merge(tokenizer, seeds):
 
 
 def test_words_the_tokenizer_drops_are_reported(tokenizer):
-    art = Article("z", "Putin \u200b tiba", ["Putin", "\u200b", "tiba"], [0, 6, 8], [5, 7, 12],
+    art = TaggedWords("z", "Putin \u200b tiba", ["Putin", "\u200b", "tiba"], [0, 6, 8], [5, 7, 12],
                   ["B-PER", "B-CONSULT", "O"])
     f = encode_articles(tokenizer, [art], max_length=32, overlap=4)
     assert f.report["words_without_subwords"] == 1
@@ -103,7 +104,7 @@ def test_word_longer_than_a_window_is_counted(tokenizer):
     long_word = "Kerjasamaekonomiperdagangannegara" * 2  # under BERT's 100-character [UNK] limit
     assert len(tokenizer.tokenize(long_word)) > 14
     n = len(long_word)
-    art = Article("l", f"A {long_word} B", ["A", long_word, "B"], [0, 2, n + 3], [1, n + 2, n + 4], ["O", "B-ORG", "O"])
+    art = TaggedWords("l", f"A {long_word} B", ["A", long_word, "B"], [0, 2, n + 3], [1, n + 2, n + 4], ["O", "B-ORG", "O"])
     f = encode_articles(tokenizer, [art], max_length=16, overlap=4)
     assert f.report["words_longer_than_window"] == 1
     assert all(len(r["input_ids"]) <= 16 for r in f.rows)
@@ -113,7 +114,7 @@ def test_word_longer_than_a_window_is_counted(tokenizer):
 
 def test_unknown_tag_names_the_article(tokenizer):
     with pytest.raises(DataError, match="doc9.*B-PERSON"):
-        encode_articles(tokenizer, [Article("doc9", "Putin", ["Putin"], [0], [5], ["B-PERSON"])], 32, 4)
+        encode_articles(tokenizer, [TaggedWords("doc9", "Putin", ["Putin"], [0], [5], ["B-PERSON"])], 32, 4)
 
 
 def test_lowercasing_follows_the_tokenizer_and_offsets_keep_the_text(tokenizer):

@@ -1,8 +1,8 @@
 """The Extractor: offsets, windows as in training, long articles, frames, formats.
 
-Models are built offline: a tiny random BERT (``indoevent.tiny``) with either an untrained
+Models are built offline: a tiny random BERT (``indoevent.model.tiny``) with either an untrained
 head (behaviour and invariants only, never its scores) or a hard-wired head whose output is
-known in advance (``indoevent.extract.wire_head``).
+known in advance (``tests/scaffold.py``'s ``wire_head``).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the extractor needs torch")
 
-from indoevent.bio import spans_to_tags  # noqa: E402
-from indoevent.extract import Article, Extractor, TorchForward, init_run  # noqa: E402
-from indoevent.labels import bio_tags  # noqa: E402
-from indoevent.lsexport import read_export  # noqa: E402
-from indoevent.tiny import build_tiny_bert  # noqa: E402
-from indoevent.tokenize import tokenize  # noqa: E402
-from indoevent.windows import encode_windows, merge_windows  # noqa: E402
+from indoevent.text.iob import spans_to_tags  # noqa: E402
+from indoevent.events.extractor import Extraction, Extractor  # noqa: E402
+from indoevent.model.runtime import TorchForward  # noqa: E402
+from scaffold import init_run  # noqa: E402
+from indoevent.schema import bio_tags  # noqa: E402
+from indoevent.annotation.lsexport import read_export  # noqa: E402
+from indoevent.model.tiny import build_tiny_bert  # noqa: E402
+from indoevent.text.tokenize import tokenize  # noqa: E402
+from indoevent.model.windows import encode_windows, merge_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -83,7 +85,7 @@ def expected_wired(text: str, tokenizer) -> list[tuple[str, str]]:
     return [(text[a:b], lab) for a, b, lab in out]
 
 
-def check_offsets(text: str, art: Article) -> None:
+def check_offsets(text: str, art: Extraction) -> None:
     words = tokenize(text)
     starts, ends = {w.start for w in words}, {w.end for w in words}
     spans = art.spans
@@ -100,7 +102,7 @@ def check_offsets(text: str, art: Article) -> None:
 def test_offsets_with_emoji_curly_quotes_and_crlf(wired):
     art = wired.extract(ODD, id="odd")
     check_offsets(ODD, art)
-    assert [(s.text, s.label) for s in art.spans] == expected_wired(ODD, wired.tokenizer)
+    assert [(s.text, s.label) for s in art.spans] == expected_wired(ODD, wired.predictor.tokenizer)
     assert ("Kim Jong Un", "PER") in [(s.text, s.label) for s in art.entities]
     assert art.id == "odd" and art.stats["words"] == len(tokenize(ODD))
 
@@ -109,7 +111,7 @@ def test_offsets_hold_for_an_untrained_head(short):
     texts = [seed_text(i) for i in range(len(SEEDS))] + [ODD, ODD.replace("\r\n", "\r")]
     for text, art in zip(texts, short.extract_many(texts)):
         check_offsets(text, art)
-        assert art.stats["windows"] == len(encode_windows(short.tokenizer, [w.text for w in tokenize(text)], 48, 12))
+        assert art.stats["windows"] == len(encode_windows(short.predictor.tokenizer, [w.text for w in tokenize(text)], 48, 12))
 
 
 def test_empty_and_blank_articles(wired):
@@ -132,22 +134,22 @@ def test_windows_and_merge_are_those_of_training(short, short_run):
 
     text = seed_text(0)
     words = tokenize(text)
-    windows = encode_windows(short.tokenizer, [w.text for w in words], 48, 12)
+    windows = encode_windows(short.predictor.tokenizer, [w.text for w in words], 48, 12)
     assert len(windows) > 20
 
     fed = []
-    inner = short.forward
+    inner = short.predictor.forward
 
     def spy(ids, mask):
         fed.extend(tuple(row[m.astype(bool)]) for row, m in zip(ids, mask))
         assert ids.shape[0] <= 3 and ids.shape[1] <= 48
         return inner(ids, mask)
 
-    short.forward = spy
+    short.predictor.forward = spy
     try:
         art = short.extract(text)
     finally:
-        short.forward = inner
+        short.predictor.forward = inner
     assert sorted(fed) == sorted(tuple(w.input_ids) for w in windows)
 
     model = AutoModelForTokenClassification.from_pretrained(short_run).eval()
@@ -156,13 +158,13 @@ def test_windows_and_merge_are_those_of_training(short, short_run):
     scores, covered = merge_windows(windows, logits, len(words), len(bio_tags()))
     assert covered.all()
     # The product's decoding: stray I-X opens a span, punctuation is trimmed from span edges.
-    from indoevent.bio import clean_tags
+    from indoevent.text.iob import clean_tags
 
     reference = clean_tags([bio_tags()[i] for i in scores.argmax(-1)], [w.text for w in words])
     got, misaligned = spans_to_tags(words, art.spans)
     assert not misaligned
     # Decoding turns a stray I-X into a span start; compare span structure, not B/I spelling.
-    from indoevent.bio import tags_to_word_spans
+    from indoevent.text.iob import tags_to_word_spans
 
     assert tags_to_word_spans(got) == tags_to_word_spans(reference)
 
@@ -173,7 +175,7 @@ def test_long_article_nothing_truncated(base, tmp_path):
     text = "\n".join(seed_text(i) for i in range(len(SEEDS))) + "\nAkhirnya Putin."
     art = ex.extract(text)
     assert art.stats["windows"] > 50
-    assert [(s.text, s.label) for s in art.spans] == expected_wired(text, ex.tokenizer)
+    assert [(s.text, s.label) for s in art.spans] == expected_wired(text, ex.predictor.tokenizer)
     assert art.entities[-1].text == "Putin" and art.entities[-1].end == len(text) - 1
 
 
@@ -186,13 +188,13 @@ def test_half_a_million_characters_in_bounded_memory(base, tmp_path):
     text = (unit * (500_000 // len(unit) + 1))[: 500_000 - 15] + " akhirnya Putin"
     assert len(text) == 500_000
     shapes = []
-    inner = ex.forward
+    inner = ex.predictor.forward
 
     def spy(ids, mask):
         shapes.append(ids.shape)
         return inner(ids, mask)
 
-    ex.forward = spy
+    ex.predictor.forward = spy
     art = ex.extract(text)
     assert max(s[0] for s in shapes) <= 16 and max(s[1] for s in shapes) <= 128
     assert sum(s[0] for s in shapes) == art.stats["windows"] > 500
@@ -212,14 +214,14 @@ def test_extract_many_is_lazy_ordered_and_chunking_free(short):
             yield t
 
     ids = [f"a{i}" for i in range(len(texts))]
-    short.sort_windows = 4  # a few windows at a time
+    short.predictor.sort_windows = 4  # a few windows at a time
     try:
         it = short.extract_many(feed(), ids=ids)
         first = next(it)
         assert len(pulled) < len(texts)  # results come before all input is read
         small_chunks = [first] + list(it)
     finally:
-        short.sort_windows = 1000
+        short.predictor.sort_windows = 1000
     big_chunk = list(short.extract_many(texts, ids=ids))
     assert [a.id for a in small_chunks] == ids == [a.id for a in big_chunk]
     for a, b in zip(small_chunks, big_chunk):
@@ -289,7 +291,7 @@ def test_same_spans_as_the_hf_pipeline_in_one_window(wired, wired_run):
     texts = [seed_text(0)[:1500], "Kim Jong Un bertemu Putin di Beijing, Rabu.", seed_text(3)[:2000]]
     n_split_differently = 0
     for text in texts:
-        assert len(wired.tokenizer(text)["input_ids"]) <= 512
+        assert len(wired.predictor.tokenizer(text)["input_ids"]) <= 512
         ours = {(s.start, s.end, s.label) for s in wired.extract(text).spans}
         theirs = {(int(e["start"]), int(e["end"]), e["entity_group"]) for e in pipe(text)}
         assert ours
@@ -332,7 +334,7 @@ def test_plain_checkpoint_warns_and_uses_default_windows(base, tmp_path):
         warnings.simplefilter("always")
         ex = Extractor.from_pretrained(tmp_path / "plain", device="cpu")
     assert any("run metadata" in str(w.message) for w in caught)
-    assert (ex.max_length, ex.overlap) == (512, 64) and ex.name == "plain"
+    assert (ex.predictor.max_length, ex.predictor.overlap) == (512, 64) and ex.name == "plain"
 
 
 def test_import_indoevent_does_not_import_torch():
@@ -355,10 +357,10 @@ def test_gpu_gives_the_cpu_spans(wired_run, wired, precision):
 
 # --- end to end with training ---------------------------------------------------------------------------
 def test_train_then_extract(tmp_path):
-    """A run written by `indoevent.train` (tiny, a few steps) loads and extracts with the
+    """A run written by `indoevent.model.train` (tiny, a few steps) loads and extracts with the
     windows it was trained with."""
-    from indoevent.config import load_config
-    from indoevent.train import train
+    from indoevent.model.config import load_config
+    from indoevent.model.train import train
 
     cfg = load_config(ROOT / "training" / "configs" / "tiny.yaml", {
         "model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"),
@@ -367,18 +369,18 @@ def test_train_then_extract(tmp_path):
     run = train(cfg, tmp_path / "run")
     meta = json.loads((run / "config.json").read_text())["indoevent"]
     ex = Extractor.from_pretrained(run, device="cpu")
-    assert (ex.max_length, ex.overlap) == (meta["max_length"], meta["overlap"]) == (128, 32)
-    assert ex.labels == bio_tags() and ex.name == meta["run_name"]
+    assert (ex.predictor.max_length, ex.predictor.overlap) == (meta["max_length"], meta["overlap"]) == (128, 32)
+    assert ex.predictor.labels == bio_tags() and ex.name == meta["run_name"]
     text = seed_text(0)
     art = ex.extract(text, id="seed0")
     check_offsets(text, art)
-    assert art.stats["windows"] == len(encode_windows(ex.tokenizer, [w.text for w in tokenize(text)], 128, 32))
+    assert art.stats["windows"] == len(encode_windows(ex.predictor.tokenizer, [w.text for w in tokenize(text)], 128, 32))
 
 
 def test_run_with_a_learned_linker_uses_it(wired_run, tmp_path):
     import shutil
 
-    from indoevent.frames import LearnedLinker, fit_linker
+    from indoevent.events.frames import LearnedLinker, fit_linker
 
     run = Path(shutil.copytree(wired_run, tmp_path / "with_linker"))
     gold = read_export(ROOT / "annotations" / "seeds.json").documents

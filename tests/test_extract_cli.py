@@ -10,9 +10,11 @@ import pytest
 pytest.importorskip("torch", reason="the extractor needs torch")
 
 from indoevent.cli import main  # noqa: E402
-from indoevent.extract import Extractor, extract_files, init_run, read_inputs  # noqa: E402
-from indoevent.lsexport import read_export  # noqa: E402
-from indoevent.tiny import build_tiny_bert  # noqa: E402
+from indoevent.events.batch import extract_files, read_inputs  # noqa: E402
+from indoevent.events.extractor import Extractor  # noqa: E402
+from scaffold import init_run  # noqa: E402
+from indoevent.annotation.lsexport import read_export  # noqa: E402
+from indoevent.model.tiny import build_tiny_bert  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -148,7 +150,7 @@ def test_resume_after_a_crash_loses_nothing_and_repeats_nothing(extractor, tmp_p
             raise Crash
         return text
 
-    import indoevent.extract as ex_mod
+    import indoevent.events.batch as ex_mod
 
     ex_mod.json.dumps = crashing_dumps
     try:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.frames import (Frame, evaluate_linker, frames_from_relations, is_verbal, link_rules, report,
+from indoevent.events.frames import (Frame, evaluate_linker, frames_from_relations, is_verbal, link_rules, report,
                               score_relations)
-from indoevent.inline import parse
-from indoevent.labels import ROLE_TARGETS
-from indoevent.lsexport import read_export
-from indoevent.sentences import sentence_index, split_sentences
-from indoevent.spans import Relation
+from indoevent.annotation.inline import parse
+from indoevent.schema import ROLE_TARGETS
+from indoevent.annotation.lsexport import read_export
+from indoevent.text.sentences import sentence_index, split_sentences
+from indoevent.document import Relation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,7 +146,7 @@ def test_rules_on_gold_do_not_regress(gold):
 
 # --- the learned linker ---------------------------------------------------------------------------
 def test_learned_linker_fits_round_trips_and_respects_the_schema(gold):
-    from indoevent.frames import LearnedLinker, fit_linker
+    from indoevent.events.frames import LearnedLinker, fit_linker
 
     model = fit_linker(gold[:3])
     again = LearnedLinker.from_json(json.loads(json.dumps(model.to_json())))
@@ -163,7 +163,7 @@ def test_learned_linker_fits_round_trips_and_respects_the_schema(gold):
 
 
 def test_cross_validation_is_leave_one_article_out(gold, monkeypatch):
-    import indoevent.frames as frames
+    import indoevent.events.frames as frames
 
     seen = []
     real_fit = frames.fit_linker

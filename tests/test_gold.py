@@ -6,9 +6,9 @@ import json
 import pytest
 
 from indoevent.cli import main
-from indoevent.inline import MarkupError, parse, render
-from indoevent.lsexport import read_export
-from indoevent.splits import kfold
+from indoevent.annotation.inline import MarkupError, parse, render
+from indoevent.annotation.lsexport import read_export
+from indoevent.model.splits import kfold
 
 
 def test_seed_index_matches_files(root):

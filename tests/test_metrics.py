@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from indoevent.labels import ENTITY_LABELS, EVENT_LABELS
-from indoevent.metrics import cv_table, flat, normalize, score, summarize, table
+from indoevent.schema import ENTITY_LABELS, EVENT_LABELS
+from indoevent.model.metrics import cv_table, flat, normalize, score, summarize, table
 
 
 def test_hand_computed_example():
@@ -83,7 +83,7 @@ def _random_tags(rng: random.Random, n: int) -> list[str]:
 
 
 def _spans(seqs):
-    from indoevent.bio import tags_to_word_spans
+    from indoevent.text.iob import tags_to_word_spans
 
     return {(k, i, j, lab) for k, s in enumerate(seqs) for i, j, lab in tags_to_word_spans(s)}
 

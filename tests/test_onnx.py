@@ -12,11 +12,13 @@ pytest.importorskip("onnxruntime", reason="ONNX export needs the [onnx] extra (o
 torch = pytest.importorskip("torch", reason="ONNX export needs torch")
 
 from indoevent.cli import main  # noqa: E402
-from indoevent.extract import Extractor, OnnxForward, TorchForward, init_run  # noqa: E402
-from indoevent.onnx_export import check_fresh, export_onnx  # noqa: E402
-from indoevent.tiny import build_tiny_bert  # noqa: E402
-from indoevent.tokenize import tokenize  # noqa: E402
-from indoevent.windows import encode_windows  # noqa: E402
+from indoevent.events.extractor import Extractor  # noqa: E402
+from indoevent.model.runtime import OnnxForward, TorchForward  # noqa: E402
+from scaffold import init_run  # noqa: E402
+from indoevent.model.onnx_export import check_fresh, export_onnx  # noqa: E402
+from indoevent.model.tiny import build_tiny_bert  # noqa: E402
+from indoevent.text.tokenize import tokenize  # noqa: E402
+from indoevent.model.windows import encode_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))

@@ -1,4 +1,4 @@
-"""indoevent.studio without a server: errors that say what to check, checks made before
+"""indoevent.studio.client without a server: errors that say what to check, checks made before
 anything is sent, and files written whole or not at all."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 from label_studio_sdk.core.api_error import ApiError
 
 from indoevent.cli import main
-from indoevent.inline import parse
-from indoevent.labelconfig import render_config
-from indoevent.lsexport import ExportError, document_to_results
-from indoevent.studio import (InvalidExport, Studio, StudioError, check_tasks, connect, explain, import_request,
+from indoevent.annotation.inline import parse
+from indoevent.annotation.labelconfig import render_config
+from indoevent.annotation.lsexport import ExportError, document_to_results
+from indoevent.studio.client import (InvalidExport, Studio, StudioError, check_tasks, connect, explain, import_request,
                               push, read_tasks, snapshot, write_atomic)
 
 MARKUP = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."

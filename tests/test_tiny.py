@@ -6,10 +6,10 @@ from pathlib import Path
 
 from safetensors.numpy import load_file
 
-from indoevent.tiny import build_tiny_bert
+from indoevent.model.tiny import build_tiny_bert
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE = ("import glob, hashlib; from indoevent.tiny import train_wordpiece; "
+CODE = ("import glob, hashlib; from indoevent.model.tiny import train_wordpiece; "
         "t = [open(f, encoding='utf-8').read() for f in sorted(glob.glob('seeds/*.txt'))]; "
         "print(hashlib.sha256('\\n'.join(train_wordpiece(t)).encode()).hexdigest())")
 

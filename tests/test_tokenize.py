@@ -2,7 +2,7 @@
 
 import pytest
 
-from indoevent.tokenize import tokenize
+from indoevent.text.tokenize import tokenize
 
 CASES = [
     # (text, expected words)

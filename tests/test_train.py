@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from indoevent.config import ConfigError, load_config
-from indoevent.labels import bio_tags
-from indoevent.runs import RunExistsError, partial_dir, sha256
-from indoevent.train import ModelLoadError, evaluate_model, load_model, train
+from indoevent.model.config import ConfigError, load_config
+from indoevent.schema import bio_tags
+from indoevent.atomic import sha256
+from indoevent.model.runs import RunExistsError, partial_dir
+from indoevent.evaluation.evaluate import evaluate_model
+from indoevent.model.train import ModelLoadError, load_model, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny.yaml"
@@ -95,7 +97,7 @@ def test_loads_with_auto_class_and_pipeline(run):
 
 
 def test_evaluate_reproduces_the_dev_scores(run):
-    from indoevent.convert import convert_export
+    from indoevent.annotation.convert import convert_export
 
     info = json.loads((run / "run_info.json").read_text())
     arts = [a for a in convert_export(SEED_EXPORT)[0] if a.doc_id in info["split"]["dev"]]
@@ -259,7 +261,7 @@ def test_missing_local_folder_is_named(tmp_path):
 def test_half_precision_needs_a_gpu():
     import torch
 
-    from indoevent.train import resolve_precision
+    from indoevent.model.train import resolve_precision
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: bf16/fp16 are allowed here")
@@ -292,7 +294,7 @@ def _xlmr_standin(out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def standins(tmp_path_factory):
-    from indoevent.tiny import build_tiny_bert
+    from indoevent.model.tiny import build_tiny_bert
 
     d = tmp_path_factory.mktemp("standins")
     bert = build_tiny_bert(d / "bert", ROOT / "seeds", vocab_size=1000, hidden_size=64, layers=1)
@@ -307,8 +309,8 @@ def standins(tmp_path_factory):
 def test_real_configs_build_their_model(name, base_class, model_class, standins):
     import torch
 
-    from indoevent.convert import convert_export
-    from indoevent.data import Collator, encode_articles
+    from indoevent.annotation.convert import convert_export
+    from indoevent.model.data import Collator, encode_articles
 
     cfg = load_config(ROOT / "training" / "configs" / f"{name}.yaml",
                       {"model.name_or_path": str(standins[base_class])})
@@ -332,11 +334,15 @@ def test_no_torch_at_import():
     import subprocess
     import sys
 
-    code = "import indoevent, indoevent.config, indoevent.data, indoevent.metrics, indoevent.conll, sys; " \
+    code = "import indoevent, indoevent.model.config, indoevent.model.data, indoevent.model.metrics, indoevent.annotation.conll, sys; " \
            "print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
-    assert importlib.import_module("indoevent.train").train is train
+    # `import indoevent` alone loads neither torch nor yaml, even though `indoevent.train` is one attribute away.
+    code = "import indoevent, sys; indoevent.__version__; print(sorted({'torch', 'yaml', 'numpy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    assert importlib.import_module("indoevent.model.train").train is train
 
 
 @pytest.mark.slow
@@ -378,10 +384,10 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
     import torch
     from transformers import AutoModelForTokenClassification
 
-    from indoevent.bio import clean_tags, tags_to_word_spans
-    from indoevent.checks import edge_problem
+    from indoevent.text.iob import clean_tags, tags_to_word_spans
+    from indoevent.annotation.checks import edge_problem
     from indoevent.cli import main
-    from indoevent.convert import convert_export
+    from indoevent.annotation.convert import convert_export
 
     # A classifier with large random weights tags spans everywhere, orphan I- tags and windows that
     # disagree included: the hard cases of decoding and merging, not only all-O.

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from indoevent.cli import main
-from indoevent.labelconfig import check_config, render_config
-from indoevent.lsexport import ExportError, read_export, utf16_to_codepoints
+from indoevent.annotation.labelconfig import check_config, render_config
+from indoevent.annotation.lsexport import ExportError, read_export, utf16_to_codepoints
 
 GOOD = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 place=e3⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
 

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from indoevent.cli import main
-from indoevent.extract import Article, write_task_list
-from indoevent.frames import frames_from_relations
-from indoevent.labelconfig import render_config
-from indoevent.lsexport import read_export
-from indoevent.spans import Span
-from indoevent.studio import InvalidExport, StudioError, check_tasks, find_project, pull, push, status
+from indoevent.events.batch import write_task_list
+from indoevent.events.extractor import Extraction
+from indoevent.events.frames import frames_from_relations
+from indoevent.annotation.labelconfig import render_config
+from indoevent.annotation.lsexport import read_export
+from indoevent.document import Span
+from indoevent.studio.client import InvalidExport, StudioError, check_tasks, find_project, pull, push, status
 
 pytestmark = pytest.mark.labelstudio
 
@@ -73,14 +74,14 @@ def test_pushing_the_same_tasks_again_is_refused_unless_skip_existing(studio, ti
 
 def extract_output(tmp_path: Path) -> tuple[Path, dict]:
     """What `indoevent extract --format label-studio` writes for the seeds, made from the gold
-    with scores as a model would give (Article.to_label_studio, then the JSON task list)."""
+    with scores as a model would give (Extraction.to_label_studio, then the JSON task list)."""
     jsonl, sent = tmp_path / "predicted.jsonl", {}
     with jsonl.open("w", encoding="utf-8") as f:
         for k, doc in enumerate(read_export(SEEDS).documents):
             scored = [Span(s.start, s.end, s.label, s.text, score=0.5 + (i % 50) / 100, id=s.id)
                       for i, s in enumerate(doc.spans)]
             ents, trigs = [s for s in scored if not s.is_trigger], [s for s in scored if s.is_trigger]
-            art = Article(doc.text, ents, trigs, frames_from_relations(trigs, ents, doc.relations),
+            art = Extraction(doc.text, ents, trigs, frames_from_relations(trigs, ents, doc.relations),
                           id=doc.doc_id, score=0.9 - k / 100)
             task = art.to_label_studio("tiny-test", {"source": f"seeds/{doc.doc_id}.txt"})
             sent[doc.doc_id] = task["predictions"][0]

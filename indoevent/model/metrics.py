@@ -5,7 +5,7 @@ sequence per article. Entities (PER ORG GPE LOC DATE) and triggers (PLOVER label
 scored separately, by blanking the other kind to ``O``, and together ("all").
 
 Predicted tags are first decoded the way the product decodes them
-(:func:`indoevent.bio.tags_to_word_spans`: an ``I-`` that does not continue a span opens
+(:func:`indoevent.text.iob.tags_to_word_spans`: an ``I-`` that does not continue a span opens
 one) and re-encoded as clean IOB2, so the score is the score of the spans users get.
 Strict mode would otherwise silently drop such spans and under-report the product.
 
@@ -18,8 +18,8 @@ import math
 import warnings
 from typing import Sequence
 
-from .bio import tags_to_word_spans
-from .labels import ENTITY_LABELS, EVENT_LABELS
+from ..text.iob import tags_to_word_spans
+from ..schema import ENTITY_LABELS, EVENT_LABELS
 
 GROUPS = {"all": frozenset(ENTITY_LABELS + EVENT_LABELS), "entities": frozenset(ENTITY_LABELS),
           "triggers": frozenset(EVENT_LABELS)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .spans import Document
+from ..document import Document
 
 
 @dataclass
@@ -42,7 +42,7 @@ def _relation_keys(doc: Document) -> set[tuple]:
 def compare(a: list[Document], b: list[Document]) -> tuple[Agreement, Agreement, list[str]]:
     """Span agreement per label, argument agreement per role, and a list of differences.
 
-    >>> from indoevent.inline import parse
+    >>> from indoevent.annotation.inline import parse
     >>> a = [parse("⟦e1:PER Putin⟧ tiba di ⟦e2:GPE Beijing⟧", "d")]
     >>> b = [parse("⟦e1:PER Putin⟧ tiba di ⟦e2:LOC Beijing⟧", "d")]
     >>> spans, _, diffs = compare(a, b)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .labels import CONTROL_OF, ENTITY_LABELS, EVENT_LABELS, ROLES
+from ..schema import CONTROL_OF, ENTITY_LABELS, EVENT_LABELS, ROLES
 from .lsexport import ReadResult, read_export
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .labels import is_trigger
+from .schema import is_trigger
 
 
 @dataclass(frozen=True, order=True)

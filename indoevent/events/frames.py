@@ -25,10 +25,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from .labels import ROLE_TARGETS, ROLES
-from .sentences import sentence_index, split_sentences
-from .spans import Document, Relation, Span
-from .tokenize import Word, tokenize
+from ..schema import ROLE_TARGETS, ROLES
+from ..text.sentences import sentence_index, split_sentences
+from ..document import Document, Relation, Span
+from ..text.tokenize import Word, tokenize
 
 RECIPIENT_MARKERS = frozenset({"kepada", "dengan", "melawan", "terhadap"})
 PLACE_MARKERS = frozenset({"di", "ke"})
@@ -59,7 +59,7 @@ class Frame:
 def frames_from_relations(triggers: Sequence[Span], entities: Sequence[Span],
                           relations: Iterable[Relation]) -> list[Frame]:
     """Group relations by trigger into frames (one per trigger, in text order; roles in
-    :data:`~indoevent.labels.ROLES` order, argument spans in text order)."""
+    :data:`~indoevent.schema.ROLES` order, argument spans in text order)."""
     by_id = {s.id: s for s in entities}
     args: dict[str, dict[str, list[Span]]] = {t.id: {} for t in triggers}
     for r in relations:
@@ -107,7 +107,7 @@ def link_rules(text: str, entities: Sequence[Span], triggers: Sequence[Span],
                words: Sequence[Word] | None = None) -> list[Relation]:
     """Link entities to triggers of the same sentence by the rules in the module docstring.
 
-    >>> from indoevent.inline import parse
+    >>> from indoevent.annotation.inline import parse
     >>> doc = parse("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu⟧ dengan ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧ "
     ...             "pada ⟦e4:DATE Rabu (3/9/2025)⟧.", "d")
     >>> sorted((r.role, r.entity_id) for r in link_rules(doc.text, doc.entities, doc.triggers))
@@ -390,7 +390,7 @@ def fit_linker(documents: Sequence[Document], l2: float = 1.0, steps: int = 300,
 def cross_validate_linker(documents: Sequence[Document], **fit_kwargs) -> dict:
     """Leave-one-article-out argument scores of the rules and of the learned linker (trained
     on the other articles each time), with :func:`evaluate_linker`'s measures."""
-    from .splits import kfold
+    from ..model.splits import kfold
 
     by_id = {d.doc_id: d for d in documents}
     rules, learned = LinkScores(), LinkScores()

@@ -1,6 +1,6 @@
 """Schema checks on one document: span edges, overlaps, labels and relations.
 
-Pure functions over :class:`~indoevent.spans.Document`; the export validator and
+Pure functions over :class:`~indoevent.document.Document`; the export validator and
 the gold-authoring check both use them, so the rules live in one place.
 """
 
@@ -9,11 +9,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .labels import CONTROL_OF, ROLE_TARGETS, ROLES, is_trigger
-from .spans import Document, Span
-
-CLOSING = {")": "(", "]": "[", "”": "“", "’": "‘", "»": "«"}
-
+from ..schema import CONTROL_OF, ROLE_TARGETS, ROLES, is_trigger
+from ..document import Document, Span
+from ..text.iob import CLOSING, is_punct
 
 @dataclass(frozen=True)
 class Problem:
@@ -27,11 +25,6 @@ class Problem:
     def __str__(self) -> str:
         at = f" at [{self.start}, {self.end})" if self.start is not None else ""
         return f"{self.where}{at}: {self.message}"
-
-
-def is_punct(ch: str) -> bool:
-    """True for punctuation and symbols (``","``, ``"“"``, ``"-"``), False for letters and digits."""
-    return unicodedata.category(ch)[0] in "PS"
 
 
 def edge_problem(text: str) -> str | None:

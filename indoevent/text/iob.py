@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left
+from dataclasses import dataclass, field
 from typing import Sequence
 
-from .checks import CLOSING, is_punct
-from .spans import Span
+from ..document import Span
 from .tokenize import Word
+
+CLOSING = {")": "(", "]": "[", "”": "“", "’": "‘", "»": "«"}
+
+
+def is_punct(ch: str) -> bool:
+    """True for punctuation and symbols (``","``, ``"“"``, ``"-"``), False for letters and digits.
+
+    >>> [is_punct(c) for c in ",“-a7"]
+    [True, True, True, False, False]
+    """
+    return unicodedata.category(ch)[0] in "PS"
+
+
+@dataclass
+class TaggedWords:
+    """One article at word level, ready for training: its words with offsets and their IOB2 tags.
+
+    Not a second article type: a view of a :class:`~indoevent.document.Document` after
+    tokenisation; ``spans`` keeps the document's character spans, which evaluation scores against.
+    """
+
+    doc_id: str
+    text: str
+    tokens: list[str]
+    starts: list[int]
+    ends: list[int]
+    tags: list[str]
+    relations: list[dict] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+
+    def to_json(self, with_text: bool = True) -> dict:
+        d = {"doc_id": self.doc_id, "tokens": self.tokens, "starts": self.starts, "ends": self.ends,
+             "tags": self.tags, "relations": self.relations}
+        if with_text:
+            d["text"] = self.text
+        return d
 
 
 def spans_to_tags(words: Sequence[Word], spans: Sequence[Span]) -> tuple[list[str], list[Span]]:
     """Tag words with IOB2; returns the tags and the spans whose edges are not word edges.
 
-    >>> from indoevent.tokenize import tokenize
+    >>> from indoevent.text.tokenize import tokenize
     >>> ws = tokenize("Presiden Vladimir Putin bertemu Kim")
     >>> spans_to_tags(ws, [Span(9, 23, "PER"), Span(24, 31, "CONSULT")])[0]
     ['O', 'B-PER', 'I-PER', 'B-CONSULT', 'O']

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from .labels import CONTROL_OF, ROLES
-from .spans import Document, Relation, Span
+from ..schema import CONTROL_OF, ROLES
+from ..document import Document, Relation, Span
 
 OPEN, CLOSE = "⟦", "⟧"
 _HEAD = re.compile(r"(?:(?P<id>[A-Za-z]\w*):)?(?P<label>[A-Z]+) ")

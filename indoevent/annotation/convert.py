@@ -10,15 +10,14 @@ only when complete, so a failed run never leaves a half-written directory.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import building
-from .bio import spans_to_tags
-from .labels import bio_tags
+from ..atomic import building
+from ..text.iob import TaggedWords, spans_to_tags
+from ..schema import bio_tags
 from .lsexport import read_export
-from .spans import Document
-from .tokenize import tokenize
+from ..document import Document
+from ..text.tokenize import tokenize
 
 
 class ConversionError(RuntimeError):
@@ -29,30 +28,10 @@ class ConversionError(RuntimeError):
         self.report = report
 
 
-@dataclass
-class Article:
-    """One article at word level, ready for training."""
-
-    doc_id: str
-    text: str
-    tokens: list[str]
-    starts: list[int]
-    ends: list[int]
-    tags: list[str]
-    relations: list[dict] = field(default_factory=list)
-
-    def to_json(self, with_text: bool = True) -> dict:
-        d = {"doc_id": self.doc_id, "tokens": self.tokens, "starts": self.starts, "ends": self.ends,
-             "tags": self.tags, "relations": self.relations}
-        if with_text:
-            d["text"] = self.text
-        return d
-
-
-def document_to_article(doc: Document) -> tuple[Article, list[dict]]:
+def document_to_article(doc: Document) -> tuple[TaggedWords, list[dict]]:
     """Tokenise one document and tag its words; returns the article and its misaligned spans.
 
-    >>> from indoevent.inline import parse
+    >>> from indoevent.annotation.inline import parse
     >>> art, bad = document_to_article(parse("⟦e1:PER Putin⟧ tiba di ⟦e2:GPE Beijing⟧.", "d"))
     >>> list(zip(art.tokens, art.tags))
     [('Putin', 'B-PER'), ('tiba', 'O'), ('di', 'O'), ('Beijing', 'B-GPE'), ('.', 'O')]
@@ -80,12 +59,12 @@ def document_to_article(doc: Document) -> tuple[Article, list[dict]]:
         rels.append({"role": r.role,
                      "trigger": [word_of[t.start], word_of[("end", t.end)]], "trigger_label": t.label,
                      "argument": [word_of[e.start], word_of[("end", e.end)]], "argument_label": e.label})
-    art = Article(doc.doc_id, doc.text, [w.text for w in words], [w.start for w in words],
+    art = TaggedWords(doc.doc_id, doc.text, [w.text for w in words], [w.start for w in words],
                   [w.end for w in words], tags, rels)
     return art, bad
 
 
-def convert_export(export: str | Path, choose: str = "latest", strict: bool = False) -> tuple[list[Article], dict]:
+def convert_export(export: str | Path, choose: str = "latest", strict: bool = False) -> tuple[list[TaggedWords], dict]:
     """Convert an export in memory: the articles and a report of everything left out."""
     result = read_export(export, choose)
     articles, misaligned = [], []
@@ -112,7 +91,7 @@ def convert_export(export: str | Path, choose: str = "latest", strict: bool = Fa
     return articles, report
 
 
-def _tag_counts(articles: list[Article]) -> dict[str, int]:
+def _tag_counts(articles: list[TaggedWords]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for a in articles:
         for t in a.tags:
@@ -121,7 +100,7 @@ def _tag_counts(articles: list[Article]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def to_dataset_dict(articles: list[Article]):
+def to_dataset_dict(articles: list[TaggedWords]):
     """A ``DatasetDict`` with one ``train`` split (splits by article come later) and ClassLabel tags."""
     from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
@@ -140,7 +119,7 @@ def to_dataset_dict(articles: list[Article]):
     return DatasetDict({"train": Dataset.from_dict(rows, features=features)})
 
 
-def write_conversion(articles: list[Article], report: dict, out: str | Path) -> Path:
+def write_conversion(articles: list[TaggedWords], report: dict, out: str | Path) -> Path:
     """Write ``articles.jsonl``, ``dataset/``, ``labels.json`` and ``conversion_report.json`` atomically."""
     out = Path(out)
     with building(out) as tmp:
@@ -154,13 +133,13 @@ def write_conversion(articles: list[Article], report: dict, out: str | Path) -> 
     return out
 
 
-def read_articles(path: str | Path) -> list[Article]:
+def read_articles(path: str | Path) -> list[TaggedWords]:
     """Read ``articles.jsonl`` written by :func:`write_conversion`."""
     arts = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 d = json.loads(line)
-                arts.append(Article(d["doc_id"], d.get("text", ""), d["tokens"], d["starts"], d["ends"],
+                arts.append(TaggedWords(d["doc_id"], d.get("text", ""), d["tokens"], d["starts"], d["ends"],
                                     d["tags"], d.get("relations", [])))
     return arts

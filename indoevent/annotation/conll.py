@@ -5,7 +5,7 @@ actor training data. Their label sets differ from the project's, hence a label m
 (NERP: ``PPL -> PER``, ``PLC -> LOC``, ``IND -> ORG``, ``EVT -> O``...). A label that is
 neither mapped nor one of the project's labels is an error naming the file and line:
 guessing would train the model on wrong tags. Each sentence becomes one
-:class:`~indoevent.convert.Article` whose text is its tokens joined by single spaces.
+:class:`~indoevent.annotation.convert.TaggedWords` whose text is its tokens joined by single spaces.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from .convert import Article
-from .labels import ENTITY_LABELS, EVENT_LABELS
+from .convert import TaggedWords
+from ..schema import ENTITY_LABELS, EVENT_LABELS
 
 PROJECT_LABELS = frozenset(ENTITY_LABELS + EVENT_LABELS)
 
@@ -95,7 +95,7 @@ def map_tags(tags: list[str], label_map: Mapping[str, str | None], where: str = 
 
 
 def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = None,
-               doc_prefix: str | None = None) -> tuple[list[Article], ConllReport]:
+               doc_prefix: str | None = None) -> tuple[list[TaggedWords], ConllReport]:
     """Read a column file into one article per sentence (ids ``PREFIX:LINE``, the sentence's first line).
 
     Lines are ``token<TAB or spaces>...<tag>``: the first column is the token, the last its tag.
@@ -105,7 +105,7 @@ def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = No
     label_map = dict(label_map or {})
     prefix = doc_prefix if doc_prefix is not None else path.stem
     report = ConllReport(str(path))
-    articles: list[Article] = []
+    articles: list[TaggedWords] = []
     tokens: list[str] = []
     tags: list[str] = []
     first_line = 0
@@ -120,7 +120,7 @@ def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = No
             starts.append(pos)
             pos += len(t) + 1
         ends = [s + len(t) for s, t in zip(starts, tokens)]
-        articles.append(Article(f"{prefix}:{first_line}", " ".join(tokens), list(tokens), starts, ends, mapped))
+        articles.append(TaggedWords(f"{prefix}:{first_line}", " ".join(tokens), list(tokens), starts, ends, mapped))
         report.sentences += 1
         report.tokens += len(tokens)
         tokens.clear()

@@ -19,7 +19,6 @@ The folder is written beside and moved into place only when complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import warnings
@@ -27,21 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import building
-from .extract import ONNX_DIR, _softmax_max
+from ..atomic import building, sha256
+from .runtime import ONNX_DIR, softmax_max
 
 OPSET = 17
 # Model types whose graphs onnxruntime.transformers fuses as BERT.
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "camembert": "bert", "electra": "bert",
             "distilbert": "bert"}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def weights_file(run: Path) -> Path | None:
@@ -98,7 +89,7 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
         mask = feed["attention_mask"].astype(bool)
         info = {"format": 1, "opset": OPSET, "inputs": names, "fused_attention": fused,
                 "weights": weights_file(run).name if weights_file(run) else None,
-                "weights_sha256": _sha256(weights_file(run)) if weights_file(run) else None,
+                "weights_sha256": sha256(weights_file(run)) if weights_file(run) else None,
                 "files": {"fp32": fp32.name}}
         info["max_abs_diff_fp32"] = _check(fp32, feed, reference, mask, tol=1e-3)
         if quantize == "int8":
@@ -158,7 +149,7 @@ def _check(path: Path, feed: dict, reference: np.ndarray, mask: np.ndarray, tol:
 
 
 def _agreement(path: Path, feed: dict, reference: np.ndarray, mask: np.ndarray) -> float:
-    got, _ = _softmax_max(_run(path, feed))
+    got, _ = softmax_max(_run(path, feed))
     return round(float((got == reference.argmax(-1))[mask].mean()), 4)
 
 
@@ -170,6 +161,6 @@ def check_fresh(run: str | Path) -> str | None:
     if not meta.exists() or w is None:
         return None
     info = json.loads(meta.read_text(encoding="utf-8"))
-    if info.get("weights_sha256") and info["weights_sha256"] != _sha256(w):
+    if info.get("weights_sha256") and info["weights_sha256"] != sha256(w):
         return f"{run / ONNX_DIR} was exported from other weights than {w}: run `indoevent export-onnx {run}` again"
     return None

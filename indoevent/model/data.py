@@ -2,7 +2,7 @@
 
 Data flows one way: the gold Label Studio export (through the converter) and CoNLL column
 files give word-level articles; :func:`encode_articles` cuts each article into the very
-windows inference uses (:func:`indoevent.windows.encode_windows`) and labels each word's
+windows inference uses (:func:`indoevent.model.windows.encode_windows`) and labels each word's
 first sub-word, -100 elsewhere. A word seen in two overlapping windows carries its label in
 both. Nothing is truncated silently: words the tokenizer turns into no sub-word, and words
 longer than a window, are counted in the report (and named when they carry a label).
@@ -16,8 +16,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .convert import Article
-from .labels import bio_tags
+from ..text.iob import TaggedWords
+from ..schema import bio_tags
 from .windows import Window, encode_windows, special_tokens
 
 IGNORE = -100  # label of positions the loss skips (special tokens, padding, non-first sub-words)
@@ -31,22 +31,22 @@ class DataError(ValueError):
 class Corpus:
     """Everything the config's data section names, read and checked."""
 
-    gold: list[Article]                       # split by article (dev, test, CV folds)
-    extra: dict[str, list[Article]]           # CoNLL sentences by split: train, dev, test
+    gold: list[TaggedWords]                       # split by article (dev, test, CV folds)
+    extra: dict[str, list[TaggedWords]]           # CoNLL sentences by split: train, dev, test
     files: list[str]                          # every data file read, for run_info.json hashes
     report: dict = field(default_factory=dict)
 
-    def by_id(self) -> dict[str, Article]:
+    def by_id(self) -> dict[str, TaggedWords]:
         return {a.doc_id: a for a in self.gold}
 
 
 def load_corpus(data: Any) -> Corpus:
-    """Read the gold export and CoNLL files of a :class:`~indoevent.config.DataConfig`."""
-    from .conll import ConllError, read_conll
-    from .convert import ConversionError, convert_export
-    from .lsexport import ExportError
+    """Read the gold export and CoNLL files of a :class:`~indoevent.model.config.DataConfig`."""
+    from ..annotation.conll import ConllError, read_conll
+    from ..annotation.convert import ConversionError, convert_export
+    from ..annotation.lsexport import ExportError
 
-    gold: list[Article] = []
+    gold: list[TaggedWords] = []
     files: list[str] = []
     report: dict = {}
     if data.export:
@@ -59,7 +59,7 @@ def load_corpus(data: Any) -> Corpus:
         left = {"misaligned_spans": len(conv["misaligned_spans"]), "problems": len(conv["problems"]),
                 "skipped_tasks": sum(v["count"] for v in conv["skipped"].values())}
         report["export"]["left_out"] = left
-    extra: dict[str, list[Article]] = {"train": [], "dev": [], "test": []}
+    extra: dict[str, list[TaggedWords]] = {"train": [], "dev": [], "test": []}
     report["conll"] = []
     for src in data.conll:
         try:
@@ -120,7 +120,7 @@ def split_ids(doc_ids: Sequence[str], dev: float | int | Sequence[str], test: fl
 class Features:
     """Windows of a list of articles, as rows the Trainer batches, and the way back to words."""
 
-    articles: list[Article]
+    articles: list[TaggedWords]
     windows: list[list[Window]]               # per article
     rows: list[dict]                          # {"input_ids": [...], "labels": [...]} per window
     index: list[tuple[int, int]]              # (article, window) of each row
@@ -146,7 +146,7 @@ def window_labels(window: Window, tag_ids: Sequence[int]) -> list[int]:
     return labels
 
 
-def encode_articles(tokenizer: Any, articles: Sequence[Article], max_length: int, overlap: int,
+def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length: int, overlap: int,
                     tags: Sequence[str] | None = None) -> Features:
     """Cut articles into windows exactly as inference does and label the first sub-words."""
     tags = list(tags or bio_tags())
@@ -219,13 +219,13 @@ class Collator:
 
 def merge_predictions(features: Features, predicted: Any, num_labels: int) -> list[list[str]]:
     """Word tags per article from per-window predicted label ids (rows x positions, -100 padded),
-    merged with :func:`indoevent.windows.merge_windows`, the merge inference uses.
+    merged with :func:`indoevent.model.windows.merge_windows`, the merge inference uses.
 
     Words that got no sub-word are tagged ``O``.
     """
     import numpy as np
 
-    from .bio import clean_tags
+    from ..text.iob import clean_tags
     from .windows import merge_windows
 
     tags = bio_tags()

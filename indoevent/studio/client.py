@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checks import Problem
-from .atomic import write_bytes as write_atomic
-from .labelconfig import check_config, render_config
-from .labels import TEXT_NAME
-from .lsexport import ExportError, choose_annotation, load_tasks, task_label, task_to_document
+from ..annotation.checks import Problem
+from ..atomic import write_bytes as write_atomic
+from ..annotation.labelconfig import check_config, render_config
+from ..schema import TEXT_NAME
+from ..annotation.lsexport import ExportError, choose_annotation, load_tasks, task_label, task_to_document
 
 DEFAULT_URL = "http://localhost:8080"
 URL_ENV, TOKEN_ENV = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"

@@ -7,7 +7,6 @@ its ``checkpoints/``, the finished files in ``final/``) and published by one ren
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -16,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import atomic
-from .atomic import OutputExistsError
+from .. import atomic
+from ..atomic import OutputExistsError, sha256
 
 SCHEMA_VERSION = 1  # of the run directory (config.json's "indoevent" attribute)
 
@@ -46,14 +45,6 @@ def publish(built: Path, final: Path, overwrite: bool = False) -> Path:
     if final.exists() and not overwrite:
         raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or --output-dir")
     return atomic.publish(built, final, overwrite=True)
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def git_info() -> dict:
@@ -122,7 +113,7 @@ def is_hub_id(name: str) -> bool:
 
 def model_card(cfg: Any, metrics: dict, info: dict) -> str:
     """The run's ``README.md``: what the model is, how to use it, its scores and its limits."""
-    from . import __version__
+    from .. import __version__
     from .metrics import cv_table, table
 
     base = cfg.model.name_or_path

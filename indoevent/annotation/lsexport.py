@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import Problem, check_document
-from .labels import CONTROL_OF, ENTITY_CONTROL, EVENT_CONTROL, ROLES, TEXT_NAME
-from .spans import Document, Relation, Span
+from ..schema import CONTROL_OF, ENTITY_CONTROL, EVENT_CONTROL, ROLES, TEXT_NAME
+from ..document import Document, Relation, Span
 
 
 class ExportError(ValueError):

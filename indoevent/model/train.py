@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
-from .convert import Article
+from ..text.iob import TaggedWords
 from .data import Collator, DataError, Features, encode_articles, load_corpus, merge_predictions, split_ids
-from .labels import bio_tags
+from ..schema import bio_tags
 from .metrics import flat, score, summarize
 from .runs import (SCHEMA_VERSION, RunExistsError, is_hub_id, model_card, partial_dir, publish, run_info,
                    write_json)
 
-__all__ = ["train", "cross_validate", "evaluate_model", "load_model", "make_trainer", "ModelLoadError"]
+__all__ = ["train", "cross_validate", "load_model", "make_trainer", "ModelLoadError"]
 
 
 class ModelLoadError(RuntimeError):
@@ -293,7 +293,7 @@ class FitResult:
     precision: str = "fp32"
 
 
-def fit(cfg: RunConfig, train_articles: Sequence[Article], dev_articles: Sequence[Article], checkpoints: Path,
+def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Sequence[TaggedWords], checkpoints: Path,
         resume: bool = False, callbacks: Sequence[Any] = (), prefix: str = "") -> FitResult:
     """Train on ``train_articles``, evaluating (and early-stopping) on ``dev_articles`` if any.
 
@@ -577,33 +577,3 @@ def _cv_card(cfg: RunConfig, metrics: dict, info: dict) -> str:
             "`indoevent train --config ...` (without --cv). Test predictions per fold: `predictions.jsonl`.\n\n")
     rest = rest[rest.index("## Training data"):]
     return head + note + rest
-
-
-# --- evaluation of a saved run ----------------------------------------------------------------
-def evaluate_model(model_dir: str | Path, articles: Sequence[Article], batch_size: int = 32) -> tuple[dict, list]:
-    """Score a run directory on articles, with the windows it was trained with; returns the
-    metrics and the predicted word tags per article."""
-    import tempfile
-
-    import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, Trainer, TrainingArguments
-
-    model_dir = Path(model_dir)
-    model = AutoModelForTokenClassification.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    _no_long_sequence_warning(tokenizer)
-    meta = getattr(model.config, "indoevent", None) or {}
-    if list(model.config.id2label.values()) != bio_tags():
-        raise ModelLoadError(f"{model_dir}: its labels are not indoevent's 43 IOB2 tags")
-    max_length = meta.get("max_length") or tokenizer.model_max_length
-    overlap = meta.get("overlap", 64)
-    features = encode_articles(tokenizer, articles, max_length, overlap)
-    with tempfile.TemporaryDirectory() as scratch:  # the Trainer wants an output folder; nothing is saved
-        args = TrainingArguments(output_dir=scratch, per_device_eval_batch_size=batch_size, report_to="none",
-                                 disable_tqdm=False, save_strategy="no",
-                                 dataloader_pin_memory=torch.cuda.is_available())
-        trainer = Trainer(model=model, args=args, data_collator=Collator(tokenizer.pad_token_id),
-                          processing_class=tokenizer,
-                          preprocess_logits_for_metrics=lambda logits, labels: logits.argmax(-1))
-        tags = predict(trainer, features)
-    return score([a.tags for a in articles], tags), tags

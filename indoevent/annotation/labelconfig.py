@@ -1,11 +1,11 @@
-"""The Label Studio labeling config: generated from :mod:`indoevent.labels`, and checked against it."""
+"""The Label Studio labeling config: generated from :mod:`indoevent.schema`, and checked against it."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .labels import COLORS, ENTITY_CONTROL, ENTITY_LABELS, EVENT_CONTROL, EVENT_LABELS, ROLES, TEXT_NAME
+from ..schema import COLORS, ENTITY_CONTROL, ENTITY_LABELS, EVENT_CONTROL, EVENT_LABELS, ROLES, TEXT_NAME
 
 
 def render_config() -> str:

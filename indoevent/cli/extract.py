@@ -1,0 +1,150 @@
+"""Commands that apply a run to articles: extract, and the argument linker (linker evaluate|fit)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..annotation.lsexport import ExportError, read_export
+from ..atomic import write_text
+from ..events.batch import extract_files
+from ..events.extractor import Extractor
+from ..events.frames import cross_validation_report, fit_linker, report
+from .common import fail
+
+
+# --- extract ----------------------------------------------------------------------------------
+def _add_extract(sub) -> None:
+    import textwrap
+
+    about = ("Extract entity and trigger spans and event frames from articles with a trained run. INPUT: .txt "
+             "files (id = file name without .txt), folders of them (searched recursively; id = path inside the "
+             "folder), or .jsonl files with 'id' and 'text' per line (other fields are kept as meta). Writes one "
+             "JSON line per article (id, source, entities, triggers, events, score, model, timing) to --out, "
+             "flushed as each article is done.",
+             "Nothing is lost: a rerun with the same --out skips ids already written, so resume after a crash or "
+             "Ctrl-C by running the same command again. An input that cannot be read (bad encoding, empty, bad "
+             "JSON line, duplicate id) is reported with its path or line and skipped; the command then exits 1, "
+             "after writing all the good ones. Long articles are read in overlapping windows as in training; "
+             "nothing is truncated.")
+    p = sub.add_parser("extract", help="apply a trained run to articles: spans, event frames (JSONL)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="\n\n".join(textwrap.fill(x, 100) for x in about),
+                       epilog="examples:\n"
+                              "  indoevent extract seeds/ --model models/tiny --out results.jsonl\n"
+                              "  indoevent extract news.jsonl --model models/run1 --out preds.jsonl "
+                              "--format label-studio\n"
+                              "  indoevent export-onnx models/run1 --quantize int8 && \\\n"
+                              "    indoevent extract news.jsonl --model models/run1 --quantize int8 --out r.jsonl")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder of .txt files, or .jsonl")
+    p.add_argument("--model", required=True, help="run directory (or Hugging Face hub id)")
+    p.add_argument("--out", type=Path, required=True, help="results, JSONL (appended; rerun to resume)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start --out afresh (needed when it holds results of another model version)")
+    p.add_argument("--format", choices=["jsonl", "label-studio"], default="jsonl",
+                   help="jsonl (default): one result per line. label-studio: one Label Studio task with "
+                        "'predictions' per line, and when done the same tasks as a JSON list in OUT with "
+                        "suffix .json, ready for Label Studio's Import dialog")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="windows per forward pass (default 8 on CPU, 32 on GPU)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU when present)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
+                   help="autocast precision on GPU (fp16/bf16 are slower on CPUs without native support)")
+    p.add_argument("--quantize", choices=["int8"], default=None,
+                   help="CPU: use the ONNX Runtime int8 model from `indoevent export-onnx RUN --quantize int8`")
+    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                   help="torch (default), or onnx: the fp32 ONNX Runtime model from `indoevent export-onnx RUN` "
+                        "(CPU; same results, often faster than PyTorch on CPU)")
+    p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_extract)
+
+
+def _run_extract(args) -> int:
+    import time
+
+
+    t0 = time.perf_counter()
+    try:
+        extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,
+                                              quantize=args.quantize, runtime=args.runtime,
+                                              batch_size=args.batch_size)
+    except (OSError, ValueError) as e:
+        return fail(f"cannot load model {args.model}: {e}")
+    if args.quantize or args.runtime == "onnx":
+        from ..model.onnx_export import check_fresh
+
+        stale = check_fresh(args.model)
+        if stale:
+            print(f"warning: {stale}", file=sys.stderr)
+    load_s = time.perf_counter() - t0
+
+    def on_error(err) -> None:
+        print(f"error: skipped {err}", file=sys.stderr)
+
+    try:
+        report = extract_files(extractor, args.inputs, args.out, args.format, args.batch_size,
+                               with_text=args.with_text, progress=not args.no_progress, on_error=on_error,
+                               overwrite=args.overwrite)
+    except ValueError as e:
+        return fail(str(e))
+    if report.truncated_line:
+        print(f"note: {args.out} ended in a line cut short (crash?); it was dropped and its article redone",
+              file=sys.stderr)
+    rate = report.words / report.seconds if report.seconds else 0.0
+    share = report.stats["forward_seconds"] / report.seconds if report.seconds else 0.0
+    print(f"{report.written} article(s), {report.words} words -> {report.out} in {report.seconds:.1f}s "
+          f"({rate:.0f} words/s, {share:.0%} in the model; model {extractor.version} loaded in {load_s:.1f}s)")
+    if report.skipped_done:
+        print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
+    if report.tasks_json:
+        print(f"Label Studio tasks: {report.tasks_json}")
+    if report.errors:
+        print(f"{len(report.errors)} input(s) could not be read (listed above); all others were written",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+# --- linker -----------------------------------------------------------------------------------
+def _add_linker(sub) -> None:
+    p = sub.add_parser("linker", help="score the argument linker on gold relations, or fit the learned one",
+                       description="Event frames attach entities of a trigger's sentence to roles (actor, "
+                                   "recipient, place, time). `evaluate` scores the rules on gold triggers and "
+                                   "gold entities (argument identification and classification P/R/F1) and "
+                                   "compares them with the learned linker under leave-one-article-out "
+                                   "cross-validation. `fit` trains the learned linker on all gold relations and "
+                                   "writes it into a run folder (RUN/linker.json), which the extractor then uses.")
+    p.add_argument("action", choices=["evaluate", "fit"])
+    p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/seeds.json)")
+    p.add_argument("--out", type=Path, help="fit: where to write the linker (RUN/linker.json)")
+    p.set_defaults(func=_run_linker)
+
+
+def _run_linker(args) -> int:
+
+    try:
+        result = read_export(args.export)
+    except ExportError as e:
+        return fail(str(e))
+    if result.problems:
+        return fail(f"{args.export}: {len(result.problems)} schema problem(s); run `indoevent validate` first")
+    docs = result.documents
+    if args.action == "evaluate":
+        print("rules on all gold articles:")
+        print(report(docs))
+        print()
+        print(cross_validation_report(docs))
+        return 0
+    if args.out is None:
+        return fail("linker fit needs --out RUN/linker.json")
+    write_text(args.out, json.dumps(fit_linker(docs).to_json(), indent=0) + "\n")
+    print(f"wrote {args.out} (fitted on {sum(len(d.relations) for d in docs)} gold relations of {len(docs)} articles)")
+    return 0
+
+
+def add(sub) -> None:
+    _add_extract(sub)
+    _add_linker(sub)

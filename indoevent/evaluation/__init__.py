@@ -1,0 +1,1 @@
+"""Evaluation of a run on annotated articles, through the extraction path."""

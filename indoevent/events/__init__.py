@@ -1,0 +1,1 @@
+"""Events: the extractor (spans plus event frames), batch extraction with resume, argument linking."""

@@ -1,0 +1,143 @@
+"""Apply a trained run to new articles: spans with scores, and event frames.
+
+The :class:`~indoevent.model.predict.Predictor` finds the spans (the one prediction path that
+training, evaluation and the Label Studio backend share); the extractor adds event frames by
+linking each trigger's arguments in its sentence.
+
+Usage (a trained run; the tests build one offline)::
+
+    from indoevent import Extractor
+    ex = Extractor.from_pretrained("models/my-run")          # device="cuda", quantize="int8" ...
+    art = ex.extract("Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.")
+    [(s.label, s.text) for s in art.entities]   # [('GPE', 'Rusia'), ('PER', 'Vladimir Putin'), ...]
+    art.events[0].arguments["actor"]            # (Span(..., 'PER', 'Vladimir Putin'),)
+    for art in ex.extract_many(texts, batch_size=16): ...
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from ..annotation.lsexport import document_to_results
+from ..document import Document, Relation, Span
+from ..model.predict import Prediction, Predictor
+from ..schema import TEXT_NAME
+from .frames import Frame, LearnedLinker, frames_from_relations, link_rules
+
+
+@dataclass
+class Extraction:
+    """What the model found in one article: spans and event frames. Offsets are code points into
+    ``text``, end-exclusive."""
+
+    text: str
+    entities: list[Span]
+    triggers: list[Span]
+    events: list[Frame]
+    id: str | None = None
+    # Mean probability of the chosen tag over the article's words: low means worth a review.
+    score: float | None = None
+    stats: dict = field(default_factory=dict)  # words, windows, tokens, seconds
+
+    @property
+    def spans(self) -> list[Span]:
+        return sorted(self.entities + self.triggers)
+
+    def relations(self) -> list[Relation]:
+        return [Relation(f.trigger.id, s.id, role) for f in self.events for role, args in f.arguments.items()
+                for s in args]
+
+    def to_dict(self, with_text: bool = False) -> dict:
+        d: dict[str, Any] = {"id": self.id}
+        if with_text:
+            d["text"] = self.text
+        d.update({"entities": [s.to_dict() for s in self.entities],
+                  "triggers": [s.to_dict() for s in self.triggers],
+                  "events": [f.to_dict() for f in self.events],
+                  "score": None if self.score is None else round(self.score, 4)})
+        return d
+
+    def to_document(self) -> Document:
+        """The article as a :class:`~indoevent.document.Document` (spans and argument relations)."""
+        return Document(doc_id=str(self.id), text=self.text, spans=self.spans, relations=self.relations())
+
+    def to_label_studio(self, model_version: str, data: dict | None = None) -> dict:
+        """A Label Studio task holding this article as a prediction (per-span scores,
+        relations for the event arguments), ready to import next to the labeling config."""
+        task_data = {TEXT_NAME: self.text, "doc_id": self.id, **(data or {})}
+        return {"data": task_data,
+                "predictions": [{"model_version": model_version,
+                                 "score": None if self.score is None else round(self.score, 4),
+                                 "result": document_to_results(self.to_document())}]}
+
+
+class Extractor:
+    """Entity and trigger spans plus event frames from raw article text: a
+    :class:`~indoevent.model.predict.Predictor` and an argument linker."""
+
+    def __init__(self, predictor: Predictor, linker: Callable | None = link_rules):
+        self.predictor = predictor
+        self.linker = linker
+
+    # What produced a result, for the results file and the Label Studio predictions.
+    @property
+    def name(self) -> str:
+        return self.predictor.name
+
+    @property
+    def version(self) -> str:
+        return self.predictor.version
+
+    @property
+    def stats(self):
+        return self.predictor.stats
+
+    @classmethod
+    def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "fp32",
+                        quantize: str | None = None, runtime: str = "torch", batch_size: int | None = None,
+                        linker: Callable | str | None = "auto", threads: int | None = None) -> "Extractor":
+        """Load a run directory (or a Hugging Face hub id).
+
+        ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present. ``precision``:
+        ``fp16``/``bf16`` autocast (GPU only). ``quantize="int8"``: the ONNX Runtime int8 model
+        written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``runtime="onnx"``: the
+        fp32 ONNX model. ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU).
+        ``linker``: ``"auto"`` uses the learned linker in ``RUN/linker.json`` if there is one
+        (``indoevent linker fit``), else the rules; ``None`` makes frames without
+        arguments; or any callable ``(text, entities, triggers, words) -> relations``.
+        """
+        predictor = Predictor.from_pretrained(run, device, precision, quantize, runtime, batch_size, threads)
+        return cls(predictor, load_linker(run) if linker == "auto" else linker)
+
+    def extract(self, text: str, id: str | None = None) -> Extraction:
+        """Spans and frames of one article."""
+        return next(self.extract_many([text], ids=None if id is None else [id]))
+
+    def extract_many(self, texts: Iterable[str], batch_size: int | None = None,
+                     ids: Iterable[str | None] | None = None) -> Iterator[Extraction]:
+        """Articles in input order, lazily (see :meth:`Predictor.predict_many`)."""
+        for p in self.predictor.predict_many(texts, batch_size, ids):
+            yield self.frames(p)
+
+    def frames(self, p: Prediction) -> Extraction:
+        """Link the arguments of a prediction's triggers into event frames."""
+        t0 = time.perf_counter()
+        relations = (self.linker(p.text, p.entities, p.triggers, p.words)
+                     if self.linker and p.triggers and p.entities else [])
+        events = frames_from_relations(p.triggers, p.entities, relations)
+        dt = time.perf_counter() - t0
+        self.stats.finish_seconds += dt
+        stats = {**p.stats, "seconds": round(p.stats.get("seconds", 0.0) + dt, 4)}
+        return Extraction(p.text, p.entities, p.triggers, events, p.id, p.score, stats)
+
+
+def load_linker(run: str | Path) -> Callable:
+    """The argument linker of a run: ``RUN/linker.json`` (learned) if present, else the rules."""
+    path = Path(run) / "linker.json"
+    if path.is_file():
+        return LearnedLinker.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return link_rules

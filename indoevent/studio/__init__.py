@@ -1,0 +1,1 @@
+"""Label Studio: the client (push, pull, status) over label-studio-sdk."""
