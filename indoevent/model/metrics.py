@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Sequence
+from typing import Any, Iterable, Sequence
 
 from ..text.iob import tags_to_word_spans
 from ..schema import ENTITY_LABELS, EVENT_LABELS
@@ -97,6 +97,54 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:
         if len(g) != len(p):
             raise ValueError(f"sequence {k}: {len(g)} gold tags but {len(p)} predicted")
     return {name: score_group(gold, pred, keep) for name, keep in GROUPS.items()}
+
+
+def _prf(tp: int, n_gold: int, n_pred: int) -> dict:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def score_spans(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) -> dict:
+    """Strict character-span scores, one collection of spans per article: a predicted span counts
+    only if its ``start``, ``end`` and ``label`` equal a gold span's. For all spans, entities only
+    and triggers only; per label, micro and macro (over labels with gold or predicted spans), in
+    the shape :func:`score` returns. A gold span the prediction path cannot produce (one that cuts
+    a word) is simply never matched: it counts as missed.
+
+    >>> from indoevent.document import Span
+    >>> gold = [[Span(0, 5, "PER"), Span(6, 13, "CONSULT"), Span(14, 17, "PER")]]
+    >>> pred = [[Span(0, 5, "PER"), Span(6, 13, "CONSULT"), Span(14, 20, "PER")]]
+    >>> m = score_spans(gold, pred)
+    >>> round(m["all"]["micro"]["f1"], 3), m["triggers"]["micro"]["f1"], m["entities"]["labels"]["PER"]["f1"]
+    (0.667, 1.0, 0.5)
+    """
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold articles but {len(pred)} predicted")
+    g = [{(s.start, s.end, s.label) for s in spans} for spans in gold]
+    p = [{(s.start, s.end, s.label) for s in spans} for spans in pred]
+    return {name: _score_span_group(g, p, keep) for name, keep in GROUPS.items()}
+
+
+def _score_span_group(gold: list[set], pred: list[set], keep: frozenset[str]) -> dict:
+    n_gold: dict[str, int] = {}
+    n_pred: dict[str, int] = {}
+    n_tp: dict[str, int] = {}
+    for g, p in zip(gold, pred):
+        for counts, spans in ((n_gold, g), (n_pred, p), (n_tp, g & p)):
+            for _, _, label in spans:
+                if label in keep:
+                    counts[label] = counts.get(label, 0) + 1
+    labels = {lab: {**_prf(n_tp.get(lab, 0), n_gold.get(lab, 0), n_pred.get(lab, 0)),
+                    "support": n_gold.get(lab, 0), "predicted": n_pred.get(lab, 0)}
+              for lab in sorted(set(n_gold) | set(n_pred))}
+    if not labels:
+        return {"micro": {"precision": None, "recall": None, "f1": None, "support": 0, "predicted": 0},
+                "macro": {"precision": None, "recall": None, "f1": None, "labels": 0}, "labels": {}}
+    tp, ng, npred = sum(n_tp.values()), sum(n_gold.values()), sum(n_pred.values())
+    micro = {**_prf(tp, ng, npred), "support": ng, "predicted": npred}
+    macro = {k: sum(v[k] for v in labels.values()) / len(labels) for k in ("precision", "recall", "f1")}
+    return {"micro": micro, "macro": {**macro, "labels": len(labels)}, "labels": labels}
 
 
 def flat(metrics: dict) -> dict[str, float]:
