@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -43,28 +47,88 @@ def write_text(path: str | Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def publish(built: Path, final: Path, overwrite: bool = True) -> Path:
-    """Move a finished folder into place, replacing an old one only with ``overwrite``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or file system cannot, so the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):  # glibc < 2.28, musl
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # e.g. some network file systems
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def old_dir(final: Path) -> Path:
+    """Where the two-rename fallback parks the replaced folder.
+
+    >>> old_dir(Path("data/seeds")).as_posix()
+    'data/.seeds.old'
+    """
+    return final.with_name(f".{final.name}.old")
+
+
+def recover(final: str | Path) -> str | None:
+    """Undo what a crash between the fallback's two renames left: ``final`` missing and its old
+    version parked in ``.NAME.old`` (put it back), or both present (the old one is garbage).
+    Returns what was done, or None when there was nothing to do."""
+    final = Path(final)
+    old = old_dir(final)
+    if not old.exists():
+        return None
     if final.exists():
-        if not overwrite:
-            raise OutputExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another folder")
-        old = final.with_name(f".{final.name}.old")
         shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
+        return f"removed {old}, left by an interrupted replacement of {final}"
+    os.replace(old, final)
+    return f"restored {final} from {old}: an earlier replacement was interrupted"
+
+
+def publish(built: Path, final: Path, overwrite: bool = True) -> Path:
+    """Move a finished folder into place, replacing an old one only with ``overwrite``.
+
+    A reader sees the old folder or the new one, never neither: the two are exchanged in one
+    step where the system can; elsewhere the old one is renamed aside first, and a crash
+    between the two renames is repaired by :func:`recover` on the next run."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    note = recover(final)
+    if note:
+        warnings.warn(note, stacklevel=2)
+    if not final.exists():
         os.replace(built, final)
+        return final
+    if not overwrite:
+        raise OutputExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another folder")
+    if final.is_dir() and _exchange(built, final):
+        shutil.rmtree(built, ignore_errors=True)  # it now holds the old folder
+        return final
+    old = old_dir(final)
+    os.replace(final, old)
+    os.replace(built, final)
+    if old.is_dir():
         shutil.rmtree(old, ignore_errors=True)
     else:
-        os.replace(built, final)
+        old.unlink(missing_ok=True)
     return final
 
 
 @contextmanager
 def building(final: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``final``; publish it there if the block succeeds,
-    remove it if the block raises (``final`` is then untouched)."""
+    remove it if the block raises (``final`` is then untouched). Without ``overwrite`` an
+    existing ``final`` is refused before the block runs and again when publishing (another
+    process may have made it meanwhile)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    note = recover(final)
+    if note:
+        warnings.warn(note, stacklevel=3)
     if final.exists() and not overwrite:
         raise OutputExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
@@ -73,10 +137,9 @@ def building(final: str | Path, overwrite: bool = True) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes the folder private; the result is an ordinary folder
     try:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    publish(tmp, final, overwrite=True)
+        publish(tmp, final, overwrite=overwrite)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when published
 
 
 def sha256(path: str | Path) -> str:
