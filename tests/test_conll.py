@@ -95,3 +95,32 @@ def test_map_tags_keeps_span_edges():
     assert map_tags(["B-PPL", "B-PPL", "I-PPL"], {"PPL": "PER"}) == ["B-PER", "B-PER", "I-PER"]
     # A dropped span between two kept ones does not glue them together.
     assert map_tags(["B-PPL", "B-EVT", "I-PPL"], NERP_MAP) == ["B-PER", "O", "B-PER"]
+
+
+def test_a_byte_order_mark_does_not_stick_to_the_first_token(tmp_path):
+    # Windows editors start UTF-8 files with a BOM; read as text it made "\ufeff-DOCSTART-" a token.
+    p = tmp_path / "bom.txt"
+    p.write_bytes("\ufeff-DOCSTART- O\n\nJoko\tB-PER\nWidodo\tI-PER\n".encode("utf-8"))
+    arts, _ = read_conll(p)
+    assert [a.tokens for a in arts] == [["Joko", "Widodo"]]
+    p.write_bytes("\ufeffJoko\tB-PER\n".encode("utf-8"))
+    assert read_conll(p)[0][0].tokens == ["Joko"]
+
+
+def test_a_latin1_file_is_one_clear_error_naming_the_line(tmp_path):
+    p = tmp_path / "latin1.txt"
+    p.write_bytes("Joko\tB-PER\n\nCaf\u00e9\tO\n".encode("latin-1"))
+    with pytest.raises(ConllError, match=r"latin1\.txt:3: not UTF-8 .*iconv"):
+        read_conll(p)
+
+
+def test_a_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(ConllError, match="is a folder"):
+        read_conll(tmp_path)
+
+
+def test_a_unicode_line_separator_inside_a_token_is_not_a_line_break(tmp_path):
+    p = tmp_path / "ls.txt"
+    p.write_text("Jo\u2028ko\tB-PER\nWidodo\tI-PER\n", encoding="utf-8")
+    arts, _ = read_conll(p)
+    assert arts[0].tokens == ["Jo\u2028ko", "Widodo"] and arts[0].doc_id == "ls:1"

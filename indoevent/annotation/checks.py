@@ -27,6 +27,21 @@ class Problem:
         return f"{self.where}{at}: {self.message}"
 
 
+def excerpt(text: str, width: int = 40) -> str:
+    """``text`` quoted, its middle elided when longer than ``width`` characters, so that a span
+    with a wrong end offset is reported in a line, not in a thousand characters.
+
+    >>> excerpt("Presiden Prabowo Subianto")
+    "'Presiden Prabowo Subianto'"
+    >>> excerpt("Presiden Prabowo Subianto bertemu Xi Jinping di Beijing pada Rabu")
+    "'Presiden Prabowo Subi … ing pada Rabu' (65 characters)"
+    """
+    if len(text) <= width:
+        return repr(text)
+    head, tail = text[: width // 2 + 1], text[-(width // 2 - 7):]
+    return f"{(head.rstrip() + ' … ' + tail.lstrip())!r} ({len(text)} characters)"
+
+
 def edge_problem(text: str) -> str | None:
     """Why a span's surface text has a bad edge, or None if it is clean.
 
@@ -65,10 +80,11 @@ def check_document(doc: Document, where: str) -> list[Problem]:
             continue
         actual = doc.text[s.start : s.end]
         if s.text and actual != s.text:
-            problems.append(Problem(where, f"text at offsets is {actual!r} but value.text is {s.text!r}", s.start, s.end))
+            problems.append(Problem(where, f"text at offsets is {excerpt(actual)} but value.text is "
+                                           f"{excerpt(s.text)}", s.start, s.end))
         why = edge_problem(actual)
         if why:
-            problems.append(Problem(where, f"{s.label} span {actual!r} {why}", s.start, s.end))
+            problems.append(Problem(where, f"{s.label} span {excerpt(actual)} {why}", s.start, s.end))
         if s.id is not None:
             if s.id in by_id:
                 problems.append(Problem(where, f"span id {s.id!r} used twice", s.start, s.end))
@@ -78,8 +94,8 @@ def check_document(doc: Document, where: str) -> list[Problem]:
     ordered = sorted((s for s in doc.spans if 0 <= s.start < s.end <= n), key=lambda s: (s.start, s.end))
     for a, b in zip(ordered, ordered[1:]):
         if a.overlaps(b):
-            problems.append(Problem(where, f"{a.label} {doc.text[a.start:a.end]!r} [{a.start}, {a.end}) overlaps "
-                                           f"{b.label} {doc.text[b.start:b.end]!r}", b.start, b.end))
+            problems.append(Problem(where, f"{a.label} {excerpt(doc.text[a.start:a.end])} [{a.start}, {a.end}) "
+                                           f"overlaps {b.label} {excerpt(doc.text[b.start:b.end])}", b.start, b.end))
     seen = set()
     for r in doc.relations:
         src, dst = by_id.get(r.trigger_id), by_id.get(r.entity_id)
@@ -90,10 +106,10 @@ def check_document(doc: Document, where: str) -> list[Problem]:
             problems.append(Problem(where, f"relation {r.role} {r.trigger_id} -> {r.entity_id} points to missing span id {missing!r}"))
             continue
         if not is_trigger(src.label):
-            problems.append(Problem(where, f"relation {r.role} starts at {src.label} {src.text!r}, not at an event trigger", src.start, src.end))
+            problems.append(Problem(where, f"relation {r.role} starts at {src.label} {excerpt(src.text)}, not at an event trigger", src.start, src.end))
         if r.role in ROLE_TARGETS and dst.label not in ROLE_TARGETS[r.role]:
             allowed = "/".join(sorted(ROLE_TARGETS[r.role]))
-            problems.append(Problem(where, f"role {r.role} of {src.label} {src.text!r} points to {dst.label} {dst.text!r}; allowed: {allowed}", dst.start, dst.end))
+            problems.append(Problem(where, f"role {r.role} of {src.label} {excerpt(src.text)} points to {dst.label} {excerpt(dst.text)}; allowed: {allowed}", dst.start, dst.end))
         key = (r.trigger_id, r.entity_id, r.role)
         if key in seen:
             problems.append(Problem(where, f"relation {r.role} {r.trigger_id} -> {r.entity_id} given twice"))

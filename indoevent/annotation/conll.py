@@ -94,6 +94,26 @@ def map_tags(tags: list[str], label_map: Mapping[str, str | None], where: str = 
     return out
 
 
+def _read_lines(path: Path) -> list[str]:
+    """The file's lines, decoded as UTF-8 (a byte-order mark, as Windows editors write, is dropped
+    so that it does not stick to the first token). Errors say which file, where, and what to do."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConllError(f"{path}: no such CoNLL file") from None
+    except IsADirectoryError:
+        raise ConllError(f"{path}: is a folder; give the CoNLL file itself (e.g. {path}/train.txt)") from None
+    except OSError as e:
+        raise ConllError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConllError(f"{path}:{line}: not UTF-8 (byte {raw[e.start:e.start + 1]!r}); convert the file, e.g. "
+                         f"iconv -f latin1 -t utf-8 {path} > {path.stem}.utf8{path.suffix}") from None
+    return text.split("\n")  # not splitlines(): U+2028 or \x85 inside a token is no line break
+
+
 def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = None,
                doc_prefix: str | None = None) -> tuple[list[TaggedWords], ConllReport]:
     """Read a column file into one article per sentence (ids ``PREFIX:LINE``, the sentence's first line).
@@ -126,26 +146,21 @@ def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = No
         tokens.clear()
         tags.clear()
 
-    try:
-        f = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise ConllError(f"{path}: no such CoNLL file") from None
-    with f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                flush()
-                continue
-            if line.startswith("-DOCSTART-"):
-                flush()
-                continue
-            cols = line.split("\t") if "\t" in line else line.split()
-            if len(cols) < 2 or not cols[0].strip():
-                raise ConllError(f"{path}:{n}: expected 'token<TAB>tag', got {line!r}")
-            if not tokens:
-                first_line = n
-            tokens.append(cols[0].strip())
-            tags.append(cols[-1].strip())
+    for n, line in enumerate(_read_lines(path), 1):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            flush()
+            continue
+        if line.startswith("-DOCSTART-"):
+            flush()
+            continue
+        cols = line.split("\t") if "\t" in line else line.split()
+        if len(cols) < 2 or not cols[0].strip():
+            raise ConllError(f"{path}:{n}: expected 'token<TAB>tag', got {line!r}")
+        if not tokens:
+            first_line = n
+        tokens.append(cols[0].strip())
+        tags.append(cols[-1].strip())
     flush()
     if not articles:
         raise ConllError(f"{path}: no sentences")

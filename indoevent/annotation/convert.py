@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..atomic import building
+from ..atomic import OutputExistsError, building
 from ..text.iob import TaggedWords, spans_to_tags
 from ..schema import bio_tags
 from .lsexport import read_export
@@ -64,8 +64,12 @@ def document_to_article(doc: Document) -> tuple[TaggedWords, list[dict]]:
     return art, bad
 
 
-def convert_export(export: str | Path, choose: str = "latest", strict: bool = False) -> tuple[list[TaggedWords], dict]:
-    """Convert an export in memory: the articles and a report of everything left out."""
+def convert_export(export: str | Path, choose: str = "latest", strict: bool = False,
+                   strict_name: str = "--strict") -> tuple[list[TaggedWords], dict]:
+    """Convert an export in memory: the articles and a report of everything left out.
+
+    Under ``strict`` any problem fails, with a message that lists them and names the setting
+    that asked for it (``strict_name``: the flag, or ``data.strict`` in a training config)."""
     result = read_export(export, choose)
     articles, misaligned = [], []
     for doc in result.documents:
@@ -85,10 +89,25 @@ def convert_export(export: str | Path, choose: str = "latest", strict: bool = Fa
     }
     if strict and (result.problems or misaligned or result.skipped):
         n = len(result.problems) + len(misaligned) + sum(len(v) for v in result.skipped.values())
-        raise ConversionError(f"{export}: {n} problem(s) under --strict; nothing written", report)
+        lines = problem_lines(report)
+        listed = "".join(f"\n  {line}" for line in lines[:20]) + (f"\n  ... {len(lines) - 20} more"
+                                                                  if len(lines) > 20 else "")
+        raise ConversionError(f"{export}: {n} problem(s) under {strict_name}; nothing written:{listed}", report)
     if not articles:
         raise ConversionError(f"{export}: no annotated task to convert", report)
     return articles, report
+
+
+def problem_lines(report: dict) -> list[str]:
+    """Every problem of a conversion report, one line each (what strict mode refuses)."""
+    lines = list(report["problems"])
+    for m in report["misaligned_spans"]:
+        lines.append(f"{m['doc_id']} (task {m['task_id']}) at [{m['start']}, {m['end']}): {m['label']} "
+                     f"{m['text']!r:.60} does not fall on word edges (words: {m['words'][:6]})")
+    for reason, s in report["skipped"].items():
+        more = " ..." if s["count"] > 10 else ""
+        lines.append(f"{s['count']} task(s) {reason}: {', '.join(s['tasks'][:10])}{more}")
+    return lines
 
 
 def _tag_counts(articles: list[TaggedWords]) -> dict[str, int]:
@@ -119,10 +138,42 @@ def to_dataset_dict(articles: list[TaggedWords]):
     return DatasetDict({"train": Dataset.from_dict(rows, features=features)})
 
 
-def write_conversion(articles: list[TaggedWords], report: dict, out: str | Path) -> Path:
-    """Write ``articles.jsonl``, ``dataset/``, ``labels.json`` and ``conversion_report.json`` atomically."""
+# What a conversion folder holds: how an earlier one is told from a folder of someone else's files.
+OUTPUT_FILES = ("articles.jsonl", "labels.json", "conversion_report.json")
+OUTPUT_DIRS = ("dataset",)
+
+
+def check_output(out: str | Path, overwrite: bool = False) -> None:
+    """Refuse an ``out`` that holds anything but an earlier conversion, and an earlier conversion
+    without ``overwrite``; a missing or empty folder is fine. Raises OutputExistsError."""
     out = Path(out)
-    with building(out) as tmp:
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise OutputExistsError(f"{out}: is the current folder or holds it; give --out a new folder, e.g. data/seeds")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputExistsError(f"{out} is a file, not a conversion folder; give --out a new folder")
+    names = {p.name for p in out.iterdir()}
+    if not names:
+        return
+    foreign = sorted(names - set(OUTPUT_FILES) - set(OUTPUT_DIRS))
+    if foreign or not set(OUTPUT_FILES) <= names:
+        shown = ", ".join((foreign or sorted(names))[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise OutputExistsError(f"{out} holds files that `indoevent convert` did not write ({shown}); it is "
+                                "never replaced, even with --overwrite: give --out a new folder")
+    if not overwrite:
+        raise OutputExistsError(f"{out} holds an earlier conversion: pass --overwrite to replace it, "
+                                "or give --out another folder")
+
+
+def write_conversion(articles: list[TaggedWords], report: dict, out: str | Path, overwrite: bool = False) -> Path:
+    """Write ``articles.jsonl``, ``dataset/``, ``labels.json`` and ``conversion_report.json`` atomically,
+    into a new or empty folder, or over an earlier conversion with ``overwrite`` (see :func:`check_output`)."""
+    out = Path(out)
+    check_output(out, overwrite)
+    empty = out.is_dir() and not any(out.iterdir())
+    with building(out, overwrite=overwrite or empty) as tmp:
         with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
             for a in articles:
                 f.write(json.dumps(a.to_json(), ensure_ascii=False) + "\n")

@@ -33,7 +33,9 @@ class ReadResult:
 
 
 def load_tasks(path: str | Path) -> list[dict]:
-    """Load the tasks of an export file, with an error naming the file, line and column."""
+    """Load the tasks of an export: Label Studio JSON (a list of tasks, or one task) or JSONL (one
+    task a line, as ``indoevent extract --format label-studio`` writes and ``indoevent ls push``
+    takes). Errors name the file, line and column, or the task."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -44,22 +46,81 @@ def load_tasks(path: str | Path) -> list[dict]:
     except UnicodeDecodeError as e:
         raise ExportError(f"{path}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); "
                           "re-export from Label Studio or convert the file to UTF-8") from e
+    if path.suffix == ".jsonl":
+        return _jsonl_tasks(path, text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
+        if e.msg == "Extra data" and text.lstrip().startswith("{"):  # JSONL under another name
+            return _jsonl_tasks(path, text)
         raise ExportError(f"{path}:{e.lineno}:{e.colno}: malformed JSON: {e.msg}") from e
     if isinstance(data, dict) and "data" in data:  # a single task
         data = [data]
-    if not isinstance(data, list) or not all(isinstance(t, dict) for t in data):
-        raise ExportError(f"{path}: expected a Label Studio JSON export (a list of tasks), got {type(data).__name__}")
+    if not isinstance(data, list):
+        raise ExportError(f"{path}: expected a Label Studio JSON export (a list of tasks), got "
+                          f"{_json_type(data)}")
+    for i, t in enumerate(data):
+        if not isinstance(t, dict):
+            raise ExportError(f"{path}: task {i}: expected an object, got {_json_type(t)} {t!r:.40}")
     return data
 
 
+def _jsonl_tasks(path: Path, text: str) -> list[dict]:
+    tasks = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            task = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ExportError(f"{path}:{n}:{e.colno}: malformed JSON: {e.msg}") from e
+        if not isinstance(task, dict):
+            raise ExportError(f"{path}:{n}: expected a task object, got {_json_type(task)} {task!r:.40}")
+        tasks.append(task)
+    return tasks
+
+
+def _json_type(value: object) -> str:
+    """JSON's name for a parsed value's type.
+
+    >>> _json_type(1), _json_type(True), _json_type({})
+    ('int', 'true/false', 'object')
+    """
+    if isinstance(value, bool):
+        return "true/false"
+    names = {dict: "object", list: "list", str: "string", int: "int", float: "float", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def is_id(value: object) -> bool:
+    """A task id or doc_id is a string or an integer (JSON ``true`` is neither).
+
+    >>> is_id(12), is_id("berita-1"), is_id(True), is_id(1.5)
+    (True, True, False, False)
+    """
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
 def task_label(task: dict, index: int) -> str:
-    """How problems name a task: its id and doc_id when present."""
-    tid = task.get("id", f"#{index}")
-    doc = (task.get("data") or {}).get("doc_id") if isinstance(task.get("data"), dict) else None
-    return f"task {tid}" + (f" ({doc})" if doc else "")
+    """How problems name a task: its id and doc_id when present (its position when the id is unusable)."""
+    tid = task.get("id")
+    data = task.get("data")
+    doc = data.get("doc_id") if isinstance(data, dict) else None
+    return (f"task {tid}" if is_id(tid) else f"task #{index}") + (f" ({doc})" if is_id(doc) and doc != "" else "")
+
+
+CHOICES = "latest (the latest non-cancelled annotation), first, or annotator=ID (a user id or email)"
+
+
+def check_choice(choose: str) -> str:
+    """``choose`` if it names a way to pick an annotation, else a ValueError saying which ones do.
+
+    >>> check_choice("annotator=3")
+    'annotator=3'
+    """
+    if choose in ("latest", "first") or (choose.startswith("annotator=") and len(choose) > len("annotator=")):
+        return choose
+    raise ValueError(f"unknown annotation choice {choose!r}: use {CHOICES}")
 
 
 def choose_annotation(task: dict, choose: str = "latest") -> dict | None:
@@ -79,7 +140,7 @@ def choose_annotation(task: dict, choose: str = "latest") -> dict | None:
         return anns[0]
     if choose == "latest":
         return anns[-1]
-    raise ValueError(f"unknown annotation choice {choose!r}: use latest, first or annotator=ID")
+    raise ValueError(f"unknown annotation choice {choose!r}: use {CHOICES}")
 
 
 def utf16_to_codepoints(text: str) -> list[int]:
@@ -141,14 +202,18 @@ def task_to_document(task: dict, index: int, choose: str = "latest") -> tuple[Do
     if not isinstance(data, dict) or not isinstance(data.get(TEXT_NAME), str):
         return None, [Problem(where, f"data.{TEXT_NAME} is missing or not a string")], [], None
     text = data[TEXT_NAME]
+    for key, value in (("id", task.get("id")), ("data.doc_id", data.get("doc_id"))):
+        if value is not None and not is_id(value):
+            problems.append(Problem(where, f"{key} must be a string or an integer, got {json.dumps(value)}"))
     ann = choose_annotation(task, choose)
     if ann is None:
-        return None, [], [], "unannotated"
+        return None, problems, [], "unannotated"
     results = ann.get("result")
     if not isinstance(results, list):
-        return None, [Problem(where, "annotation has no result list")], [], None
+        return None, problems + [Problem(where, "annotation has no result list")], [], None
     u16 = utf16_to_codepoints(text) if any(ord(c) > 0xFFFF for c in text) else None
     spans, relations = [], []
+    rejected: set[str] = set()  # ids of regions already reported as unusable
     for item in results:
         if not isinstance(item, dict):
             problems.append(Problem(where, f"result entry is not an object: {item!r:.60}"))
@@ -160,6 +225,8 @@ def task_to_document(task: dict, index: int, choose: str = "latest") -> tuple[Do
             span = result_to_span(item, text, where, u16, problems, warnings)
             if span is not None:
                 spans.append(span)
+            else:
+                rejected.add(str(item.get("id")))
         elif kind == "relation":
             labels = item.get("labels") or []
             if len(labels) != 1:
@@ -172,15 +239,18 @@ def task_to_document(task: dict, index: int, choose: str = "latest") -> tuple[Do
             relations.append(Relation(src, dst, labels[0]))
         else:
             problems.append(Problem(where, f"result {item.get('id')!r}: unsupported result type {kind!r}"))
-    doc_id = str(data.get("doc_id") or task.get("id") or f"task{index}")
+    # A relation to a region reported above is not a second problem ("points to missing span").
+    relations = [r for r in relations if r.trigger_id not in rejected and r.entity_id not in rejected]
+    doc_id = next((str(v) for v in (data.get("doc_id"), task.get("id")) if is_id(v) and v != ""), f"task{index}")
     doc = Document(doc_id=doc_id, text=text, spans=spans, relations=relations,
-                   task_id=task.get("id"), meta={k: v for k, v in data.items() if k != TEXT_NAME})
+                   task_id=task.get("id") if is_id(task.get("id")) else None, meta={k: v for k, v in data.items() if k != TEXT_NAME})
     problems += check_document(doc, where)
     return doc, problems, warnings, None
 
 
 def read_export(path: str | Path, choose: str = "latest") -> ReadResult:
     """Read a whole export. Raises :class:`ExportError` only if the file is unreadable."""
+    check_choice(choose)
     tasks = load_tasks(path)
     out = ReadResult(n_tasks=len(tasks))
     seen_ids: dict[str, str] = {}

@@ -8,14 +8,28 @@ import sys
 from pathlib import Path
 
 from ..annotation.agreement import agreement_table, compare, load_annotation
-from ..annotation.convert import ConversionError, convert_export, write_conversion
+from ..annotation.convert import ConversionError, check_output, convert_export, problem_lines, write_conversion
 from ..annotation.gold import build_gold, dumps_export
 from ..annotation.inline import MarkupError
 from ..annotation.labelconfig import check_config_file
-from ..annotation.lsexport import ExportError
+from ..annotation.lsexport import CHOICES, ExportError, check_choice
 from ..annotation.validate import label_table, validate
-from ..atomic import write_text
+from ..atomic import OutputExistsError, write_text
 from .common import fail
+
+
+def annotation_choice(value: str) -> str:
+    """argparse type of --annotation: a bad CHOICE is a usage error that lists the good ones."""
+    try:
+        return check_choice(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a CHOICE: use {CHOICES}") from None
+
+
+def cannot_write(path: Path, e: OSError) -> int:
+    """One line for a failed write (a full disk, no permission); the atomic writers left nothing behind."""
+    return fail(f"{path}: cannot write: {e.strerror or e}; nothing was written and any earlier {path.name} "
+                "is unchanged (free some space, or choose another place)")
 
 
 # --- validate ---------------------------------------------------------------------------------
@@ -25,8 +39,9 @@ def _add_validate(sub) -> None:
                                    "the text and matching value.text, clean span edges, no overlaps, known labels "
                                    "and control names, relations from a trigger to an allowed entity. Prints a "
                                    "per-label count table; exits 1 listing every problem by task id and offset.")
-    p.add_argument("export", type=Path, help="Label Studio JSON export (a list of tasks)")
-    p.add_argument("--annotation", default="latest", metavar="CHOICE",
+    p.add_argument("export", type=Path, help="Label Studio JSON export (a list of tasks), or JSONL (one task a "
+                                             "line, as `indoevent ls push` takes)")
+    p.add_argument("--annotation", default="latest", metavar="CHOICE", type=annotation_choice,
                    help="which annotation of a task to check: latest (default), first, or annotator=ID")
     p.add_argument("--config", type=Path, default=None,
                    help="also check a labeling config XML against the package's label set")
@@ -65,11 +80,14 @@ def _add_convert(sub) -> None:
                                    "OUT/dataset (a Hugging Face DatasetDict with ClassLabel tags), "
                                    "OUT/labels.json and OUT/conversion_report.json. Spans that do not fall on "
                                    "word edges and unannotated tasks are reported, never guessed; --strict "
-                                   "fails on any of them. OUT is replaced only when conversion succeeds.")
-    p.add_argument("export", type=Path, help="Label Studio JSON export")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+                                   "fails on any of them. OUT must be a new or empty folder, or an earlier "
+                                   "conversion with --overwrite (a folder holding other files is never "
+                                   "replaced); it is replaced only when conversion succeeds.")
+    p.add_argument("export", type=Path, help="Label Studio JSON export (or JSONL, one task a line)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (new, empty, or an earlier conversion)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it holds an earlier conversion")
     p.add_argument("--strict", action="store_true", help="fail (writing nothing) on any problem")
-    p.add_argument("--annotation", default="latest", metavar="CHOICE",
+    p.add_argument("--annotation", default="latest", metavar="CHOICE", type=annotation_choice,
                    help="which annotation per task: latest non-cancelled (default), first, or annotator=ID")
     p.set_defaults(func=_run_convert)
 
@@ -77,19 +95,20 @@ def _add_convert(sub) -> None:
 def _run_convert(args) -> int:
 
     try:
+        check_output(args.out, args.overwrite)  # before the work, not after it
         articles, report = convert_export(args.export, args.annotation, args.strict)
-    except ExportError as e:
+    except (ExportError, OutputExistsError) as e:
         return fail(str(e))
     except ConversionError as e:
-        for p in e.report["problems"]:
-            print(f"error: {p}", file=sys.stderr)
-        for m in e.report["misaligned_spans"]:
-            print(f"error: {m['doc_id']} (task {m['task_id']}) at [{m['start']}, {m['end']}): {m['label']} "
-                  f"{m['text']!r} does not fall on word edges (words: {m['words']})", file=sys.stderr)
-        for reason, s in e.report["skipped"].items():
-            print(f"error: {s['count']} task(s) {reason}: {', '.join(s['tasks'][:10])}", file=sys.stderr)
+        for line in problem_lines(e.report):
+            print(f"error: {line}", file=sys.stderr)
+        return fail(str(e).splitlines()[0])
+    try:
+        out = write_conversion(articles, report, args.out, overwrite=args.overwrite)
+    except OutputExistsError as e:
         return fail(str(e))
-    out = write_conversion(articles, report, args.out)
+    except OSError as e:
+        return cannot_write(args.out, e)
     n_words = sum(len(a.tokens) for a in articles)
     print(f"{len(articles)} articles, {n_words} words -> {out}")
     print("spans: " + ", ".join(f"{k} {v}" for k, v in report["tag_counts"].items()))
@@ -120,6 +139,8 @@ def _run_gold(args) -> int:
         text = dumps_export(build_gold(args.markup, args.seeds))
     except (ValueError, MarkupError) as e:
         return fail(str(e))
+    except OSError as e:
+        return fail(f"{e.filename}: cannot read: {e.strerror}")
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if current != text:
@@ -127,7 +148,10 @@ def _run_gold(args) -> int:
         print(f"{args.out} is up to date")
         return 0
 
-    write_text(args.out, text)
+    try:
+        write_text(args.out, text)
+    except OSError as e:
+        return cannot_write(args.out, e)
     print(f"wrote {args.out}")
     return 0
 
