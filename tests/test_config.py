@@ -104,6 +104,14 @@ def test_conll_sources_are_typed():
     ({"data": {"export": None}}, "no training data"),
     ({"data": {"conll": [{"path": "a", "split": "validation"}]}}, "split"),
     ({"run_name": "../escape"}, "run_name"),
+    ({"train": {"learning_rate": -1}}, "train.learning_rate must be > 0"),
+    ({"train": {"learning_rate": 0}}, "train.learning_rate must be > 0"),
+    ({"train": {"weight_decay": -0.1}}, "train.weight_decay must be >= 0"),
+    ({"train": {"max_grad_norm": 0}}, "train.max_grad_norm must be > 0"),
+    ({"train": {"epochs": -2, "max_steps": 5}}, "train.epochs must be >= 0"),
+    ({"train": {"max_steps": -5}}, "train.max_steps"),
+    ({"train": {"early_stopping_patience": -1}}, "train.early_stopping_patience"),
+    ({"data": {"annotation": "bogus"}}, "data.annotation: unknown annotation choice 'bogus': use latest"),
 ])
 def test_cross_field_checks(raw, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
@@ -182,3 +190,40 @@ def test_lazy_exports_are_the_functions():
 
     assert indoevent.train is train
     assert indoevent.Extractor is Extractor
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "nan"])
+def test_not_a_number_is_refused(value):
+    with pytest.raises(ConfigError, match=r"train\.epochs: expected a finite number"):
+        load_config(ROOT / "training/configs/tiny.yaml", [f"train.epochs={value}"])
+
+
+def test_a_config_whose_top_level_is_a_list(tmp_path, capsys):
+    from indoevent import cli
+
+    p = tmp_path / "list.yaml"
+    p.write_text("- train:\n    epochs: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"list\.yaml: the top level must be a mapping of run_name, model, data.*a list"):
+        load_config(p)
+    assert cli.main(["train", "--config", str(p), "--train.epochs=2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "top level must be a mapping" in err
+
+
+def test_an_override_below_a_scalar_is_refused(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("train: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="override train.epochs: train is 3"):
+        load_config(p, ["train.epochs=2"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("--train.epochs=.nan", "train.epochs: expected a finite number"),
+    ("--train.learning_rate=-1", "train.learning_rate must be > 0, got -1.0"),
+])
+def test_cli_refuses_bad_numbers_in_one_line(override, message, capsys):
+    from indoevent import cli
+
+    rc = cli.main(["train", "--config", str(ROOT / "training/configs/tiny.yaml"), override])
+    err = capsys.readouterr().err
+    assert rc == 1 and message in err and err.count("\n") == 1

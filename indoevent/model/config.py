@@ -11,6 +11,7 @@ as in the Hugging Face examples: run ``indoevent train`` from the repository roo
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any, Union
 
 import yaml
+
+from ..annotation.lsexport import check_choice
 
 
 class ConfigError(ValueError):
@@ -178,14 +181,19 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value
         raise ConfigError(f"{where}: expected an integer, got {value!r}")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 5e-5 (no dot) as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads 5e-5 (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if number is None:
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(number):  # YAML's .nan and .inf: no setting here means "not a number"
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value
@@ -259,6 +267,8 @@ def apply_overrides(raw: dict, overrides: list[str] | dict[str, Any]) -> dict:
         for p in parents:
             if node.get(p) is None:
                 node[p] = {}
+            if not isinstance(node[p], dict):
+                raise ConfigError(f"override {key}: {p} is {node[p]!r} in the config, not a mapping of its keys")
             node = node[p]
         node[leaf] = value
     return raw
@@ -269,13 +279,24 @@ def from_dict(raw: dict, source: str = "<config>") -> RunConfig:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level")
+        raise ConfigError(f"{source}: the top level must be a mapping of run_name, {', '.join(SECTIONS)}; "
+                          f"got {_yaml_kind(raw)}")
     try:
         cfg = _build(RunConfig, raw, "")
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
     validate(cfg, source)
     return cfg
+
+
+def _yaml_kind(value: Any) -> str:
+    """How YAML would call a parsed value: ``a list``, ``a string``...
+
+    >>> _yaml_kind([1, 2])
+    'a list'
+    """
+    kinds = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def load_config(path: str | Path, overrides: list[str] | dict[str, Any] = ()) -> RunConfig:
@@ -287,6 +308,9 @@ def load_config(path: str | Path, overrides: list[str] | dict[str, Any] = ()) ->
         raise ConfigError(f"{path}: no such config file") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of run_name, {', '.join(SECTIONS)}; got "
+                          f"{_yaml_kind(raw)} (see training/configs/tiny.yaml)")
     raw = apply_overrides(raw or {}, overrides or [])
     if not raw.get("run_name"):
         raw["run_name"] = path.stem
@@ -324,6 +348,19 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
             problems.append(f"train.{name} must be >= 1")
     if t.epochs <= 0 and t.max_steps <= 0:
         problems.append("set train.epochs > 0 or train.max_steps > 0")
+    # Values that must be positive (a negative learning rate climbs the loss) or at least 0.
+    for name in ("learning_rate", "max_grad_norm"):
+        if getattr(t, name) <= 0:
+            problems.append(f"train.{name} must be > 0, got {getattr(t, name)}")
+    for name in ("epochs", "weight_decay", "eval_steps", "early_stopping_patience", "dataloader_workers"):
+        if getattr(t, name) < 0:
+            problems.append(f"train.{name} must be >= 0, got {getattr(t, name)}")
+    if t.max_steps < -1:
+        problems.append(f"train.max_steps must be -1 (none) or a step count, got {t.max_steps}")
+    try:
+        check_choice(d.annotation)
+    except ValueError as e:
+        problems.append(f"data.annotation: {e}")
     if not 0 <= t.warmup_ratio < 1:
         problems.append(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
     if t.save_total_limit < 1:
