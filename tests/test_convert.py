@@ -1,11 +1,15 @@
 """`indoevent convert`: IOB2 round trip over the gold, reports, strict mode, atomic output."""
 
+import errno
 import json
+import os
+import shutil
 
 import pytest
 
 from indoevent.text.iob import spans_to_tags, tags_to_spans
 from indoevent.cli import main
+from indoevent.annotation import convert
 from indoevent.annotation.convert import ConversionError, convert_export, document_to_article, read_articles
 from indoevent.annotation.inline import parse
 from indoevent.schema import bio_tags
@@ -85,7 +89,7 @@ def test_failed_conversion_keeps_previous_output(make_export, tmp_path, capsys):
     before = (out / "articles.jsonl").read_text()
     bad = tmp_path / "bad.json"
     bad.write_text("[{", encoding="utf-8")
-    assert main(["convert", str(bad), "--out", str(out)]) == 1
+    assert main(["convert", str(bad), "--out", str(out), "--overwrite"]) == 1
     assert "malformed JSON" in capsys.readouterr().err
     assert (out / "articles.jsonl").read_text() == before
 
@@ -119,3 +123,104 @@ def test_overlapping_spans_never_double_tag():
     from indoevent.document import Span
     tags, bad = spans_to_tags(words, [Span(0, 14, "PER"), Span(9, 14, "PER")])
     assert tags == ["B-PER", "I-PER"] and bad == [Span(9, 14, "PER")]
+
+
+def _tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_out_holding_other_files_is_never_replaced(root, tmp_path, capsys):
+    # `cp -r seeds s2 && indoevent convert annotations/seeds.json --out s2` deleted the .txt files.
+    s2 = tmp_path / "s2"
+    shutil.copytree(root / "seeds", s2)
+    before = _tree(s2)
+    for extra in ([], ["--overwrite"]):
+        assert main(["convert", str(root / "annotations" / "seeds.json"), "--out", str(s2), *extra]) == 1
+        err = capsys.readouterr().err
+        assert "did not write" in err and "000_ecb91a2b1942d157.txt" in err and err.count("\n") == 1
+        assert _tree(s2) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s2"]
+
+
+def test_out_as_the_current_folder_is_refused_without_a_trace(root, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.md").write_text("x")
+    assert main(["convert", str(root / "annotations" / "seeds.json"), "--out", "."]) == 1
+    assert "current folder" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.md"]  # no temporary folder left
+
+
+def test_replacing_an_earlier_conversion_needs_overwrite(make_export, tmp_path, capsys):
+    out = tmp_path / "conv"
+    out.mkdir()  # an empty folder is fine
+    assert main(["convert", str(make_export("⟦e1:PER Putin⟧ tiba")), "--out", str(out)]) == 0
+    first = _tree(out)
+    path = make_export("⟦e1:PER Putin⟧ tiba di ⟦e2:GPE Beijing⟧", name="second.json")
+    assert main(["convert", str(path), "--out", str(out)]) == 1
+    assert "pass --overwrite" in capsys.readouterr().err and _tree(out) == first
+    assert main(["convert", str(path), "--out", str(out), "--overwrite"]) == 0
+    assert "Beijing" in (out / "articles.jsonl").read_text()
+    (out / "mine.txt").write_text("notes")  # a conversion folder someone added to is no longer ours
+    assert main(["convert", str(path), "--out", str(out), "--overwrite"]) == 1
+    assert (out / "mine.txt").read_text() == "notes"
+
+
+def test_out_that_is_a_file_is_refused(make_export, tmp_path, capsys):
+    f = tmp_path / "notes.md"
+    f.write_text("x")
+    assert main(["convert", str(make_export("⟦e1:PER Putin⟧ tiba")), "--out", str(f), "--overwrite"]) == 1
+    assert "is a file" in capsys.readouterr().err and f.read_text() == "x"
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_old_conversion(make_export, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "conv"
+    assert main(["convert", str(make_export("⟦e1:PER Putin⟧ tiba")), "--out", str(out)]) == 0
+    before = _tree(out)
+    capsys.readouterr()
+
+    class FullDataset:
+        def save_to_disk(self, path):
+            os.makedirs(path)
+            (open(os.path.join(path, "data-00000-of-00001.arrow"), "wb")).write(b"half")
+            _disk_full()
+
+    monkeypatch.setattr(convert, "to_dataset_dict", lambda articles: FullDataset())
+    assert main(["convert", str(make_export("⟦e1:PER Kim⟧ tiba", name="b.json")), "--out", str(out),
+                 "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "nothing was written" in err
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "conv", "export.json"]
+
+
+def test_strict_names_the_setting_and_lists_the_problems(make_export):
+    path = make_export("⟦e1:PER Putin⟧ tiba", MISALIGNED, {"id": 5, "data": {"text": "Belum."}, "annotations": []})
+    with pytest.raises(ConversionError) as e:
+        convert_export(path, strict=True, strict_name="data.strict")
+    msg = str(e.value)
+    assert "2 problem(s) under data.strict" in msg and "--strict" not in msg
+    assert "d4 (task 4) at [9, 14): PER 'Putin' does not fall on word edges" in msg
+    assert "1 task(s) unannotated: task 5" in msg
+    assert msg.count(str(path)) == 1
+
+
+def test_training_data_errors_name_the_file_once_and_say_data_strict(make_export):
+    # Was "exp/x.json: exp/x.json: 1 problem(s) under --strict" for a user who never passed --strict.
+    from indoevent.model.config import DataConfig
+    from indoevent.model.data import DataError, load_corpus
+
+    path = make_export("⟦e1:PER Putin⟧ tiba", MISALIGNED)
+    with pytest.raises(DataError) as e:
+        load_corpus(DataConfig(export=str(path)))
+    msg = str(e.value)
+    assert msg.count(str(path)) == 1 and "under data.strict" in msg and "--strict" not in msg
+    assert "PER 'Putin' does not fall on word edges" in msg
+    bad = path.with_name("bad.json")
+    bad.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_corpus(DataConfig(export=str(bad)))
+    assert str(e.value) == f"{bad}: task 0: expected an object, got int 1"

@@ -96,3 +96,31 @@ def test_agreement_command(tmp_path, capsys):
     assert "d [17, 24) 'Beijing': GPE in A, LOC in B" in out
     assert "all spans        2      1      1  0.667" in out
     assert "all arguments     1      0      1  0.667" in out
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_export(root, tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    out = tmp_path / "seeds.json"
+    out.write_text("[]\n", encoding="utf-8")
+    from indoevent import atomic
+
+    def disk_full(fd):  # the bytes were handed over; the disk cannot hold them
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", disk_full)
+    rc = main(["gold", "--markup", str(root / "annotations" / "gold"), "--seeds", str(root / "seeds"),
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.count("\n") == 1 and "No space left on device" in err and str(out) in err
+    assert out.read_text(encoding="utf-8") == "[]\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["seeds.json"]  # the temporary file is gone
+
+
+def test_missing_seed_is_one_line(root, tmp_path, capsys):
+    rc = main(["gold", "--markup", str(root / "annotations" / "gold"), "--seeds", str(tmp_path),
+               "--out", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and "cannot read" in err and ".txt" in err

@@ -172,3 +172,79 @@ def test_relation_direction_left_points_to_from_id(make_export):
     doc = read_export(make_export(task("Putin tiba", [span(0, 5, "Putin", "PER", "a"),
                                                        span(6, 10, "tiba", "CONSULT", "t"), rel]))).documents[0]
     assert [(r.trigger_id, r.entity_id) for r in doc.relations] == [("t", "a")]
+
+
+def test_a_wrong_end_offset_is_reported_with_a_short_excerpt(make_export, capsys):
+    text = "Putin tiba di Beijing. " + "Kalimat berikutnya panjang sekali. " * 40
+    code, _, err = run_validate(capsys, make_export(task(text, [span(0, 1000, "Putin", "PER", "a")])))
+    assert code == 1
+    line = next(x for x in err.splitlines() if "value.text" in x)
+    assert "text at offsets is 'Putin tiba di Beijing" in line and "(1000 characters)" in line
+    assert len(line) < 200
+
+
+def test_an_unknown_label_is_one_problem_not_one_per_relation(make_export, capsys):
+    results = [span(0, 5, "Putin", "PRESIDEN", "a"), span(6, 10, "tiba", "CONSULT", "t"),
+               span(14, 21, "Beijing", "GPE", "b"),
+               {"from_id": "t", "to_id": "a", "type": "relation", "labels": ["actor"]},
+               {"from_id": "t", "to_id": "a", "type": "relation", "labels": ["recipient"]},
+               {"from_id": "t", "to_id": "b", "type": "relation", "labels": ["place"]}]
+    code, _, err = run_validate(capsys, make_export(task("Putin tiba di Beijing", results)))
+    assert code == 1
+    assert "unknown label 'PRESIDEN'" in err and "missing span id" not in err
+    assert "1 problem(s)" in err
+
+
+@pytest.mark.parametrize("tasks, expected", [
+    ([1, 2], "task 0: expected an object, got int 1"),
+    ([{"id": 1, "data": {"text": "x"}}, "tugas"], "task 1: expected an object, got string 'tugas'"),
+    (7, "expected a Label Studio JSON export (a list of tasks), got int"),
+])
+def test_a_non_task_says_which_item_is_wrong(tmp_path, tasks, expected):
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(tasks), encoding="utf-8")
+    with pytest.raises(ExportError) as e:
+        read_export(p)
+    assert str(e.value) == f"{p}: {expected}"
+
+
+@pytest.mark.parametrize("field, where", [("id", "id"), ("doc_id", "data.doc_id")])
+def test_json_true_is_not_an_id(make_export, capsys, field, where):
+    t = task("Putin tiba", [span(0, 5, "Putin", "PER", "a")])
+    if field == "id":
+        t["id"] = True
+    else:
+        t["data"]["doc_id"] = True
+    result = read_export(make_export(t))
+    assert [p.message for p in result.problems] == [f"{where} must be a string or an integer, got true"]
+    assert "True" not in str(result.problems[0]) and result.documents[0].doc_id != "True"
+
+
+def test_validate_reads_the_jsonl_that_push_takes(make_export, tmp_path, capsys):
+    from indoevent.studio.client import read_tasks
+
+    tasks = json.loads(make_export(GOOD, task("Putin tiba", [span(0, 5, "Putin", "PER", "a")], tid=8)).read_text())
+    p = tmp_path / "results.jsonl"
+    p.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in tasks), encoding="utf-8")
+    assert read_tasks(p) == tasks == [json.loads(line) for line in p.read_text().splitlines()]
+    code, out, err = run_validate(capsys, p)
+    assert code == 0, err
+    assert f"{p}: 2 tasks, 2 annotated" in out
+    same = tmp_path / "results.json"  # JSONL under a .json name is read too
+    same.write_text(p.read_text(), encoding="utf-8")
+    assert read_export(same).n_tasks == 2
+    p.write_text(p.read_text() + "[1]\n", encoding="utf-8")
+    with pytest.raises(ExportError, match=r"results\.jsonl:3: expected a task object, got list"):
+        read_export(p)
+
+
+@pytest.mark.parametrize("command", ["validate", "convert"])
+def test_a_bad_annotation_choice_says_what_choice_accepts(root, tmp_path, capsys, command):
+    args = [command, str(root / "annotations" / "seeds.json"), "--annotation", "bogus"]
+    with pytest.raises(SystemExit) as e:
+        main(args + (["--out", str(tmp_path / "o")] if command == "convert" else []))
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "'bogus' is not a CHOICE: use latest" in err and "annotator=ID" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match="use latest"):
+        read_export(root / "annotations" / "seeds.json", "bogus")

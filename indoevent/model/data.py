@@ -51,9 +51,9 @@ def load_corpus(data: Any) -> Corpus:
     report: dict = {}
     if data.export:
         try:
-            gold, conv = convert_export(data.export, data.annotation, data.strict)
-        except (ExportError, ConversionError, FileNotFoundError) as e:
-            raise DataError(f"{data.export}: {e}") from None
+            gold, conv = convert_export(data.export, data.annotation, data.strict, strict_name="data.strict")
+        except (ExportError, ConversionError) as e:  # their messages start with the file's name
+            raise DataError(str(e)) from None
         files.append(str(data.export))
         report["export"] = {k: conv[k] for k in ("tasks", "articles", "tag_counts")}
         left = {"misaligned_spans": len(conv["misaligned_spans"]), "problems": len(conv["problems"]),
