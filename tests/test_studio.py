@@ -83,6 +83,19 @@ def test_api_errors_are_explained(code, body, expected):
     assert expected in msg and "http://ls:8080" in msg and "headers" not in msg
 
 
+@pytest.mark.parametrize("code, body", [(None, None), (401, {"detail": "Invalid token."}), (500, "boom")])
+def test_credentials_in_the_url_are_never_echoed(capsys, monkeypatch, code, body):
+    url = f"http://admin:rah@sia@127.0.0.1:{closed_port()}"
+    if code is None:  # a server that is down, through the CLI
+        monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-token")
+        assert main(["ls", "status", "--url", url]) == 1
+        msg = capsys.readouterr().err
+    else:
+        msg = str(explain(url, "pushing", ApiError(status_code=code, headers={}, body=body)))
+    assert "rah" not in msg and "sia" not in msg and "admin" not in msg
+    assert f"http://***@127.0.0.1:" in msg
+
+
 # --- checks before sending --------------------------------------------------------------------
 def test_gold_export_has_no_problems(root):
     assert check_tasks(read_tasks(root / "annotations" / "seeds.json")) == ([], [])

@@ -11,6 +11,7 @@ from ..annotation.lsexport import ExportError
 from ..studio.client import InvalidExport, StudioError, connect, push
 from ..studio.client import StudioError, connect, pull
 from ..studio.client import StudioError, connect, status
+from ..studio.client import redact
 from .common import fail
 
 
@@ -75,7 +76,7 @@ def _run_ls_status(args) -> int:
         projects = status(studio)
     except StudioError as e:
         return fail(str(e))
-    print(f"Label Studio {studio.version} ({studio.edition}) at {studio.url}, user {studio.user}")
+    print(f"Label Studio {studio.version} ({studio.edition}) at {redact(studio.url)}, user {studio.user}")
     print(f"{'id':>5} {'tasks':>6} {'annotated':>9} {'annotations':>11} {'predictions':>11} {'config':<6}  title")
     for p in projects:
         print(f"{p.id:>5} {p.tasks:>6} {p.annotated:>9} {p.annotations:>11} {p.predictions:>11} "

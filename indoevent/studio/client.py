@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,8 +40,25 @@ ANNOTATION_KEYS = ("result", "was_cancelled", "ground_truth", "lead_time")
 PREDICTION_KEYS = ("result", "model_version", "score")
 
 
+# The user-info part of a URL (``http://user:pass@host``): up to the last @ before the path.
+_CREDENTIALS = re.compile(r"(?<=://)[^/?#\s]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced, so that no message echoes them.
+
+    >>> redact("cannot reach Label Studio at http://admin:rahasia@10.0.0.5:8080 while connecting")
+    'cannot reach Label Studio at http://***@10.0.0.5:8080 while connecting'
+    """
+    return _CREDENTIALS.sub("***@", text)
+
+
 class StudioError(RuntimeError):
-    """Label Studio could not do what was asked; the message says why and what to check."""
+    """Label Studio could not do what was asked; the message says why and what to check.
+    Credentials in a URL are never part of it (see :func:`redact`)."""
+
+    def __init__(self, message: object = "", *args: object):
+        super().__init__(redact(str(message)), *args)
 
 
 class InvalidExport(StudioError):
@@ -344,7 +362,7 @@ def push(studio: Studio, export: str | Path, project: str | int, *, config: str 
                               f"({found.title!r}) at {studio.url}, e.g. {', '.join(dup[:3])}; nothing was sent. "
                               "Pass --skip-existing to push only the new ones")
 
-    report = PushReport(found.id, found.title or str(project), created, f"{studio.url}/projects/{found.id}/data",
+    report = PushReport(found.id, found.title or str(project), created, redact(f"{studio.url}/projects/{found.id}/data"),
                         skipped_existing=skipped, warnings=warnings)
     bar = None
     if progress and len(todo) > batch_size:
