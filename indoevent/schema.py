@@ -37,13 +37,18 @@ CONTROL_OF: dict[str, str] = {
     **{label: EVENT_CONTROL for label in EVENT_LABELS},
 }
 
-# One colour per label, used in the Label Studio config (distinct, readable).
+# One colour per label, used in the Label Studio config. Label Studio highlights a span with its
+# label's colour at 30% opacity over the white page, so the colours were chosen for what that
+# shows: every event colour differs from every other, from each entity colour and from white by a
+# CIEDE2000 distance of at least 10 at that opacity (tests/test_validate.py measures it; the old
+# palette had REQUEST vs PROTEST at 5.8 and MOBILIZE vs white at 5.4).
+HIGHLIGHT_OPACITY = 0.3
 COLORS: dict[str, str] = {
     "PER": "#e6194b", "ORG": "#3cb44b", "GPE": "#4363d8", "LOC": "#f58231", "DATE": "#911eb4",
-    "AGREE": "#42d4f4", "CONSULT": "#f032e6", "SUPPORT": "#bfef45", "CONCEDE": "#fabed4",
-    "COOPERATE": "#469990", "AID": "#dcbeff", "RETREAT": "#9a6324", "REQUEST": "#fffac8",
-    "ACCUSE": "#800000", "REJECT": "#aaffc3", "THREATEN": "#808000", "PROTEST": "#ffd8b1",
-    "SANCTION": "#000075", "MOBILIZE": "#a9a9a9", "COERCE": "#ff6f61", "ASSAULT": "#2f4f4f",
+    "AGREE": "#00ff00", "CONSULT": "#00d2ff", "SUPPORT": "#d2ff00", "CONCEDE": "#f0ffa5",
+    "COOPERATE": "#005a4b", "AID": "#00ffd2", "RETREAT": "#a5fff0", "REQUEST": "#d2a5ff",
+    "ACCUSE": "#5a5a0f", "REJECT": "#ff9696", "THREATEN": "#4b1e00", "PROTEST": "#ffb400",
+    "SANCTION": "#001e3c", "MOBILIZE": "#78c3ff", "COERCE": "#2d002d", "ASSAULT": "#ff2d00",
 }
 
 

@@ -248,3 +248,36 @@ def test_a_bad_annotation_choice_says_what_choice_accepts(root, tmp_path, capsys
     assert "'bogus' is not a CHOICE: use latest" in err and "annotator=ID" in err and "Traceback" not in err
     with pytest.raises(ValueError, match="use latest"):
         read_export(root / "annotations" / "seeds.json", "bogus")
+
+
+def test_event_colours_stay_apart_at_label_studios_highlight_opacity():
+    # Annotators see a label's colour at 30% over white; there REQUEST and PROTEST, CONCEDE and AID,
+    # COOPERATE and ASSAULT looked alike, and REQUEST barely showed. CIEDE2000 distance >= 10
+    # ("clearly different at a glance") for every event pair, against each entity and against white.
+    from itertools import combinations
+
+    from coloraide import Color
+
+    from indoevent.schema import COLORS, ENTITY_LABELS, EVENT_LABELS, HIGHLIGHT_OPACITY
+
+    def seen(label):
+        return Color.layer([Color(COLORS[label]).set("alpha", HIGHLIGHT_OPACITY), "white"], space="srgb")
+
+    def distance(a, b):
+        return a.delta_e(b, method="2000")
+
+    pairs = [(a, b) for a, b in combinations(EVENT_LABELS, 2)] + \
+            [(a, b) for a in EVENT_LABELS for b in ENTITY_LABELS]
+    close = [(a, b, round(distance(seen(a), seen(b)), 1)) for a, b in pairs if distance(seen(a), seen(b)) < 10]
+    assert close == []
+    faint = [(a, round(distance(seen(a), Color("white")), 1)) for a in EVENT_LABELS
+             if distance(seen(a), Color("white")) < 10]
+    assert faint == []
+    assert len(set(COLORS.values())) == len(COLORS)
+
+
+def test_the_guideline_sets_projects_up_with_indoevent_ls(root):
+    text = (root / "annotations" / "guidelines.md").read_text(encoding="utf-8")
+    section = text[text.index("## 8. Label Studio"):text.index("## 9.")]
+    assert "indoevent ls push" in section and "indoevent ls pull" in section
+    assert "paste" not in section.lower()
