@@ -10,6 +10,7 @@ BIN    := $(VENV)/bin
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "indoevent needs Python >= 3.11 (pyproject.toml): run make PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: an unpinned torch pulls a CUDA build of several GB.
 	$(BIN)/pip install --quiet torch==2.13.0

@@ -227,3 +227,12 @@ def test_cli_refuses_bad_numbers_in_one_line(override, message, capsys):
     rc = cli.main(["train", "--config", str(ROOT / "training/configs/tiny.yaml"), override])
     err = capsys.readouterr().err
     assert rc == 1 and message in err and err.count("\n") == 1
+
+
+def test_python_requirement_is_the_same_everywhere():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["requires-python"] == ">=3.11"
+    assert "Python >= 3.11" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(3, 11)" in (ROOT / "Makefile").read_text(encoding="utf-8")
