@@ -12,18 +12,10 @@ from ..annotation.convert import ConversionError, check_output, convert_export, 
 from ..annotation.gold import build_gold, dumps_export
 from ..annotation.inline import MarkupError
 from ..annotation.labelconfig import check_config_file
-from ..annotation.lsexport import CHOICES, ExportError, check_choice
+from ..annotation.lsexport import ExportError
 from ..annotation.validate import label_table, validate
 from ..atomic import OutputExistsError, write_text
-from .common import fail
-
-
-def annotation_choice(value: str) -> str:
-    """argparse type of --annotation: a bad CHOICE is a usage error that lists the good ones."""
-    try:
-        return check_choice(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a CHOICE: use {CHOICES}") from None
+from .common import annotation_choice, fail
 
 
 def cannot_write(path: Path, e: OSError) -> int:

@@ -13,7 +13,7 @@ from ..annotation.lsexport import ExportError
 from ..model.metrics import table
 from ..model.runs import write_json
 from ..evaluation.evaluate import evaluate_model
-from .common import fail
+from .common import annotation_choice, fail
 
 
 # --- evaluate ---------------------------------------------------------------------------------
@@ -25,7 +25,7 @@ def _add_evaluate(sub) -> None:
                     "entities and triggers separately. Warns when the articles were part of its training data.")
     p.add_argument("model", type=Path, help="run folder (models/<run-name>)")
     p.add_argument("--export", type=Path, default=None, help="gold Label Studio export to score against")
-    p.add_argument("--annotation", default="latest", metavar="CHOICE",
+    p.add_argument("--annotation", default="latest", metavar="CHOICE", type=annotation_choice,
                    help="which annotation per task: latest (default), first, or annotator=ID")
     p.add_argument("--conll", type=Path, action="append", default=[], help="CoNLL column file (repeatable)")
     p.add_argument("--label-map", action="append", default=[], metavar="SRC=DST",
