@@ -229,7 +229,7 @@ def test_validate_reads_the_jsonl_that_push_takes(make_export, tmp_path, capsys)
     assert read_tasks(p) == tasks == [json.loads(line) for line in p.read_text().splitlines()]
     code, out, err = run_validate(capsys, p)
     assert code == 0, err
-    assert f"{p}: 2 tasks, 2 annotated" in out
+    assert f"{p}: 2 tasks, 2 annotated, 0 prediction(s)" in out
     same = tmp_path / "results.json"  # JSONL under a .json name is read too
     same.write_text(p.read_text(), encoding="utf-8")
     assert read_export(same).n_tasks == 2
@@ -281,3 +281,24 @@ def test_the_guideline_sets_projects_up_with_indoevent_ls(root):
     section = text[text.index("## 8. Label Studio"):text.index("## 9.")]
     assert "indoevent ls push" in section and "indoevent ls pull" in section
     assert "paste" not in section.lower()
+
+
+def test_validate_checks_every_prediction_as_push_does(tmp_path, capsys):
+    # `ls push` refuses a bad prediction and its hint names `indoevent validate`: validate must see it too.
+    from indoevent.studio.client import check_tasks
+
+    good = {"model_version": "tiny-abc", "score": 0.4, "result": [span(0, 5, "Putin", "PER", "a")]}
+    bad = {"model_version": "tiny-abc", "score": "high", "result": [span(6, 99, "tiba", "CONSULT", "t")]}
+    tasks = [{"id": 1, "data": {"text": "Putin tiba", "doc_id": "a"}, "predictions": [good]},
+             {"id": 2, "data": {"text": "Putin tiba", "doc_id": "b"}, "predictions": [good, bad]}]
+    p = tmp_path / "predictions.jsonl"
+    p.write_text("".join(json.dumps(t) + "\n" for t in tasks[:1]), encoding="utf-8")
+    code, out, err = run_validate(capsys, p)
+    assert code == 0 and "1 tasks, 0 annotated, 1 prediction(s)" in out, err
+    p.write_text("".join(json.dumps(t) + "\n" for t in tasks), encoding="utf-8")
+    code, out, err = run_validate(capsys, p)
+    assert code == 1
+    assert "task 2 (b) prediction 1 (tiny-abc): score must be a number or null, got 'high'" in err
+    assert "task 2 (b) prediction 1 (tiny-abc) at [6, 99): offsets outside the text" in err
+    assert "2 problem(s)" in err
+    assert len(check_tasks(tasks)[0]) == 2  # the same two problems stop a push

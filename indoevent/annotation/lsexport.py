@@ -30,6 +30,7 @@ class ReadResult:
     warnings: list[Problem] = field(default_factory=list)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> task labels
     n_tasks: int = 0
+    n_predictions: int = 0  # predictions checked (by validate)
 
 
 def load_tasks(path: str | Path) -> list[dict]:
@@ -251,7 +252,11 @@ def task_to_document(task: dict, index: int, choose: str = "latest") -> tuple[Do
 def read_export(path: str | Path, choose: str = "latest") -> ReadResult:
     """Read a whole export. Raises :class:`ExportError` only if the file is unreadable."""
     check_choice(choose)
-    tasks = load_tasks(path)
+    return read_tasks_of(load_tasks(path), choose)
+
+
+def read_tasks_of(tasks: list[dict], choose: str = "latest") -> ReadResult:
+    """The documents, problems and skipped tasks of tasks already loaded (see :func:`read_export`)."""
     out = ReadResult(n_tasks=len(tasks))
     seen_ids: dict[str, str] = {}
     for i, task in enumerate(tasks):

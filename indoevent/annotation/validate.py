@@ -6,7 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from ..schema import CONTROL_OF, ENTITY_LABELS, EVENT_LABELS, ROLES
-from .lsexport import ReadResult, read_export
+from .checks import Problem
+from .lsexport import ReadResult, check_choice, load_tasks, read_tasks_of, task_label, task_to_document
 
 
 def label_table(result: ReadResult) -> str:
@@ -23,6 +24,44 @@ def label_table(result: ReadResult) -> str:
     return "\n".join(lines)
 
 
+def check_predictions(tasks: list[dict]) -> tuple[int, list[Problem], list[Problem]]:
+    """Check every prediction of every task like an annotation, against the task's text:
+    ``(predictions checked, problems, warnings)``. Tasks whose own data is wrong are left to
+    the annotation check, which reports them once."""
+    n, problems, warnings = 0, [], []
+    for i, task in enumerate(tasks):
+        preds = task.get("predictions") or []
+        if not isinstance(preds, list):
+            problems.append(Problem(task_label(task, i), "predictions must be a list"))
+            continue
+        bare = {k: v for k, v in task.items() if k not in ("annotations", "predictions")}
+        if preds and task_to_document(bare, i)[1]:
+            continue
+        for k, pred in enumerate(preds):
+            where = f"{task_label(task, i)} prediction {k}"
+            if not isinstance(pred, dict):
+                problems.append(Problem(where, "is an id only (a quick export): pull with `indoevent ls pull`, whose "
+                                               "snapshot holds full predictions" if isinstance(pred, int)
+                                        else f"is not an object: {pred!r:.60}"))
+                continue
+            where += f" ({pred.get('model_version') or 'no model_version'})"
+            score = pred.get("score")
+            if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+                problems.append(Problem(where, f"score must be a number or null, got {score!r}"))
+            _, found, warned, _ = task_to_document({**bare, "annotations": [{"result": pred.get("result")}]}, i)
+            n += 1
+            problems += [Problem(where, p.message, p.start, p.end) for p in found]
+            warnings += [Problem(where, p.message, p.start, p.end) for p in warned]
+    return n, problems, warnings
+
+
 def validate(export: str | Path, choose: str = "latest") -> ReadResult:
-    """Read and check an export; problems are in the result (an unreadable file raises ExportError)."""
-    return read_export(export, choose)
+    """Read and check an export (JSON or JSONL): the chosen annotation of each task and every
+    prediction. Problems are in the result (an unreadable file raises ExportError)."""
+    check_choice(choose)
+    tasks = load_tasks(export)
+    result = read_tasks_of(tasks, choose)
+    result.n_predictions, problems, warnings = check_predictions(tasks)
+    result.problems += problems
+    result.warnings += warnings
+    return result

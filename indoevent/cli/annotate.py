@@ -27,7 +27,8 @@ def cannot_write(path: Path, e: OSError) -> int:
 # --- validate ---------------------------------------------------------------------------------
 def _add_validate(sub) -> None:
     p = sub.add_parser("validate", help="check a Label Studio export against the schema",
-                       description="Check a Label Studio JSON export against annotation schema v1: offsets inside "
+                       description="Check a Label Studio JSON export (or JSONL, one task a line) against annotation "
+                                   "schema v1, the chosen annotation of each task and every prediction: offsets inside "
                                    "the text and matching value.text, clean span edges, no overlaps, known labels "
                                    "and control names, relations from a trigger to an allowed entity. Prints a "
                                    "per-label count table; exits 1 listing every problem by task id and offset.")
@@ -46,7 +47,8 @@ def _run_validate(args) -> int:
         result = validate(args.export, args.annotation)
     except ExportError as e:
         return fail(str(e))
-    print(f"{args.export}: {result.n_tasks} tasks, {len(result.documents)} annotated")
+    print(f"{args.export}: {result.n_tasks} tasks, {len(result.documents)} annotated, "
+          f"{result.n_predictions} prediction(s)")
     print(label_table(result))
     for reason, tasks in result.skipped.items():
         print(f"skipped ({reason}): {len(tasks)}: {', '.join(tasks[:10])}{' ...' if len(tasks) > 10 else ''}")
