@@ -27,7 +27,7 @@ $(LSVENV)/.installed:
 
 demo: setup
 	$(BIN)/indoevent validate annotations/seeds.json --config annotations/label_config.xml
-	$(BIN)/indoevent convert annotations/seeds.json --out data/seeds --strict
+	$(BIN)/indoevent convert annotations/seeds.json --out data/seeds --strict --overwrite
 	$(BIN)/indoevent train --config training/configs/tiny.yaml --output-dir models/tiny --overwrite
 	$(BIN)/indoevent extract seeds/ --model models/tiny --out results/seeds.jsonl --overwrite
 
