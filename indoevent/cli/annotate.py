@@ -136,7 +136,10 @@ def _run_gold(args) -> int:
     except OSError as e:
         return fail(f"{e.filename}: cannot read: {e.strerror}")
     if args.check:
-        current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        try:
+            current = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        except (OSError, UnicodeDecodeError) as e:
+            return fail(f"{args.out}: cannot read: {getattr(e, 'strerror', None) or e}")
         if current != text:
             return fail(f"{args.out} is out of date: run `indoevent gold`")
         print(f"{args.out} is up to date")
