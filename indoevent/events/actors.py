@@ -109,8 +109,10 @@ def _pycountry_names() -> dict[str, tuple[str, str]]:
         for attr in ("name", "official_name", "common_name"):
             n = getattr(c, attr, None)
             if n:
-                names.setdefault(name_key(n), (c.alpha_3, id_(c.name)))
-                names.setdefault(name_key(id_(n)), (c.alpha_3, id_(c.name)))
+                # "Iran, Republik Islam" reads as "Iran" in news.
+                short = id_(c.name).split(", ")[0]
+                names.setdefault(name_key(n), (c.alpha_3, short))
+                names.setdefault(name_key(id_(n)), (c.alpha_3, short))
     return names
 
 

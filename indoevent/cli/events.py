@@ -1,0 +1,111 @@
+"""Commands for events across articles: frames from gold (frames), and one record per event (merge)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..annotation.lsexport import ExportError, read_export
+from ..atomic import replacing
+from ..events.actors import AliasTable
+from ..events.merge import FramesError, gold_records, merge, read_frames, read_index, write_merge
+from .common import fail
+
+
+# --- frames -------------------------------------------------------------------------------------
+def _add_frames(sub) -> None:
+    p = sub.add_parser(
+        "frames", help="event frames from annotated relations (gold), in the format `indoevent extract` writes",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Build one frames record per annotated article of a Label Studio JSON export (triggers with "
+                    "their actor, recipient, place and time relations), in the same JSONL record format that "
+                    "`indoevent extract` writes, so that `indoevent merge` can be checked on gold data apart from "
+                    "any model. With --index each record also gets the article's date.",
+        epilog="example:\n  indoevent frames annotations/seeds.json --index seeds/index.json --out gold_frames.jsonl")
+    p.add_argument("export", metavar="EXPORT", help="Label Studio JSON export (e.g. annotations/seeds.json)")
+    p.add_argument("--out", type=Path, required=True, help="frames, JSONL (written atomically)")
+    p.add_argument("--index", type=Path, default=None,
+                   help="article dates: a seeds-style index.json (id, published, date_text)")
+    p.add_argument("--choose", default="latest",
+                   help="which annotation of a task to use: latest (default), first, or annotator=ID")
+    p.set_defaults(func=_run_frames)
+
+
+def _run_frames(args) -> int:
+    try:
+        result = read_export(args.export, choose=args.choose)
+        dates = read_index(args.index) if args.index else None
+    except (ExportError, ValueError) as e:
+        return fail(e.problems[0] if isinstance(e, FramesError) else str(e))
+    for prob in result.problems:
+        print(f"indoevent: warning: {prob}", file=sys.stderr)
+    records = gold_records(result.documents, dates, source=str(args.export))
+    with replacing(args.out, "w", encoding="utf-8", newline="\n") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    undated = [r["id"] for r in records if "date" not in r]
+    print(f"wrote {args.out}: {len(records)} article(s), {sum(len(r['events']) for r in records)} frame(s)"
+          + (f"; {len(undated)} without a date (give --index)" if undated else ""))
+    return 0
+
+
+# --- merge --------------------------------------------------------------------------------------
+def _add_merge(sub) -> None:
+    p = sub.add_parser(
+        "merge", help="one record per event across articles: events.jsonl, mentions.jsonl and CSV",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Normalise the frames of many articles (actors to PLOVER-style country and sector codes, "
+                    "DATE spans to ISO dates against each article's date) and cluster the frames that describe "
+                    "the same event: same PLOVER type, fitting actors, dates within --window days, compatible "
+                    "place. Writes events.jsonl (one line per event: id, type, actors, recipients, place, date, "
+                    "mentions, sources), mentions.jsonl (one line per frame: its event, article, trigger, the "
+                    "frame and why it was merged) and the same as events.csv and mentions.csv. Deterministic.\n\n"
+                    "Each article needs a date: a 'date' field in its record (ISO, e.g. 2025-09-03) or --index. "
+                    "A bad record or a missing date is reported as path:line, and nothing is written.",
+        epilog="examples:\n"
+               "  indoevent frames annotations/seeds.json --index seeds/index.json --out gold_frames.jsonl\n"
+               "  indoevent merge gold_frames.jsonl --out merged/\n"
+               "  indoevent extract seeds/ --model models/tiny --out results.jsonl\n"
+               "  indoevent merge results.jsonl --index seeds/index.json --out merged-model/")
+    p.add_argument("frames", nargs="+", metavar="FRAMES", type=Path,
+                   help="JSONL from `indoevent extract` or `indoevent frames`")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--index", type=Path, default=None,
+                   help="dates of articles whose records have none: a seeds-style index.json")
+    p.add_argument("--window", type=int, default=0,
+                   help="days two dated mentions may lie apart and still be one event (default 0: same day)")
+    p.add_argument("--lookback", type=int, default=1,
+                   help="a mention without a date joins an event up to this many days before its article's "
+                        "date (default 1: news reports yesterday's events)")
+    p.add_argument("--aliases", type=Path, default=None,
+                   help="an alias table (YAML) instead of the package's indoevent/events/data/actors.yaml")
+    p.set_defaults(func=_run_merge)
+
+
+def _run_merge(args) -> int:
+    if args.window < 0 or args.lookback < 0:
+        return fail("--window and --lookback must be 0 or more days")
+    try:
+        dates = read_index(args.index) if args.index else None
+        articles = read_frames(args.frames, dates)
+        table = AliasTable.load(args.aliases)
+    except FramesError as e:
+        for prob in e.problems:
+            print(f"indoevent: error: {prob}", file=sys.stderr)
+        return fail(f"{len(e.problems)} problem(s); nothing written")
+    except (OSError, ValueError) as e:
+        return fail(str(e))
+    print(f"read {len(articles)} article(s), {sum(len(a.frames) for a in articles)} frame(s)", file=sys.stderr)
+    result = merge(articles, table, window=args.window, lookback=args.lookback)
+    paths = write_merge(result, args.out)
+    multi = sum(e["sources"] > 1 for e in result.events)
+    print(f"{len(result.events)} event(s), {multi} reported by more than one article; "
+          f"{len(result.mentions)} mention(s), {result.unmerged} not merged; wrote {', '.join(map(str, paths))}")
+    return 0
+
+
+def add(sub) -> None:
+    _add_frames(sub)
+    _add_merge(sub)

@@ -1,0 +1,491 @@
+"""Events across articles: frames from many articles that report the same event become one
+record, the way GDELT keeps a row per event and a row per mention.
+
+Input is the JSONL that ``indoevent extract`` writes (one article per line, its ``events`` as
+frame dicts), or the same records built from gold relations (:func:`gold_records`). Every
+mention is normalised first: actors and recipients to codes (:mod:`.actors`), its time argument
+to a day or range against the article's date (:mod:`.dates`), its place to a country.
+
+Mentions then join events in three passes, each in a fixed order (deterministic), and every
+join records why:
+
+1. mentions with actors and a date of their own. A mention joins an event of the same PLOVER
+   type whose date lies within ``window`` days, whose place is compatible (same country, or
+   one side unknown) and whose actors fit: for meetings and agreements (CONSULT, COOPERATE,
+   AGREE: both sides take part) the mention's participants are among the event's; for the
+   other types the actors overlap, and the recipients too when both have any. Otherwise it
+   founds a new event. The most often reported participant set goes first, so that it, not a
+   stray one, founds the event; same actors on different days stay apart.
+2. mentions with actors and no date: first an event their article already reports (a dated
+   mention of the article is in it); else one dated on the article's day or up to
+   ``lookback`` days before (news reports yesterday's events); else a new event on the
+   article's date, marked ``date_source: article``.
+3. mentions with no actors ("pertemuan itu"): the one event of their article that fits their
+   type, place and date; from another article only the one event that also shares their place.
+   When several fit, the mention is not merged (``event: null``) rather than guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..atomic import replacing
+from ..document import Span
+from .actors import Actor, AliasTable, ArticleActors, Place
+from .dates import DateRange, article_date, normalise_date
+from .extractor import Extraction  # the record format itself (no torch at import)
+from .frames import frames_from_relations
+
+# Both sides of these take part alike ("Putin dan Kim bertemu" = "Kim bertemu Putin").
+SYMMETRIC = frozenset({"CONSULT", "COOPERATE", "AGREE"})
+
+
+class FramesError(ValueError):
+    """Records that cannot be merged; ``problems`` holds one line per bad record."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"{len(problems)} problem(s); first: {problems[0]}")
+        self.problems = problems
+
+
+@dataclass
+class Article:
+    """One input record: its id, where it came from, its date, entities and frames."""
+
+    id: str
+    where: str  # path:line
+    date: DateRange
+    entities: list[Span]
+    frames: list[dict]
+
+
+@dataclass
+class Mention:
+    """One frame, normalised."""
+
+    article: Article
+    index: int  # the frame's position in its record
+    type: str
+    trigger: Span
+    frame: dict
+    actors: tuple[Actor, ...]
+    recipients: tuple[Actor, ...]
+    places: tuple[Place, ...]
+    own_date: DateRange | None
+    date_notes: tuple[str, ...] = ()  # time arguments that could not be read
+
+    @property
+    def participants(self) -> frozenset[str]:
+        return frozenset(a.key for a in self.actors + self.recipients)
+
+    @property
+    def place_countries(self) -> frozenset[str]:
+        return frozenset(p.country for p in self.places if p.country)
+
+    @property
+    def date(self) -> DateRange:
+        """Its own date, else its article's."""
+        return self.own_date or self.article.date
+
+    @property
+    def order(self) -> tuple:
+        return self.article.id, self.trigger.start, self.index
+
+
+@dataclass
+class Event:
+    """Mentions of one event with why each joined; the first one founded it."""
+
+    type: str
+    date: DateRange
+    date_source: str  # text: a mention's own time argument; article: its article's date
+    actor_keys: frozenset[str]
+    recipient_keys: frozenset[str]
+    members: list[tuple[Mention, str]] = field(default_factory=list)
+    id: str = ""
+
+    @property
+    def founder(self) -> Mention:
+        return next(m for m, why in self.members if why.startswith("founds"))
+
+    @property
+    def participants(self) -> frozenset[str]:
+        return self.actor_keys | self.recipient_keys
+
+    @property
+    def place_countries(self) -> frozenset[str]:
+        return frozenset().union(*(m.place_countries for m, _ in self.members))
+
+    @property
+    def articles(self) -> list[str]:
+        return sorted({m.article.id for m, _ in self.members})
+
+
+# --- reading ----------------------------------------------------------------------------------
+def _span(d, where: str) -> Span:
+    if not isinstance(d, dict) or not isinstance(d.get("start"), int) or not isinstance(d.get("end"), int):
+        raise ValueError(f"{where}: a span needs integer start and end, got {str(d)[:60]}")
+    return Span(d["start"], d["end"], str(d.get("label", "")), str(d.get("text", "")), id=d.get("id"))
+
+
+def _check_frame(f, where: str) -> None:
+    if not isinstance(f, dict) or not isinstance(f.get("type"), str):
+        raise ValueError(f"{where}: a frame needs a 'type' (a PLOVER label), got {str(f)[:60]}")
+    _span(f.get("trigger"), f"{where} trigger")
+    args = f.get("arguments", {})
+    if not isinstance(args, dict) or not all(isinstance(v, list) for v in args.values()):
+        raise ValueError(f"{where}: 'arguments' must map roles to lists of spans")
+    for role, spans in args.items():
+        for s in spans:
+            _span(s, f"{where} {role}")
+
+
+def read_index(path: str | Path) -> dict[str, str]:
+    """Article dates from a seeds-style index (a list of ``{id, published, date_text}``):
+    ``published`` when printed, else the date the text gives."""
+    try:
+        items = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise FramesError([f"{path}: cannot read the index: {e}"]) from e
+    if not isinstance(items, list):
+        raise FramesError([f"{path}: expected a list of {{id, published, date_text}}"])
+    return {str(i["id"]): i.get("published") or i.get("date_text") for i in items
+            if isinstance(i, dict) and "id" in i and (i.get("published") or i.get("date_text"))}
+
+
+def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None) -> list[Article]:
+    """The articles of frames files (JSONL as ``indoevent extract`` or ``indoevent frames``
+    write them), with their dates from the record's ``date`` (or ``meta.date``/``published``)
+    or else from ``dates`` (article id -> date). Raises :class:`FramesError` listing every bad
+    record (path:line and why) and every article without a usable date."""
+    articles: list[Article] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for path in map(Path, paths):
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}")
+            continue
+        if lines and lines[0].lstrip().startswith("["):
+            problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
+                            f"run `indoevent frames {path} --out frames.jsonl` first")
+            continue
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                art = _article(line, where, dates or {})
+            except ValueError as e:
+                problems.append(str(e))
+                continue
+            if art.id in seen:
+                problems.append(f"{where}: article {art.id!r} also at {seen[art.id]}")
+                continue
+            seen[art.id] = where
+            articles.append(art)
+    if problems:
+        raise FramesError(problems)
+    return articles
+
+
+def _article(line: str, where: str, dates: dict[str, str]) -> Article:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: not a frames record: malformed JSON at column {e.colno}: {e.msg}") from e
+    if not isinstance(rec, dict):
+        raise ValueError(f"{where}: not a frames record: expected an object, got {type(rec).__name__}")
+    if "predictions" in rec or "annotations" in rec:
+        raise ValueError(f"{where}: a Label Studio task, not a frames record: use `indoevent extract` "
+                         "(--format jsonl) or `indoevent frames` output")
+    if rec.get("id") in (None, "") or not isinstance(rec.get("events"), list):
+        raise ValueError(f"{where}: not a frames record: needs 'id' and an 'events' list "
+                         "(the output of `indoevent extract` or `indoevent frames`)")
+    aid = str(rec["id"])
+    for i, f in enumerate(rec["events"]):
+        _check_frame(f, f"{where}: event {i}")
+    entities = [_span(s, f"{where}: entity") for s in rec.get("entities") or []]
+    meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+    raw = rec.get("date") or meta.get("date") or rec.get("published") or meta.get("published") or dates.get(aid)
+    if raw is None:
+        raise ValueError(f"{where}: article {aid!r} has no date: add a 'date' field (e.g. \"2025-09-03\") "
+                         "or pass --index with the articles' dates")
+    d = article_date(raw)
+    if d is None:
+        raise ValueError(f"{where}: article {aid!r}: cannot read its date {raw!r} (give an ISO date, e.g. 2025-09-03)")
+    return Article(aid, where, d, entities, rec["events"])
+
+
+def mentions_of(article: Article, table: AliasTable) -> list[Mention]:
+    """The article's frames, normalised: actors through the table and the article's coreference,
+    the first readable time argument against the article's date, places to countries."""
+    args_spans = [_span(s, "") for f in article.frames for spans in f.get("arguments", {}).values() for s in spans]
+    norm = ArticleActors(table, article.entities or args_spans)
+    out = []
+    for i, f in enumerate(article.frames):
+        args = {role: [_span(s, "") for s in spans] for role, spans in f.get("arguments", {}).items()}
+        own, notes = None, []
+        for s in args.get("time", []):
+            d = normalise_date(s.text, article.date.start)
+            if d is None:
+                notes.append(f"cannot read time {s.text!r}")
+            elif own is None:
+                own = d
+            else:
+                notes.append(f"second time {s.text!r} ({d.iso}) not used")
+        out.append(Mention(article, i, f["type"], _span(f["trigger"], ""), f,
+                           tuple(norm.actor(s) for s in args.get("actor", [])),
+                           tuple(norm.actor(s) for s in args.get("recipient", [])),
+                           tuple(norm.place(s) for s in args.get("place", [])), own, tuple(notes)))
+    return out
+
+
+# --- merging ----------------------------------------------------------------------------------
+def _codes(keys: Iterable[str]) -> str:
+    return ", ".join(sorted(keys)) or "none"
+
+
+def _actors_fit(m: Mention, ev: Event) -> str | None:
+    """Why the mention's actors fit the event's, or None."""
+    if m.type in SYMMETRIC:
+        p = m.participants
+        return f"participants {_codes(p)} among the event's {_codes(ev.participants)}" \
+            if p and p <= ev.participants else None
+    a, r = frozenset(x.key for x in m.actors), frozenset(x.key for x in m.recipients)
+    if a and ev.actor_keys and not a & ev.actor_keys or r and ev.recipient_keys and not r & ev.recipient_keys:
+        return None
+    shared = (a & ev.actor_keys, r & ev.recipient_keys)
+    if not any(shared):
+        return None
+    why = [f"actors share {_codes(shared[0])}"] if shared[0] else []
+    return "; ".join(why + ([f"recipients share {_codes(shared[1])}"] if shared[1] else []))
+
+
+def _place_fit(m: Mention, ev: Event) -> str | None:
+    mine, theirs = m.place_countries, ev.place_countries
+    if mine and theirs:
+        return f"place in {_codes(mine & theirs)}" if mine & theirs else None
+    return "place compatible (one side unknown)"
+
+
+def _founder_reason(m: Mention, how: str) -> str:
+    who = _codes(m.participants if m.type in SYMMETRIC else {a.key for a in m.actors})
+    return f"founds the event: {m.type} of {who} on {m.date.iso} ({how})"
+
+
+def _new_event(m: Mention, date: DateRange, source: str, reason: str) -> Event:
+    a, r = frozenset(x.key for x in m.actors), frozenset(x.key for x in m.recipients)
+    return Event(m.type, date, source, a, r, [(m, reason)])
+
+
+def merge_mentions(mentions: Sequence[Mention], window: int = 0, lookback: int = 1) -> tuple[list[Event], list[tuple[Mention, str]]]:
+    """Cluster mentions into events (the module docstring tells how); returns the events, with
+    ids ``E0001``... in date order, and the mentions left unmerged with why."""
+    popular = Counter((m.type, m.participants) for m in mentions if m.participants)
+
+    def rank(m: Mention) -> tuple:
+        return (m.type, -popular[(m.type, m.participants)], -len(m.participants), m.date.days,
+                m.date.start, m.order)
+
+    events: list[Event] = []
+
+    def of_type(m: Mention) -> list[Event]:
+        return [e for e in events if e.type == m.type]
+
+    # 1. Actors and a date of their own.
+    for m in sorted((m for m in mentions if m.participants and m.own_date), key=rank):
+        best = None
+        for ev in of_type(m):
+            fit, place = _actors_fit(m, ev), _place_fit(m, ev)
+            if fit and place and m.own_date.overlaps(ev.date, window):
+                score = (-len(m.participants & ev.participants), abs((m.own_date.start - ev.date.start).days))
+                if best is None or score < best[0]:
+                    best = (score, ev, f"same {m.type}; {fit}; date {m.own_date.iso} fits {ev.date.iso}; {place}")
+        if best:
+            best[1].members.append((m, best[2]))
+        else:
+            events.append(_new_event(m, m.own_date, "text", _founder_reason(m, f"its own date {m.own_date.text!r}")))
+
+    # 2. Actors, no date: the article's own event, else one of the article's day or just before.
+    for m in sorted((m for m in mentions if m.participants and not m.own_date), key=rank):
+        own = [ev for ev in of_type(m) if any(x.article is m.article for x, _ in ev.members)
+               and _actors_fit(m, ev) and _place_fit(m, ev)]
+        if own:
+            ev = min(own, key=lambda e: (-len(m.participants & e.participants), events.index(e)))
+            ev.members.append((m, f"no date of its own: joins its article's {m.type} event of {ev.date.iso}; "
+                                  f"{_actors_fit(m, ev)}; {_place_fit(m, ev)}"))
+            continue
+        reach = DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
+        near = [ev for ev in of_type(m) if ev.date.overlaps(reach) and _actors_fit(m, ev) and _place_fit(m, ev)]
+        if near:
+            ev = min(near, key=lambda e: (-len(m.participants & e.participants), -e.date.start.toordinal(),
+                                          events.index(e)))
+            ev.members.append((m, f"no date of its own: its article's date {m.article.date.iso} is on or up to "
+                                  f"{lookback} day(s) after the event's {ev.date.iso}; {_actors_fit(m, ev)}; "
+                                  f"{_place_fit(m, ev)}"))
+        else:
+            events.append(_new_event(m, m.article.date, "article",
+                                     _founder_reason(m, "no date of its own: dated by its article")))
+
+    # 3. No actors: only where one event fits.
+    left: list[tuple[Mention, str]] = []
+    bare = [m for m in mentions if not m.participants]
+    for m in sorted(bare, key=lambda m: (m.own_date is None, not m.place_countries, m.order)):
+        when = m.own_date or DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
+        fits = [ev for ev in of_type(m) if ev.date.overlaps(when, window if m.own_date else 0) and _place_fit(m, ev)]
+        own = [ev for ev in fits if any(x.article is m.article for x, _ in ev.members)]
+        placed = [ev for ev in (own or fits) if m.place_countries & ev.place_countries]
+        if len(own) == 1:
+            ev, why = own[0], f"no actors: the only {m.type} event of its article that fits its place and date"
+        elif len(own) > 1 and len(placed) == 1:
+            ev, why = placed[0], f"no actors: of its article's {len(own)} {m.type} events the only one in its place"
+        elif not own and len(placed) == 1:
+            ev, why = placed[0], f"no actors: the only {m.type} event in its place ({_codes(m.place_countries)}) " \
+                                 f"on {placed[0].date.iso}"
+        else:
+            n = len(own) or len(fits)
+            left.append((m, f"not merged: no actors, and {n} {m.type} events fit" if n else
+                            f"not merged: no actors, and no {m.type} event fits"))
+            continue
+        ev.members.append((m, f"{why}; {_place_fit(m, ev)}"))
+
+    for ev in events:
+        ev.members.sort(key=lambda x: x[0].order)
+    events.sort(key=lambda e: (e.date.start, e.date.end, e.type, -len(e.members), e.members[0][0].order))
+    for n, ev in enumerate(events, 1):
+        ev.id = f"E{n:04d}"
+    return events, sorted(left, key=lambda x: x[0].order)
+
+
+# --- records ------------------------------------------------------------------------------------
+def _tally(actors: Iterable[Actor]) -> list[dict]:
+    count = Counter((a.code, a.country, a.sector, a.name) for a in actors)
+    return [{"code": c, "country": k, "sector": s, "name": n, "mentions": v}
+            for (c, k, s, n), v in sorted(count.items(), key=lambda kv: (-kv[1], kv[0][0] or "~", kv[0][3]))]
+
+
+def event_record(ev: Event) -> dict:
+    """One row of ``events.jsonl``. For meetings and agreements every participant is an actor
+    (both sides take part); for the other types actors and recipients stay apart."""
+    ms = [m for m, _ in ev.members]
+    if ev.type in SYMMETRIC:
+        actors, recipients = _tally(a for m in ms for a in m.actors + m.recipients), []
+    else:
+        actors, recipients = _tally(a for m in ms for a in m.actors), _tally(a for m in ms for a in m.recipients)
+    places = Counter((p.name, p.country) for m in ms for p in m.places)
+    (pname, pcountry), _ = max(places.items(), key=lambda kv: (kv[1], kv[0][1] is not None, kv[0][0])) \
+        if places else ((None, None), 0)
+    return {"event": ev.id, "type": ev.type, "date": ev.date.iso, "date_start": ev.date.start.isoformat(),
+            "date_end": ev.date.end.isoformat(), "date_source": ev.date_source,
+            "actors": actors, "recipients": recipients,
+            "place": {"name": pname, "country": pcountry} if pname else None,
+            "places": [{"name": n, "country": c, "mentions": k} for (n, c), k in sorted(places.items(), key=lambda kv: (-kv[1], kv[0][0]))],
+            "mentions": len(ms), "sources": len(ev.articles), "articles": ev.articles,
+            "founded_by": f"{ev.founder.article.id}@{ev.founder.trigger.start}"}
+
+
+def mention_record(m: Mention, ev: Event | None, reason: str) -> dict:
+    """One row of ``mentions.jsonl``: the event it belongs to, its article, trigger, the frame,
+    its normalised arguments and why it was merged (or not). A mention without a date of its
+    own is dated by the event it joined (``date_source: event``), else by its article."""
+    if m.own_date:
+        date, source = m.own_date, "text"
+    elif ev is not None and ev.founder is not m:
+        date, source = ev.date, "event"
+    else:
+        date, source = m.article.date, "article"
+    return {"event": ev.id if ev else None, "article": m.article.id, "source": m.article.where, "type": m.type,
+            "trigger": {"text": m.trigger.text, "start": m.trigger.start, "end": m.trigger.end},
+            "date": date.iso, "date_source": source,
+            "date_notes": list(m.date_notes),
+            "actors": [a.to_dict() for a in m.actors], "recipients": [a.to_dict() for a in m.recipients],
+            "places": [p.to_dict() for p in m.places], "reason": reason, "frame": m.frame}
+
+
+@dataclass
+class MergeResult:
+    events: list[dict]
+    mentions: list[dict]
+
+    @property
+    def unmerged(self) -> int:
+        return sum(m["event"] is None for m in self.mentions)
+
+
+def merge(articles: Sequence[Article], table: AliasTable | None = None, window: int = 0,
+          lookback: int = 1) -> MergeResult:
+    """Normalise and merge the frames of ``articles`` into event and mention records."""
+    table = table or AliasTable.load()
+    mentions = [m for a in sorted(articles, key=lambda a: a.id) for m in mentions_of(a, table)]
+    events, left = merge_mentions(mentions, window=window, lookback=lookback)
+    rows = [(m.order, mention_record(m, ev, why)) for ev in events for m, why in ev.members]
+    rows += [(m.order, mention_record(m, None, why)) for m, why in left]
+    by_event = {ev.id: i for i, ev in enumerate(events)}
+    rows.sort(key=lambda r: (r[1]["event"] is None, by_event.get(r[1]["event"], 0), r[0]))
+    return MergeResult([event_record(ev) for ev in events], [r for _, r in rows])
+
+
+# --- writing ----------------------------------------------------------------------------------
+def _actor_cell(actors: list[dict]) -> str:
+    return "; ".join(f"{a['code'] or '?'} {a['name']}" for a in actors)
+
+
+def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
+    """events.jsonl, mentions.jsonl, events.csv and mentions.csv in ``out``, each written atomically."""
+    out = Path(out)
+    paths = []
+
+    def jsonl(name: str, rows: list[dict]) -> None:
+        with replacing(out / name, "w", encoding="utf-8", newline="\n") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        paths.append(out / name)
+
+    def table(name: str, header: list[str], rows: Iterable[list]) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+        with replacing(out / name, "w", encoding="utf-8", newline="") as f:
+            f.write(buf.getvalue())
+        paths.append(out / name)
+
+    jsonl("events.jsonl", result.events)
+    jsonl("mentions.jsonl", result.mentions)
+    table("events.csv", ["event", "type", "date", "date_source", "actors", "recipients", "place", "place_country",
+                         "mentions", "sources", "articles"],
+          ([e["event"], e["type"], e["date"], e["date_source"], _actor_cell(e["actors"]), _actor_cell(e["recipients"]),
+            (e["place"] or {}).get("name", ""), (e["place"] or {}).get("country", ""), e["mentions"], e["sources"],
+            " ".join(e["articles"])] for e in result.events))
+    table("mentions.csv", ["event", "article", "type", "trigger", "start", "end", "date", "date_source", "actors",
+                           "recipients", "places", "reason"],
+          ([m["event"] or "", m["article"], m["type"], m["trigger"]["text"], m["trigger"]["start"], m["trigger"]["end"],
+            m["date"], m["date_source"], _actor_cell(m["actors"]), _actor_cell(m["recipients"]),
+            "; ".join(p["name"] for p in m["places"]), m["reason"]] for m in result.mentions))
+    return paths
+
+
+# --- frames from gold ---------------------------------------------------------------------------
+def gold_records(documents, dates: dict[str, str] | None = None, source: str = "gold") -> list[dict]:
+    """Frames from annotated relations, in the record format ``indoevent extract`` writes (one
+    dict per article: id, entities, triggers, events, score), plus the article's ``date`` when
+    ``dates`` has it, so merging can be checked on gold apart from any model."""
+    out = []
+    for doc in documents:
+        frames = frames_from_relations(doc.triggers, doc.entities, doc.relations)
+        rec = Extraction(doc.text, doc.entities, doc.triggers, frames, doc.doc_id).to_dict()
+        rec.update({"source": f"{source}:{doc.task_id if doc.task_id is not None else doc.doc_id}",
+                    "model": "gold", "model_version": "gold"})
+        if dates and doc.doc_id in dates:
+            rec["date"] = dates[doc.doc_id]
+        out.append(rec)
+    return out
