@@ -147,9 +147,10 @@ class AliasTable:
                 self.places.setdefault(key, e)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "AliasTable":
-        """The table in the package (``data/actors.yaml``), or the YAML at ``path``."""
-        return _load(str(path) if path else None)
+    def load(cls, extra: str | Path | None = None) -> "AliasTable":
+        """The table in the package (``data/actors.yaml``), extended by the YAML file ``extra``
+        (same sections; its entries win)."""
+        return _load(str(extra) if extra else None)
 
     def actor(self, text: str, label: str | None = None) -> Actor:
         """The actor a name stands for, context-free; a person (``label="PER"``) only by the
@@ -169,23 +170,36 @@ class AliasTable:
         return Place(text, e.name if e else text, e.country if e else None)
 
 
-@lru_cache(maxsize=4)
-def _load(path: str | None) -> AliasTable:
-    if path is None:
-        raw = resources.files(__package__).joinpath(DATA).read_text(encoding="utf-8")
-        where = f"indoevent/events/{DATA}"
-    else:
-        raw, where = Path(path).read_text(encoding="utf-8"), path
+def _read_yaml(raw: str, where: str) -> dict:
     try:
         data = yaml.safe_load(raw) or {}
     except yaml.YAMLError as e:
         raise ValueError(f"{where}: not valid YAML: {e}") from e
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping (sectors, countries, capitals, organisations, persons, places)")
+    return data
+
+
+@lru_cache(maxsize=4)
+def _load(extra: str | None) -> AliasTable:
+    data = _read_yaml(resources.files(__package__).joinpath(DATA).read_text(encoding="utf-8"),
+                      f"indoevent/events/{DATA}")
+    where = f"indoevent/events/{DATA}"
+    if extra is not None:
+        where = extra
+        for section, value in _read_yaml(Path(extra).read_text(encoding="utf-8"), extra).items():
+            if isinstance(value, dict):
+                merged = dict(data.get(section) or {})
+                for k, v in value.items():
+                    merged[k] = (list(merged.get(k) or []) + list(v)) if isinstance(v, list) else v
+                data[section] = merged
+            else:
+                data[section] = list(data.get(section) or []) + list(value or [])
     try:
         return AliasTable(data)
     except (KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"{where}: malformed entry ({e!r}); see the comments at the top of the file") from e
+        raise ValueError(f"{where}: malformed entry ({e!r}); see the comments at the top of "
+                         f"indoevent/events/{DATA}") from e
 
 
 # --- within one article ---------------------------------------------------------------------

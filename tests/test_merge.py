@@ -1,0 +1,287 @@
+"""Events across articles: actor and date normalisation, merging hand-made frames, the seeds' gold."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from indoevent.annotation.inline import parse
+from indoevent.annotation.lsexport import read_export
+from indoevent.cli import main
+from indoevent.events.actors import AliasTable, ArticleActors
+from indoevent.events.dates import normalise_date
+from indoevent.events.extractor import Extraction
+from indoevent.events.merge import FramesError, gold_records, merge, read_frames, read_index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def frames_file(tmp_path: Path, *articles: tuple[str, str | None, str], name: str = "frames.jsonl") -> Path:
+    """A frames JSONL from hand-made articles: (id, date, inline markup with relations)."""
+    docs = [parse(markup, aid) for aid, _, markup in articles]
+    dates = {aid: d for aid, d, _ in articles if d}
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in gold_records(docs, dates)),
+                    encoding="utf-8")
+    return path
+
+
+def merged(tmp_path: Path, *articles, **kw):
+    return merge(read_frames([frames_file(tmp_path, *articles)]), **kw)
+
+
+def of_type(result, type_: str) -> list[dict]:
+    return [e for e in result.events if e["type"] == type_]
+
+
+def countries(event: dict) -> set[str]:
+    return {a["country"] for a in event["actors"]}
+
+
+MEET_3 = ("a", "2025-09-03", "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 place=e3 time=e4⟧ "
+                             "⟦e2:PER Kim Jong Un⟧ di ⟦e3:GPE Beijing⟧ pada ⟦e4:DATE Rabu (3/9/2025)⟧.")
+MEET_4 = ("b", "2025-09-05", "⟦e1:PER Vladimir Putin⟧ dan ⟦e2:PER Kim Jong-un⟧ ⟦t1:CONSULT bertemu > "
+                             "actor=e1,e2 place=e3 time=e4⟧ lagi di ⟦e3:GPE Beijing⟧ pada ⟦e4:DATE Kamis (4/9/2025)⟧.")
+
+
+# --- actors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,label,code", [
+    ("Korea Utara", "GPE", "PRK"), ("Korut", "GPE", "PRK"), ("DPRK", "GPE", "PRK"), ("Pyongyang", "GPE", "PRKGOV"),
+    ("Tiongkok", "GPE", "CHN"), ("China", "GPE", "CHN"), ("RRT", "GPE", "CHN"), ("Beijing", "GPE", "CHNGOV"),
+    ("AS", "GPE", "USA"), ("Amerika Serikat", "GPE", "USA"), ("Washington", "GPE", "USAGOV"),
+    ("Rusia", "GPE", "RUS"), ("Moskow", "GPE", "RUSGOV"), ("Kremlin", "ORG", "RUSGOV"),
+    ("Kemenlu RI", "ORG", "IDNGOV"), ("Vladimir Putin", "PER", "RUSGOV"), ("Kim Jong Un", "PER", "PRKGOV"),
+    ("Prabowo Subianto", "PER", "IDNGOV"), ("Uni Eropa", "ORG", "EUR"), ("Organisasi Kerja Sama Shanghai", "ORG", "IGO"),
+    ("Kazakhstan", "GPE", "KAZ"),  # from pycountry, not the table
+    ("Kamboja", "GPE", "KHM"),  # pycountry's Indonesian name
+])
+def test_alias_table_codes(text, label, code):
+    assert AliasTable.load().actor(text, label).code == code
+
+
+def test_unknown_actor_keeps_its_text_and_gets_no_code(tmp_path):
+    table = AliasTable.load()
+    for text, label in [("Pak Dadang", "PER"), ("Koperasi Sejahtera", "ORG"), ("Kim", "PER")]:
+        a = table.actor(text, label)
+        assert (a.code, a.country, a.sector, a.name) == (None, None, None, text)
+    # A person is never coded by a country's name, nor a country by a person's.
+    assert table.actor("Rusia", "PER").code is None
+    r = merged(tmp_path, ("a", "2025-09-03", "⟦e1:PER Pak Dadang⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ "
+                                             "⟦e2:PER Putin⟧."))
+    (ev,) = r.events
+    assert {(a["name"], a["code"]) for a in ev["actors"]} == {("Pak Dadang", None), ("Vladimir Putin", "RUSGOV")}
+
+
+def test_coreference_within_an_article():
+    ents = [parse(m, "d").entities[0] for m in ("⟦e1:PER Kim Jong-Un⟧", "⟦e1:PER Kim⟧", "⟦e1:PER Kim Jong-un⟧",
+                                               "⟦e1:PER Kim Jong Un⟧", "⟦e1:PER Putin⟧", "⟦e1:PER Kim Ju-ae⟧")]
+    art = ArticleActors(AliasTable.load(), ents)
+    got = [(a.name, a.code) for a in map(art.actor, ents)]
+    assert got[:4] == [("Kim Jong Un", "PRKGOV")] * 4
+    assert got[4] == ("Vladimir Putin", "RUSGOV")
+    assert got[5] == ("Kim Ju Ae", "PRK")
+    # Without the full name in the article "Kim" stays unknown: no guess across articles.
+    alone = ArticleActors(AliasTable.load(), ents[1:2])
+    assert alone.actor(ents[1]).code is None
+
+
+def test_alias_table_is_package_data_and_extensible(tmp_path):
+    assert (ROOT / "indoevent/events/data/actors.yaml").is_file()
+    own = tmp_path / "mine.yaml"
+    own.write_text("persons:\n  - {name: Budi Santoso, country: IDN, sector: GOV, aliases: [Budi]}\n", encoding="utf-8")
+    table = AliasTable.load(own)
+    assert table.actor("Budi", "PER").code == "IDNGOV"
+    assert table.actor("Rusia", "GPE").code == "RUS" and table.actor("Putin", "PER").code == "RUSGOV"  # extended
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("persons:\n  - {name: X}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.yaml: malformed entry"):
+        AliasTable.load(bad)
+
+
+# --- dates --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,iso", [
+    ("Rabu (3/9/2025)", "2025-09-03"), ("Kamis (4 September)", "2025-09-04"), ("3 Sep 2025", "2025-09-03"),
+    ("pekan lalu", "2025-08-25/2025-08-31"), ("minggu lalu", "2025-08-25/2025-08-31"),
+    ("Selasa lalu", "2025-09-02"), ("Rabu lalu", "2025-08-27"), ("Rabu", "2025-09-03"),
+    ("dua hari lalu", "2025-09-01"), ("2 hari yang lalu", "2025-09-01"), ("lusa", "2025-09-05"),
+    ("tadi malam", "2025-09-02"), ("kemarin", "2025-09-02"), ("tahun lalu", "2024-01-01/2024-12-31"),
+    ("Juni 2024", "2024-06-01/2024-06-30"), ("tahun 2023", "2023-01-01/2023-12-31"),
+])
+def test_indonesian_dates_against_a_publication_date(text, iso):
+    assert normalise_date(text, date(2025, 9, 3)).iso == iso  # a Wednesday
+
+
+def test_relative_dates_need_an_article_date_and_vague_words_are_not_dates():
+    assert normalise_date("pekan lalu") is None and normalise_date("dua hari lalu") is None
+    assert normalise_date("saat ini", date(2025, 9, 3)) is None
+    assert normalise_date("beberapa hari lalu", date(2025, 9, 3)) is None
+
+
+def test_relative_time_argument_is_read_against_its_article(tmp_path):
+    r = merged(tmp_path, ("a", "2025-09-05", "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 time=e3⟧ "
+                                             "⟦e2:PER Kim Jong Un⟧ ⟦e3:DATE Selasa lalu⟧."))
+    (ev,) = r.events
+    assert (ev["date"], ev["date_source"]) == ("2025-09-02", "text")
+
+
+# --- merging ------------------------------------------------------------------------------------
+def test_same_actors_on_different_days_stay_apart(tmp_path):
+    r = merged(tmp_path, MEET_3, MEET_4)
+    evs = of_type(r, "CONSULT")
+    assert sorted(e["date"] for e in evs) == ["2025-09-03", "2025-09-04"]
+    assert all(countries(e) == {"PRK", "RUS"} and e["sources"] == 1 for e in evs)
+    # A window of a day makes them one, and says why.
+    (one,) = merged(tmp_path, MEET_3, MEET_4, window=1).events
+    assert one["sources"] == 2
+    assert any("date 2025-09-04 fits 2025-09-03" in m["reason"] for m in merged(tmp_path, MEET_3, MEET_4, window=1).mentions)
+
+
+def test_dateless_mention_joins_its_articles_dated_event(tmp_path):
+    # Published a week later: the undated mention is still the meeting its article dates.
+    late = ("c", "2025-09-10", "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 time=e3⟧ ⟦e2:PER Kim⟧ "
+                               "pada ⟦e3:DATE Rabu (3/9/2025)⟧. ⟦t2:CONSULT Pertemuan > actor=e4,e5⟧ "
+                               "⟦e4:PER Putin⟧ dan ⟦e5:PER Kim Jong Un⟧ berlangsung hangat.")
+    r = merged(tmp_path, late)
+    (ev,) = r.events
+    assert ev["date"] == "2025-09-03" and ev["mentions"] == 2
+    undated = next(m for m in r.mentions if m["trigger"]["text"] == "Pertemuan")
+    assert undated["date_source"] == "event" and undated["reason"].startswith("no date of its own: joins its article")
+
+
+def test_dateless_mention_from_another_article_joins_the_event_of_the_day_before(tmp_path):
+    next_day = ("b", "2025-09-04", "⟦e1:PER Kim Jong-un⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 place=e3⟧ "
+                                   "⟦e2:PER Vladimir Putin⟧ di ⟦e3:LOC Wisma Negara Diaoyutai⟧.")
+    r = merged(tmp_path, MEET_3, next_day)
+    (ev,) = r.events
+    assert (ev["date"], ev["sources"], ev["articles"]) == ("2025-09-03", 2, ["a", "b"])
+    # Without the lookback it is dated by its article and stays apart.
+    r0 = merged(tmp_path, MEET_3, next_day, lookback=0)
+    assert sorted((e["date"], e["date_source"]) for e in r0.events) == [("2025-09-03", "text"), ("2025-09-04", "article")]
+
+
+def test_a_meeting_of_others_with_one_shared_actor_stays_apart(tmp_path):
+    xi = ("d", "2025-09-03", "⟦e1:PER Xi Jinping⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Putin⟧.")
+    r = merged(tmp_path, MEET_3, xi)
+    assert sorted(sorted(countries(e)) for e in r.events) == [["CHN", "RUS"], ["PRK", "RUS"]]
+
+
+def test_incompatible_place_stays_apart(tmp_path):
+    moscow = ("e", "2025-09-03", "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 place=e3 time=e4⟧ "
+                                 "⟦e2:PER Kim Jong Un⟧ di ⟦e3:GPE Moskow⟧ pada ⟦e4:DATE 3 September 2025⟧.")
+    assert len(merged(tmp_path, MEET_3, moscow).events) == 2
+
+
+def test_mention_without_actors_joins_only_an_unambiguous_event(tmp_path):
+    one = ("a", "2025-09-03", MEET_3[2] + " ⟦t2:CONSULT Pertemuan⟧ itu hangat.")
+    r = merged(tmp_path, (one[0], one[1], one[2]))
+    assert [m["event"] for m in r.mentions] == ["E0001", "E0001"]
+    two = ("a", "2025-09-03", MEET_3[2] + " ⟦e5:PER Xi⟧ ⟦t2:CONSULT menemui > actor=e5 recipient=e6⟧ ⟦e6:PER Putin⟧. "
+                              "⟦t3:CONSULT Pertemuan⟧ itu hangat.")
+    r = merged(tmp_path, two)
+    bare = next(m for m in r.mentions if m["trigger"]["text"] == "Pertemuan")
+    assert bare["event"] is None and bare["reason"] == "not merged: no actors, and 2 CONSULT events fit"
+
+
+def test_directed_events_need_overlapping_actors(tmp_path):
+    a = ("a", "2025-09-03", "⟦e1:GPE Tiongkok⟧ menggelar ⟦t1:MOBILIZE parade > actor=e1⟧ militer. "
+                            "⟦e2:GPE Korea Utara⟧ ⟦t2:MOBILIZE mengerahkan > actor=e2⟧ tentara.")
+    b = ("b", "2025-09-03", "⟦t1:MOBILIZE Parade > actor=e1⟧ ⟦e1:GPE China⟧ di ⟦e2:LOC Lapangan Tiananmen⟧.")
+    r = merged(tmp_path, a, b)
+    assert sorted((sorted(countries(e)), e["sources"]) for e in r.events) == [(["CHN"], 2), (["PRK"], 1)]
+
+
+def test_merge_is_deterministic_and_every_mention_says_why(tmp_path):
+    arts = [MEET_3, MEET_4, ("c", "2025-09-04", "⟦e1:PER Kim⟧ ⟦t1:CONSULT bertemu > actor=e1⟧ lagi.")]
+    f1 = frames_file(tmp_path, *arts, name="one.jsonl")
+    f2 = frames_file(tmp_path, *reversed(arts), name="two.jsonl")
+    for f, out in ((f1, "o1"), (f1, "o1b"), (f2, "o2")):
+        assert main(["merge", str(f), "--out", str(tmp_path / out)]) == 0
+    names = ("events.jsonl", "mentions.jsonl", "events.csv", "mentions.csv")
+    assert all((tmp_path / "o1" / n).read_bytes() == (tmp_path / "o1b" / n).read_bytes() for n in names)
+    # Another input order gives the same events; the mentions differ only in their source line.
+    assert (tmp_path / "o1" / "events.jsonl").read_bytes() == (tmp_path / "o2" / "events.jsonl").read_bytes()
+    rows = lambda out: [{k: v for k, v in json.loads(x).items() if k != "source"}  # noqa: E731
+                        for x in (tmp_path / out / "mentions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows("o1") == rows("o2")
+    assert len(rows("o1")) == 3 and all(m["reason"] for m in rows("o1"))
+
+
+# --- records and errors -------------------------------------------------------------------------
+def test_gold_records_have_the_extract_record_format():
+    doc = parse(MEET_3[2], "a")
+    (rec,) = gold_records([doc], {"a": "2025-09-03"})
+    extract_keys = set(Extraction(doc.text, doc.entities, doc.triggers, [], "a").to_dict())
+    assert extract_keys <= set(rec) and rec["date"] == "2025-09-03"
+    assert rec["events"][0]["type"] == "CONSULT" and set(rec["events"][0]["arguments"]) == {"actor", "recipient",
+                                                                                              "place", "time"}
+
+
+def test_bad_frames_files_get_one_line_per_problem(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "events": [], "date": "2025-09-03"}\n{oops\n{"id": "b", "text": "no events"}\n'
+                   '{"id": "c", "events": [{"type": "CONSULT", "trigger": {"start": "x"}}], "date": "2025-09-03"}\n'
+                   '{"id": "d", "events": []}\n{"id": "e", "events": [], "date": "sometime"}\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["merge", str(bad), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    for n, what in [(2, "malformed JSON"), (3, "needs 'id' and an 'events' list"), (4, "integer start and end"),
+                    (5, "has no date"), (6, "cannot read its date 'sometime'")]:
+        assert any(line.startswith(f"indoevent: error: {bad}:{n}: ") and what in line for line in err), (n, err)
+    assert not out.exists()  # nothing written
+    export = ROOT / "annotations" / "seeds.json"
+    with pytest.raises(FramesError, match="a JSON list .* run `indoevent frames"):
+        read_frames([export])
+
+
+def test_index_gives_dates_to_records_without_one(tmp_path):
+    f = frames_file(tmp_path, ("000_ecb91a2b1942d157", None, MEET_3[2]))
+    with pytest.raises(FramesError, match="has no date"):
+        read_frames([f])
+    (art,) = read_frames([f], read_index(ROOT / "seeds" / "index.json"))
+    assert art.date.iso == "2025-09-03"
+
+
+# --- done when: the seeds' gold -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def seeds_merged(tmp_path_factory):
+    d = tmp_path_factory.mktemp("seeds")
+    assert main(["frames", str(ROOT / "annotations" / "seeds.json"), "--index", str(ROOT / "seeds" / "index.json"),
+                 "--out", str(d / "gold_frames.jsonl")]) == 0
+    assert main(["merge", str(d / "gold_frames.jsonl"), "--out", str(d / "merged")]) == 0
+    read = lambda name: [json.loads(x) for x in (d / "merged" / name).read_text(encoding="utf-8").splitlines()]  # noqa: E731
+    return read("events.jsonl"), read("mentions.jsonl"), d
+
+
+def test_seeds_kim_putin_meeting_is_one_consult_record(seeds_merged):
+    events, mentions, _ = seeds_merged
+    meeting = [e for e in events if e["type"] == "CONSULT" and e["date"] == "2025-09-03" and countries(e) == {"PRK", "RUS"}]
+    assert len(meeting) == 1
+    (ev,) = meeting
+    assert ev["sources"] >= 4 and ev["place"]["country"] == "CHN"
+    assert {a["code"] for a in ev["actors"]} == {"PRKGOV", "RUSGOV"}
+    assert {a["name"] for a in ev["actors"]} == {"Kim Jong Un", "Vladimir Putin"}
+    assert ev["mentions"] == sum(m["event"] == ev["event"] for m in mentions)
+
+
+def test_seeds_military_parade_is_one_mobilize_record(seeds_merged):
+    events, mentions, _ = seeds_merged
+    parade_events = {m["event"] for m in mentions if m["trigger"]["text"].lower() == "parade" and m["event"]}
+    assert len(parade_events) == 1
+    (ev,) = [e for e in events if e["event"] in parade_events]
+    assert ev["type"] == "MOBILIZE" and ev["date"] == "2025-09-03" and "CHN" in countries(ev)
+    assert ev["sources"] == 5
+
+
+def test_seeds_every_frame_is_a_mention_and_csv_matches(seeds_merged):
+    events, mentions, d = seeds_merged
+    frames = [json.loads(x) for x in (d / "gold_frames.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(mentions) == sum(len(r["events"]) for r in frames)
+    ids = {e["event"] for e in events}
+    assert {m["event"] for m in mentions} - {None} == ids
+    assert all(m["reason"] for m in mentions)
+    csv_rows = (d / "merged" / "events.csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv_rows) == len(events) + 1
+    assert {m["article"] for m in mentions} == {d.doc_id for d in read_export(ROOT / "annotations" / "seeds.json").documents}
