@@ -285,3 +285,45 @@ def test_seeds_every_frame_is_a_mention_and_csv_matches(seeds_merged):
     csv_rows = (d / "merged" / "events.csv").read_text(encoding="utf-8").splitlines()
     assert len(csv_rows) == len(events) + 1
     assert {m["article"] for m in mentions} == {d.doc_id for d in read_export(ROOT / "annotations" / "seeds.json").documents}
+
+
+# --- `indoevent extract` output, unchanged ------------------------------------------------------
+@pytest.fixture(scope="module")
+def wired_run(tmp_path_factory):
+    pytest.importorskip("torch", reason="the extractor needs torch")
+    from indoevent.model.tiny import build_tiny_bert
+    from scaffold import init_run
+
+    d = tmp_path_factory.mktemp("wired")
+    wire = {"putin": "B-PER", "kim": "B-PER", "beijing": "B-GPE", "bertemu": "B-CONSULT", "rabu": "B-DATE"}
+    return init_run(build_tiny_bert(d / "base", ROOT / "seeds"), d / "run", wire=wire)
+
+
+def test_merge_runs_on_extract_output_unchanged(wired_run, tmp_path, capsys):
+    news = tmp_path / "news.jsonl"
+    news.write_text("\n".join(json.dumps(x) for x in [
+        {"id": "a", "text": "Putin bertemu Kim di Beijing pada Rabu.", "date": "2025-09-03"},
+        {"id": "b", "text": "Kim bertemu Putin di Beijing.", "date": "2025-09-04"}]) + "\n", encoding="utf-8")
+    results = tmp_path / "results.jsonl"
+    assert main(["extract", str(news), "--model", str(wired_run), "--out", str(results), "--no-progress"]) == 0
+    before = results.read_bytes()
+    assert main(["merge", str(results), "--out", str(tmp_path / "m")]) == 0
+    assert results.read_bytes() == before
+    events = [json.loads(x) for x in (tmp_path / "m" / "events.jsonl").read_text().splitlines()]
+    # The wired model finds "Kim" with no full name: he stays uncoded, Putin is coded.
+    (ev,) = events
+    assert ev["type"] == "CONSULT" and ev["date"] == "2025-09-03" and ev["articles"] == ["a", "b"]
+    assert {(a["name"], a["code"]) for a in ev["actors"]} == {("Vladimir Putin", "RUSGOV"), ("Kim", None)}
+
+    # Seeds as .txt have no dates in their records: a clear line per article, or --index.
+    seeds_out = tmp_path / "seeds.jsonl"
+    assert main(["extract", str(ROOT / "seeds"), "--model", str(wired_run), "--out", str(seeds_out),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["merge", str(seeds_out), "--out", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert f"{seeds_out}:1: article '000_ecb91a2b1942d157' has no date" in err
+    assert main(["merge", str(seeds_out), "--index", str(ROOT / "seeds" / "index.json"), "--out",
+                 str(tmp_path / "s")]) == 0
+    mentions = (tmp_path / "s" / "mentions.jsonl").read_text().splitlines()
+    assert len(mentions) == sum(len(json.loads(x)["events"]) for x in seeds_out.read_text().splitlines())
