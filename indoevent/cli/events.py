@@ -79,8 +79,9 @@ def _add_merge(sub) -> None:
     p.add_argument("--lookback", type=int, default=1,
                    help="a mention without a date joins an event up to this many days before its article's "
                         "date (default 1: news reports yesterday's events)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--aliases", type=Path, default=None,
-                   help="an alias table (YAML) instead of the package's indoevent/events/data/actors.yaml")
+                   help="more aliases (YAML, the sections of indoevent/events/data/actors.yaml), added to the package's")
     p.set_defaults(func=_run_merge)
 
 
@@ -98,7 +99,7 @@ def _run_merge(args) -> int:
     except (OSError, ValueError) as e:
         return fail(str(e))
     print(f"read {len(articles)} article(s), {sum(len(a.frames) for a in articles)} frame(s)", file=sys.stderr)
-    result = merge(articles, table, window=args.window, lookback=args.lookback)
+    result = merge(articles, table, window=args.window, lookback=args.lookback, progress=not args.no_progress)
     paths = write_merge(result, args.out)
     multi = sum(e["sources"] > 1 for e in result.events)
     print(f"{len(result.events)} event(s), {multi} reported by more than one article; "

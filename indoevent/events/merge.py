@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -109,6 +109,7 @@ class Event:
     actor_keys: frozenset[str]
     recipient_keys: frozenset[str]
     members: list[tuple[Mention, str]] = field(default_factory=list)
+    seq: int = 0  # order of founding, for ties
     id: str = ""
 
     @property
@@ -261,7 +262,7 @@ def _actors_fit(m: Mention, ev: Event) -> str | None:
         return f"participants {_codes(p)} among the event's {_codes(ev.participants)}" \
             if p and p <= ev.participants else None
     a, r = frozenset(x.key for x in m.actors), frozenset(x.key for x in m.recipients)
-    if a and ev.actor_keys and not a & ev.actor_keys or r and ev.recipient_keys and not r & ev.recipient_keys:
+    if (a and ev.actor_keys and not (a & ev.actor_keys)) or (r and ev.recipient_keys and not (r & ev.recipient_keys)):
         return None
     shared = (a & ev.actor_keys, r & ev.recipient_keys)
     if not any(shared):
@@ -282,12 +283,40 @@ def _founder_reason(m: Mention, how: str) -> str:
     return f"founds the event: {m.type} of {who} on {m.date.iso} ({how})"
 
 
-def _new_event(m: Mention, date: DateRange, source: str, reason: str) -> Event:
-    a, r = frozenset(x.key for x in m.actors), frozenset(x.key for x in m.recipients)
-    return Event(m.type, date, source, a, r, [(m, reason)])
+class _Events:
+    """The events found so far, indexed by type and day and by article, so that a mention is
+    compared with the events near it only (merging stays linear in the number of mentions)."""
+
+    def __init__(self) -> None:
+        self.all: list[Event] = []
+        self._days: dict[tuple[str, int], list[Event]] = defaultdict(list)
+        self._articles: dict[tuple[str, str], list[Event]] = defaultdict(list)
+
+    def found(self, m: Mention, date: DateRange, source: str, reason: str) -> None:
+        a, r = frozenset(x.key for x in m.actors), frozenset(x.key for x in m.recipients)
+        ev = Event(m.type, date, source, a, r, [], seq=len(self.all))
+        self.all.append(ev)
+        for day in range(date.start.toordinal(), date.end.toordinal() + 1):
+            self._days[(m.type, day)].append(ev)
+        self.join(ev, m, reason)
+
+    def join(self, ev: Event, m: Mention, reason: str) -> None:
+        if not any(x.article is m.article for x, _ in ev.members):
+            self._articles[(ev.type, m.article.id)].append(ev)
+        ev.members.append((m, reason))
+
+    def near(self, type_: str, when: DateRange, window: int = 0) -> list[Event]:
+        """Events of ``type_`` whose dates lie within ``window`` days of ``when``, oldest first."""
+        lo, hi = when.start.toordinal() - window, when.end.toordinal() + window
+        found = {ev.seq: ev for day in range(lo, hi + 1) for ev in self._days.get((type_, day), ())}
+        return [found[k] for k in sorted(found)]
+
+    def of_article(self, type_: str, article: str) -> list[Event]:
+        return self._articles.get((type_, article), [])
 
 
-def merge_mentions(mentions: Sequence[Mention], window: int = 0, lookback: int = 1) -> tuple[list[Event], list[tuple[Mention, str]]]:
+def merge_mentions(mentions: Sequence[Mention], window: int = 0, lookback: int = 1,
+                   progress: bool = False) -> tuple[list[Event], list[tuple[Mention, str]]]:
     """Cluster mentions into events (the module docstring tells how); returns the events, with
     ids ``E0001``... in date order, and the mentions left unmerged with why."""
     popular = Counter((m.type, m.participants) for m in mentions if m.participants)
@@ -296,74 +325,91 @@ def merge_mentions(mentions: Sequence[Mention], window: int = 0, lookback: int =
         return (m.type, -popular[(m.type, m.participants)], -len(m.participants), m.date.days,
                 m.date.start, m.order)
 
-    events: list[Event] = []
+    dated = sorted((m for m in mentions if m.participants and m.own_date), key=rank)
+    undated = sorted((m for m in mentions if m.participants and not m.own_date), key=rank)
+    bare = sorted((m for m in mentions if not m.participants),
+                  key=lambda m: (m.own_date is None, not m.place_countries, m.order))
+    from tqdm.auto import tqdm
 
-    def of_type(m: Mention) -> list[Event]:
-        return [e for e in events if e.type == m.type]
-
-    # 1. Actors and a date of their own.
-    for m in sorted((m for m in mentions if m.participants and m.own_date), key=rank):
-        best = None
-        for ev in of_type(m):
-            fit, place = _actors_fit(m, ev), _place_fit(m, ev)
-            if fit and place and m.own_date.overlaps(ev.date, window):
-                score = (-len(m.participants & ev.participants), abs((m.own_date.start - ev.date.start).days))
-                if best is None or score < best[0]:
-                    best = (score, ev, f"same {m.type}; {fit}; date {m.own_date.iso} fits {ev.date.iso}; {place}")
-        if best:
-            best[1].members.append((m, best[2]))
-        else:
-            events.append(_new_event(m, m.own_date, "text", _founder_reason(m, f"its own date {m.own_date.text!r}")))
-
-    # 2. Actors, no date: the article's own event, else one of the article's day or just before.
-    for m in sorted((m for m in mentions if m.participants and not m.own_date), key=rank):
-        own = [ev for ev in of_type(m) if any(x.article is m.article for x, _ in ev.members)
-               and _actors_fit(m, ev) and _place_fit(m, ev)]
-        if own:
-            ev = min(own, key=lambda e: (-len(m.participants & e.participants), events.index(e)))
-            ev.members.append((m, f"no date of its own: joins its article's {m.type} event of {ev.date.iso}; "
-                                  f"{_actors_fit(m, ev)}; {_place_fit(m, ev)}"))
-            continue
-        reach = DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
-        near = [ev for ev in of_type(m) if ev.date.overlaps(reach) and _actors_fit(m, ev) and _place_fit(m, ev)]
-        if near:
-            ev = min(near, key=lambda e: (-len(m.participants & e.participants), -e.date.start.toordinal(),
-                                          events.index(e)))
-            ev.members.append((m, f"no date of its own: its article's date {m.article.date.iso} is on or up to "
-                                  f"{lookback} day(s) after the event's {ev.date.iso}; {_actors_fit(m, ev)}; "
-                                  f"{_place_fit(m, ev)}"))
-        else:
-            events.append(_new_event(m, m.article.date, "article",
-                                     _founder_reason(m, "no date of its own: dated by its article")))
-
-    # 3. No actors: only where one event fits.
+    events = _Events()
     left: list[tuple[Mention, str]] = []
-    bare = [m for m in mentions if not m.participants]
-    for m in sorted(bare, key=lambda m: (m.own_date is None, not m.place_countries, m.order)):
-        when = m.own_date or DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
-        fits = [ev for ev in of_type(m) if ev.date.overlaps(when, window if m.own_date else 0) and _place_fit(m, ev)]
-        own = [ev for ev in fits if any(x.article is m.article for x, _ in ev.members)]
-        placed = [ev for ev in (own or fits) if m.place_countries & ev.place_countries]
-        if len(own) == 1:
-            ev, why = own[0], f"no actors: the only {m.type} event of its article that fits its place and date"
-        elif len(own) > 1 and len(placed) == 1:
-            ev, why = placed[0], f"no actors: of its article's {len(own)} {m.type} events the only one in its place"
-        elif not own and len(placed) == 1:
-            ev, why = placed[0], f"no actors: the only {m.type} event in its place ({_codes(m.place_countries)}) " \
-                                 f"on {placed[0].date.iso}"
-        else:
-            n = len(own) or len(fits)
-            left.append((m, f"not merged: no actors, and {n} {m.type} events fit" if n else
-                            f"not merged: no actors, and no {m.type} event fits"))
-            continue
-        ev.members.append((m, f"{why}; {_place_fit(m, ev)}"))
-
-    for ev in events:
+    with tqdm(total=len(mentions), unit="mention", desc="merge", dynamic_ncols=True, disable=not progress) as bar:
+        for m in dated:
+            _merge_dated(m, events, window)
+            bar.update(1)
+        for m in undated:
+            _merge_undated(m, events, lookback)
+            bar.update(1)
+        for m in bare:
+            why = _merge_bare(m, events, window, lookback)
+            if why:
+                left.append((m, why))
+            bar.update(1)
+    out = events.all
+    for ev in out:
         ev.members.sort(key=lambda x: x[0].order)
-    events.sort(key=lambda e: (e.date.start, e.date.end, e.type, -len(e.members), e.members[0][0].order))
-    for n, ev in enumerate(events, 1):
+    out.sort(key=lambda e: (e.date.start, e.date.end, e.type, -len(e.members), e.members[0][0].order))
+    for n, ev in enumerate(out, 1):
         ev.id = f"E{n:04d}"
-    return events, sorted(left, key=lambda x: x[0].order)
+    return out, sorted(left, key=lambda x: x[0].order)
+
+
+def _merge_dated(m: Mention, events: _Events, window: int) -> None:
+    """Pass 1: a mention with actors and its own date joins the best fitting event of its days."""
+    best = None
+    for ev in events.near(m.type, m.own_date, window):
+        fit, place = _actors_fit(m, ev), _place_fit(m, ev)
+        if fit and place:
+            score = (-len(m.participants & ev.participants), abs((m.own_date.start - ev.date.start).days))
+            if best is None or score < best[0]:
+                best = (score, ev, f"same {m.type}; {fit}; date {m.own_date.iso} fits {ev.date.iso}; {place}")
+    if best:
+        events.join(best[1], m, best[2])
+    else:
+        events.found(m, m.own_date, "text", _founder_reason(m, f"its own date {m.own_date.text!r}"))
+
+
+def _merge_undated(m: Mention, events: _Events, lookback: int) -> None:
+    """Pass 2: its article's event, else one of the article's day or up to ``lookback`` days before."""
+    def fits(ev: Event) -> bool:
+        return bool(_actors_fit(m, ev) and _place_fit(m, ev))
+
+    own = [ev for ev in events.of_article(m.type, m.article.id) if fits(ev)]
+    if own:
+        ev = min(own, key=lambda e: (-len(m.participants & e.participants), e.seq))
+        events.join(ev, m, f"no date of its own: joins its article's {m.type} event of {ev.date.iso}; "
+                           f"{_actors_fit(m, ev)}; {_place_fit(m, ev)}")
+        return
+    reach = DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
+    near = [ev for ev in events.near(m.type, reach) if fits(ev)]
+    if near:
+        ev = min(near, key=lambda e: (-len(m.participants & e.participants), -e.date.start.toordinal(), e.seq))
+        events.join(ev, m, f"no date of its own: its article's date {m.article.date.iso} is on or up to "
+                           f"{lookback} day(s) after the event's {ev.date.iso}; {_actors_fit(m, ev)}; "
+                           f"{_place_fit(m, ev)}")
+    else:
+        events.found(m, m.article.date, "article", _founder_reason(m, "no date of its own: dated by its article"))
+
+
+def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str | None:
+    """Pass 3: a mention without actors joins the one event that fits; returns why not otherwise."""
+    when = m.own_date or DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
+    fits = [ev for ev in events.near(m.type, when, window if m.own_date else 0) if _place_fit(m, ev)]
+    own = [ev for ev in fits if ev in events.of_article(m.type, m.article.id)]
+    placed = [ev for ev in (own or fits) if m.place_countries & ev.place_countries]
+    if len(own) == 1:
+        ev, why = own[0], f"no actors: the only {m.type} event of its article that fits its place and date"
+    elif len(own) > 1 and len(placed) == 1:
+        ev, why = placed[0], f"no actors: of its article's {len(own)} {m.type} events the only one in its place"
+    elif not own and len(placed) == 1:
+        ev, why = placed[0], (f"no actors: the only {m.type} event in its place ({_codes(m.place_countries)}) "
+                              f"on {placed[0].date.iso}")
+    else:
+        n = len(own) or len(fits)
+        return f"not merged: no actors, and {n} {m.type} events fit" if n else \
+            f"not merged: no actors, and no {m.type} event fits"
+    events.join(ev, m, f"{why}; {_place_fit(m, ev)}")
+    return None
 
 
 # --- records ------------------------------------------------------------------------------------
@@ -422,11 +468,11 @@ class MergeResult:
 
 
 def merge(articles: Sequence[Article], table: AliasTable | None = None, window: int = 0,
-          lookback: int = 1) -> MergeResult:
+          lookback: int = 1, progress: bool = False) -> MergeResult:
     """Normalise and merge the frames of ``articles`` into event and mention records."""
     table = table or AliasTable.load()
     mentions = [m for a in sorted(articles, key=lambda a: a.id) for m in mentions_of(a, table)]
-    events, left = merge_mentions(mentions, window=window, lookback=lookback)
+    events, left = merge_mentions(mentions, window=window, lookback=lookback, progress=progress)
     rows = [(m.order, mention_record(m, ev, why)) for ev in events for m, why in ev.members]
     rows += [(m.order, mention_record(m, None, why)) for m, why in left]
     by_event = {ev.id: i for i, ev in enumerate(events)}
