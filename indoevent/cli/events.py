@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError, read_export
@@ -19,10 +20,11 @@ def _add_frames(sub) -> None:
     p = sub.add_parser(
         "frames", help="event frames from annotated relations (gold), in the format `indoevent extract` writes",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Build one frames record per annotated article of a Label Studio JSON export (triggers with "
-                    "their actor, recipient, place and time relations), in the same JSONL record format that "
-                    "`indoevent extract` writes, so that `indoevent merge` can be checked on gold data apart from "
-                    "any model. With --index each record also gets the article's date.",
+        description=textwrap.fill(
+            "Build one frames record per annotated article of a Label Studio JSON export (triggers with their "
+            "actor, recipient, place and time relations), in the same JSONL record format that `indoevent "
+            "extract` writes, so that `indoevent merge` can be checked on gold data apart from any model. With "
+            "--index each record also gets the article's date.", 100),
         epilog="example:\n  indoevent frames annotations/seeds.json --index seeds/index.json --out gold_frames.jsonl")
     p.add_argument("export", metavar="EXPORT", help="Label Studio JSON export (e.g. annotations/seeds.json)")
     p.add_argument("--out", type=Path, required=True, help="frames, JSONL (written atomically)")
@@ -56,14 +58,15 @@ def _add_merge(sub) -> None:
     p = sub.add_parser(
         "merge", help="one record per event across articles: events.jsonl, mentions.jsonl and CSV",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Normalise the frames of many articles (actors to PLOVER-style country and sector codes, "
-                    "DATE spans to ISO dates against each article's date) and cluster the frames that describe "
-                    "the same event: same PLOVER type, fitting actors, dates within --window days, compatible "
-                    "place. Writes events.jsonl (one line per event: id, type, actors, recipients, place, date, "
-                    "mentions, sources), mentions.jsonl (one line per frame: its event, article, trigger, the "
-                    "frame and why it was merged) and the same as events.csv and mentions.csv. Deterministic.\n\n"
-                    "Each article needs a date: a 'date' field in its record (ISO, e.g. 2025-09-03) or --index. "
-                    "A bad record or a missing date is reported as path:line, and nothing is written.",
+        description="\n\n".join(textwrap.fill(x, 100) for x in (
+            "Normalise the frames of many articles (actors to PLOVER-style country and sector codes, DATE spans "
+            "to ISO dates against each article's date) and cluster the frames that describe the same event: same "
+            "PLOVER type, fitting actors, dates within --window days, compatible place. Writes events.jsonl (one "
+            "line per event: id, type, actors, recipients, place, date, mentions, sources), mentions.jsonl (one "
+            "line per frame: its event, article, trigger, the frame and why it was merged) and the same as "
+            "events.csv and mentions.csv. Deterministic.",
+            "Each article needs a date: a 'date' field in its record (ISO, e.g. 2025-09-03) or --index. A bad "
+            "record or a missing date is reported as path:line, and nothing is written.")),
         epilog="examples:\n"
                "  indoevent frames annotations/seeds.json --index seeds/index.json --out gold_frames.jsonl\n"
                "  indoevent merge gold_frames.jsonl --out merged/\n"

@@ -171,28 +171,33 @@ def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None
     seen: dict[str, str] = {}
     for path in map(Path, paths):
         try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            problems.append(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}")
+            f = path.open(encoding="utf-8-sig", newline="")
+        except OSError as e:
+            problems.append(f"{path}: cannot read: {e.strerror}")
             continue
-        if lines and lines[0].lstrip().startswith("["):
-            problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
-                            f"run `indoevent frames {path} --out frames.jsonl` first")
-            continue
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
+        with f:
+            n = 0
             try:
-                art = _article(line, where, dates or {})
-            except ValueError as e:
-                problems.append(str(e))
-                continue
-            if art.id in seen:
-                problems.append(f"{where}: article {art.id!r} also at {seen[art.id]}")
-                continue
-            seen[art.id] = where
-            articles.append(art)
+                for n, line in enumerate(f, 1):
+                    if n == 1 and line.lstrip().startswith("["):
+                        problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
+                                        f"run `indoevent frames {path} --out frames.jsonl` first")
+                        break
+                    if not line.strip():
+                        continue
+                    where = f"{path}:{n}"
+                    try:
+                        art = _article(line, where, dates or {})
+                    except ValueError as e:
+                        problems.append(str(e))
+                        continue
+                    if art.id in seen:
+                        problems.append(f"{where}: article {art.id!r} also at {seen[art.id]}")
+                        continue
+                    seen[art.id] = where
+                    articles.append(art)
+            except UnicodeDecodeError:
+                problems.append(f"{path}:{n + 1}: not UTF-8: convert the file to UTF-8")
     if problems:
         raise FramesError(problems)
     return articles
