@@ -234,6 +234,10 @@ def test_bad_frames_files_get_one_line_per_problem(tmp_path, capsys):
     export = ROOT / "annotations" / "seeds.json"
     with pytest.raises(FramesError, match="a JSON list .* run `indoevent frames"):
         read_frames([export])
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"id": "a", "events": [], "date": "2025-09-03"}\n{"id": "Caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(FramesError, match="latin.jsonl:2: not UTF-8"):
+        read_frames([latin])
 
 
 def test_index_gives_dates_to_records_without_one(tmp_path):

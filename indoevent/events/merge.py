@@ -171,33 +171,34 @@ def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None
     seen: dict[str, str] = {}
     for path in map(Path, paths):
         try:
-            f = path.open(encoding="utf-8-sig", newline="")
+            f = path.open("rb")
         except OSError as e:
             problems.append(f"{path}: cannot read: {e.strerror}")
             continue
         with f:
-            n = 0
-            try:
-                for n, line in enumerate(f, 1):
-                    if n == 1 and line.lstrip().startswith("["):
-                        problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
-                                        f"run `indoevent frames {path} --out frames.jsonl` first")
-                        break
-                    if not line.strip():
-                        continue
-                    where = f"{path}:{n}"
-                    try:
-                        art = _article(line, where, dates or {})
-                    except ValueError as e:
-                        problems.append(str(e))
-                        continue
-                    if art.id in seen:
-                        problems.append(f"{where}: article {art.id!r} also at {seen[art.id]}")
-                        continue
-                    seen[art.id] = where
-                    articles.append(art)
-            except UnicodeDecodeError:
-                problems.append(f"{path}:{n + 1}: not UTF-8: convert the file to UTF-8")
+            for n, raw in enumerate(f, 1):
+                where = f"{path}:{n}"
+                try:  # line by line, so that a bad byte is reported with its line
+                    line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    problems.append(f"{where}: not UTF-8 (byte {e.start} of the line): convert the file to UTF-8")
+                    continue
+                if n == 1 and line.lstrip().startswith("["):
+                    problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
+                                    f"run `indoevent frames {path} --out frames.jsonl` first")
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    art = _article(line, where, dates or {})
+                except ValueError as e:
+                    problems.append(str(e))
+                    continue
+                if art.id in seen:
+                    problems.append(f"{where}: article {art.id!r} also at {seen[art.id]}")
+                    continue
+                seen[art.id] = where
+                articles.append(art)
     if problems:
         raise FramesError(problems)
     return articles
