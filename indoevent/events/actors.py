@@ -37,6 +37,7 @@ from ..document import Span
 DATA = "data/actors.yaml"
 
 
+@lru_cache(maxsize=65536)  # the same names come back in every article
 def name_key(text: str) -> str:
     """How names are compared: lower case, accents dropped, hyphens and dots as spaces.
 
@@ -227,15 +228,15 @@ def corefer(names: Iterable[str]) -> dict[str, str]:
     words = {k: k.split() for k in count}
     top = [k for k in count if not any(_inside(words[k], words[o]) for o in count)]
 
-    def weight(k: str) -> int:  # mentions of a full name and of all its short forms
-        return sum(c for o, c in count.items() if o == k or _inside(words[o], words[k]))
-
+    # Mentions of a full name and of all its short forms.
+    weight = {t: sum(c for o, c in count.items() if o == t or _inside(words[o], words[t])) for t in top}
+    first_spelling = {n: i for i, n in reversed(list(enumerate(names)))}
     out = {}
-    for n in names:
+    for n in dict.fromkeys(names):
         k = name_key(n)
         cands = [t for t in top if t == k or _inside(words[k], words[t])]
-        best = min(cands, key=lambda t: (-weight(t), first[t])) if cands else k
-        out[n] = max(spelling[best].items(), key=lambda kv: (kv[1], -names.index(kv[0])))[0]
+        best = min(cands, key=lambda t: (-weight[t], first[t])) if cands else k
+        out[n] = max(spelling[best].items(), key=lambda kv: (kv[1], -first_spelling[kv[0]]))[0]
     return out
 
 

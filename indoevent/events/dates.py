@@ -191,6 +191,7 @@ def _parser(ref: date | None):
     return DateDataParser(languages=["id", "en"], settings=settings)
 
 
+@lru_cache(maxsize=65536)  # news repeats its dates: "Rabu (3/9/2025)" in every report
 def normalise_date(text: str, ref: date | None = None) -> DateRange | None:
     """The day or range a DATE span means, counted from ``ref`` (the article's date) for relative
     expressions; None when it cannot be read (or is relative and there is no ``ref``).

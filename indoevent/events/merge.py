@@ -99,7 +99,7 @@ class Mention:
         return self.article.id, self.trigger.start, self.index
 
 
-@dataclass
+@dataclass(eq=False)  # an event is itself: compared by identity
 class Event:
     """Mentions of one event with why each joined; the first one founded it."""
 
@@ -111,6 +111,7 @@ class Event:
     members: list[tuple[Mention, str]] = field(default_factory=list)
     seq: int = 0  # order of founding, for ties
     id: str = ""
+    _places: set[str] = field(default_factory=set)  # countries of its mentions' places
 
     @property
     def founder(self) -> Mention:
@@ -122,7 +123,7 @@ class Event:
 
     @property
     def place_countries(self) -> frozenset[str]:
-        return frozenset().union(*(m.place_countries for m, _ in self.members))
+        return frozenset(self._places)
 
     @property
     def articles(self) -> list[str]:
@@ -310,6 +311,7 @@ class _Events:
         if not any(x.article is m.article for x, _ in ev.members):
             self._articles[(ev.type, m.article.id)].append(ev)
         ev.members.append((m, reason))
+        ev._places |= m.place_countries
 
     def near(self, type_: str, when: DateRange, window: int = 0) -> list[Event]:
         """Events of ``type_`` whose dates lie within ``window`` days of ``when``, oldest first."""
