@@ -91,6 +91,8 @@ def _add_merge(sub) -> None:
 def _run_merge(args) -> int:
     if args.window < 0 or args.lookback < 0:
         return fail("--window and --lookback must be 0 or more days")
+    if args.out.exists() and not args.out.is_dir():
+        return fail(f"{args.out} is a file: --out names a folder (events.jsonl, mentions.jsonl, CSV go there)")
     try:
         dates = read_index(args.index) if args.index else None
         articles = read_frames(args.frames, dates)
@@ -103,7 +105,10 @@ def _run_merge(args) -> int:
         return fail(str(e))
     print(f"read {len(articles)} article(s), {sum(len(a.frames) for a in articles)} frame(s)", file=sys.stderr)
     result = merge(articles, table, window=args.window, lookback=args.lookback, progress=not args.no_progress)
-    paths = write_merge(result, args.out)
+    try:
+        paths = write_merge(result, args.out)
+    except OSError as e:
+        return fail(f"cannot write {args.out}: {e.strerror or e}")
     multi = sum(e["sources"] > 1 for e in result.events)
     print(f"{len(result.events)} event(s), {multi} reported by more than one article; "
           f"{len(result.mentions)} mention(s), {result.unmerged} not merged; wrote {', '.join(map(str, paths))}")
