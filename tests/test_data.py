@@ -9,8 +9,8 @@ import pytest
 from indoevent.model.config import ConllSource, DataConfig
 from indoevent.annotation.convert import convert_export
 from indoevent.text.iob import TaggedWords
-from indoevent.model.data import (IGNORE, Collator, DataError, encode_articles, load_corpus, merge_predictions,
-                            split_ids, window_labels)
+from indoevent.model.data import IGNORE, Collator, DataError, encode_articles, load_corpus, split_ids, window_labels
+from indoevent.model.windows import best_window
 from indoevent.schema import bio_tags
 from indoevent.model.tiny import ensure_tiny_bert
 from indoevent.text.tokenize import tokenize
@@ -81,13 +81,28 @@ def test_long_article_fully_labelled_and_overlaps_agree(tokenizer, seeds):
     assert f.report["words_without_subwords"] == 0 and f.report["words_longer_than_window"] == 0
 
 
-def test_labels_round_trip_through_the_inference_merge(tokenizer, seeds):
+def labels_read_back(f) -> list[list[str]]:
+    """Each word's training label, read from the window the Predictor takes that word's tag from
+    (:func:`best_window`); a word in no window is O, as in prediction."""
+    out = []
+    for a_i, art in enumerate(f.articles):
+        rows = [f.rows[r] for r, (a, _) in enumerate(f.index) if a == a_i]
+        best = best_window(f.windows[a_i], len(art.tokens))
+        tags = ["O"] * len(art.tokens)
+        for k, (w, row) in enumerate(zip(f.windows[a_i], rows)):
+            for pos, word in w.first_subword_positions():
+                if best[word] == k:
+                    tags[word] = TAGS[row["labels"][pos]]
+        out.append(tags)
+    return out
+
+
+def test_labels_round_trip_through_the_inference_windows(tokenizer, seeds):
     arts = list(seeds.values())
     f = encode_articles(tokenizer, arts, max_length=96, overlap=24)
-    # The training labels, read as predictions and merged as inference merges windows, give back the
-    # gold tags of every word: training and inference see the same words at the same positions.
-    merged = merge_predictions(f, [row["labels"] for row in f.rows], len(TAGS))
-    assert merged == [a.tags for a in arts]
+    # The training labels, read back from the windows prediction takes each word from, give the gold
+    # tags of every word: training and inference see the same words at the same positions.
+    assert labels_read_back(f) == [a.tags for a in arts]
 
 
 def test_words_the_tokenizer_drops_are_reported(tokenizer):
@@ -97,7 +112,7 @@ def test_words_the_tokenizer_drops_are_reported(tokenizer):
     assert f.report["words_without_subwords"] == 1
     assert f.report["labelled_words_without_subwords"] == [
         {"doc_id": "z", "word": 1, "text": "\u200b", "tag": "B-CONSULT"}]
-    assert merge_predictions(f, [row["labels"] for row in f.rows], len(TAGS)) == [["B-PER", "O", "O"]]
+    assert labels_read_back(f) == [["B-PER", "O", "O"]]
 
 
 def test_word_longer_than_a_window_is_counted(tokenizer):
@@ -109,7 +124,7 @@ def test_word_longer_than_a_window_is_counted(tokenizer):
     assert f.report["words_longer_than_window"] == 1
     assert all(len(r["input_ids"]) <= 16 for r in f.rows)
     # Its label still sits on its first sub-word.
-    assert merge_predictions(f, [row["labels"] for row in f.rows], len(TAGS)) == [art.tags]
+    assert labels_read_back(f) == [art.tags]
 
 
 def test_unknown_tag_names_the_article(tokenizer):
@@ -179,3 +194,19 @@ def test_load_corpus_errors_name_the_file(tmp_path):
         load_corpus(DataConfig(export=None, conll=[ConllSource(str(conll), "train", {})]))
     with pytest.raises(DataError, match="missing.json"):
         load_corpus(DataConfig(export=str(tmp_path / "missing.json")))
+
+
+def test_gold_spans_are_the_documents_spans(make_export, tmp_path):
+    # The word tags are cut at gold span edges ("Amerika|ku"); the gold spans stay those annotated,
+    # which is what dev scores and evaluation compare predicted spans with.
+    export = make_export("⟦e1:PER Prabowo⟧ ⟦t1:CONSULT bertemu⟧ warga ⟦e2:GPE Amerika⟧ku.")
+    (art,) = convert_export(export)[0]
+    assert art.tokens[3:5] == ["Amerika", "ku"] and art.tags[3:5] == ["B-GPE", "O"]
+    assert [(s.start, s.end, s.label, s.text) for s in art.spans] == [
+        (0, 7, "PER", "Prabowo"), (8, 15, "CONSULT", "bertemu"), (22, 29, "GPE", "Amerika")]
+    conll = tmp_path / "c.txt"
+    conll.write_text("Joko\tB-PER\nWidodo\tI-PER\nke\tO\nJakarta\tB-GPE\n", encoding="utf-8")
+    corpus = load_corpus(DataConfig(conll=[ConllSource(path=conll, split="dev")]))
+    (sent,) = corpus.extra["dev"]
+    assert [(s.start, s.end, s.label, sent.text[s.start:s.end]) for s in sent.spans] == [
+        (0, 11, "PER", "Joko Widodo"), (15, 22, "GPE", "Jakarta")]

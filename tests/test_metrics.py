@@ -1,4 +1,4 @@
-"""Strict span scores at word level, checked against hand-computed values and an independent count."""
+"""Strict character-span scores, checked against hand-computed values and an independent count."""
 
 from __future__ import annotations
 
@@ -6,15 +6,22 @@ import random
 
 import pytest
 
+from indoevent.document import Span
+from indoevent.model.metrics import cv_table, flat, score_spans, summarize, table
 from indoevent.schema import ENTITY_LABELS, EVENT_LABELS
-from indoevent.model.metrics import cv_table, flat, normalize, score, summarize, table
+from indoevent.text.iob import tags_to_word_spans
+
+
+def spans(tags: list[str]) -> list[Span]:
+    """Spans of word tags over words of one character each, one space apart ("a b c ...")."""
+    return [Span(2 * i, 2 * j - 1, label) for i, j, label in tags_to_word_spans(tags)]
 
 
 def test_hand_computed_example():
     # "Presiden Joko Widodo ke Jakarta , bertemu ..." with one spurious GPE and a wrong trigger type.
-    gold = [["B-PER", "I-PER", "O", "B-GPE", "O", "B-CONSULT"]]
-    pred = [["B-PER", "I-PER", "O", "B-GPE", "B-GPE", "B-AGREE"]]
-    m = score(gold, pred)
+    gold = [spans(["B-PER", "I-PER", "O", "B-GPE", "O", "B-CONSULT"])]
+    pred = [spans(["B-PER", "I-PER", "O", "B-GPE", "B-GPE", "B-AGREE"])]
+    m = score_spans(gold, pred)
     ent, trg, al = m["entities"], m["triggers"], m["all"]
     # entities: gold PER, GPE; predicted PER, GPE, GPE; 2 correct
     assert ent["micro"]["precision"] == pytest.approx(2 / 3)
@@ -36,66 +43,58 @@ def test_hand_computed_example():
 
 
 def test_strict_boundaries():
-    # A span one word short is both a false positive and a false negative.
-    m = score([["B-PER", "I-PER", "I-PER"]], [["B-PER", "I-PER", "O"]])
+    # A span one character short is both a false positive and a false negative.
+    m = score_spans([[Span(0, 7, "GPE", "Amerika")]], [[Span(0, 9, "GPE", "Amerikaku")]])
     assert m["all"]["micro"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "predicted": 1}
 
 
-def test_articles_are_separate_sequences():
-    # A span at the end of one article does not continue into the next.
-    m = score([["O", "B-PER"], ["I-PER", "O"]], [["O", "B-PER"], ["O", "O"]])
+def test_a_gold_span_inside_a_word_is_missed():
+    # "⟦Amerika⟧ku": prediction sees the word "Amerikaku" and finds nothing else; the gold span counts as missed.
+    m = score_spans([[Span(0, 7, "GPE"), Span(10, 15, "PER")]], [[Span(10, 15, "PER")]])
+    assert m["entities"]["micro"]["support"] == 2 and m["entities"]["micro"]["recall"] == 0.5
+    assert m["entities"]["labels"]["GPE"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1,
+                                              "predicted": 0}
+
+
+def test_articles_are_separate():
+    # The same offsets in two articles are two spans, matched only within their article.
+    m = score_spans([[Span(0, 5, "PER")], [Span(0, 5, "PER")]], [[Span(0, 5, "PER")], []])
     assert (m["entities"]["micro"]["support"], m["entities"]["micro"]["predicted"]) == (2, 1)
     assert m["entities"]["micro"]["precision"] == 1.0 and m["entities"]["micro"]["recall"] == 0.5
 
 
-def test_orphan_inside_tag_is_scored_as_the_span_users_get():
-    # The product decodes I-PER I-PER as one PER span; strict seqeval alone would drop it.
-    from seqeval.metrics import f1_score
-    from seqeval.scheme import IOB2
-
-    gold, pred = [["B-PER", "I-PER", "O"]], [["I-PER", "I-PER", "O"]]
-    assert f1_score(gold, pred, mode="strict", scheme=IOB2) == 0.0
-    assert score(gold, pred)["all"]["micro"]["f1"] == 1.0
-    assert normalize(["O", "I-GPE", "B-CONSULT", "I-ASSAULT"]) == ["O", "B-GPE", "B-CONSULT", "B-ASSAULT"]
-
-
 def test_nothing_to_find_and_nothing_found_has_no_score():
-    m = score([["O", "O"]], [["O", "O"]])
+    m = score_spans([[]], [[]])
     for group in ("all", "entities", "triggers"):
         assert m[group]["micro"]["f1"] is None and m[group]["labels"] == {}
     assert flat(m)["f1"] == 0.0
     # Entities only: the trigger group has no score, the entity group has one.
-    m = score([["B-PER"]], [["B-PER"]])
+    m = score_spans([[Span(0, 5, "PER")]], [[Span(0, 5, "PER")]])
     assert m["entities"]["micro"]["f1"] == 1.0 and m["triggers"]["micro"]["f1"] is None
 
 
-def test_lengths_must_match():
-    with pytest.raises(ValueError, match="sequence 0"):
-        score([["O", "O"]], [["O"]])
-    with pytest.raises(ValueError, match="gold sequences"):
-        score([["O"]], [])
+def test_article_counts_must_match():
+    with pytest.raises(ValueError, match="gold articles"):
+        score_spans([[]], [])
 
 
 def _random_tags(rng: random.Random, n: int) -> list[str]:
     labels = list(ENTITY_LABELS) + list(EVENT_LABELS[:4])
-    raw = [rng.choice(["O", "O", "O", f"B-{rng.choice(labels)}", f"I-{rng.choice(labels)}"]) for _ in range(n)]
-    return normalize(raw)
-
-
-def _spans(seqs):
-    from indoevent.text.iob import tags_to_word_spans
-
-    return {(k, i, j, lab) for k, s in enumerate(seqs) for i, j, lab in tags_to_word_spans(s)}
+    return [rng.choice(["O", "O", "O", f"B-{rng.choice(labels)}", f"I-{rng.choice(labels)}"]) for _ in range(n)]
 
 
 def test_agrees_with_an_independent_span_count():
     rng = random.Random(7)
     gold = [_random_tags(rng, rng.randint(5, 60)) for _ in range(30)]
     pred = [_random_tags(rng, len(g)) if k % 3 else list(g) for k, g in enumerate(gold)]
-    m = score(gold, pred)
+    m = score_spans([spans(g) for g in gold], [spans(p) for p in pred])
+
+    def keyed(seqs):
+        return {(k, i, j, lab) for k, s in enumerate(seqs) for i, j, lab in tags_to_word_spans(s)}
+
     for group, labels in (("entities", set(ENTITY_LABELS)), ("triggers", set(EVENT_LABELS))):
-        g = {s for s in _spans(gold) if s[3] in labels}
-        p = {s for s in _spans(pred) if s[3] in labels}
+        g = {s for s in keyed(gold) if s[3] in labels}
+        p = {s for s in keyed(pred) if s[3] in labels}
         tp = len(g & p)
         assert m[group]["micro"]["precision"] == pytest.approx(tp / len(p))
         assert m[group]["micro"]["recall"] == pytest.approx(tp / len(g))
@@ -107,21 +106,21 @@ def test_agrees_with_an_independent_span_count():
 
 
 def test_summarize_mean_std_and_missing_labels():
-    folds = [score([["B-PER", "B-CONSULT"]], [["B-PER", "B-CONSULT"]]),   # PER 1, CONSULT 1
-             score([["B-PER", "O"]], [["O", "O"]]),                        # PER 0, no CONSULT anywhere
-             score([["B-PER", "B-CONSULT"]], [["B-PER", "O"]])]            # PER 1, CONSULT 0
+    per, consult = Span(0, 5, "PER"), Span(6, 13, "CONSULT")
+    folds = [score_spans([[per, consult]], [[per, consult]]),   # PER 1, CONSULT 1
+             score_spans([[per]], [[]]),                        # PER 0, no CONSULT anywhere
+             score_spans([[per, consult]], [[per]])]            # PER 1, CONSULT 0
     s = summarize(folds)
-    per = s["entities"]["labels"]["PER"]["f1"]
-    assert per["mean"] == pytest.approx(2 / 3, abs=1e-4) and per["n"] == 3
-    assert per["std"] == pytest.approx(0.5774, abs=1e-4)  # sample std of (1, 0, 1)
-    consult = s["triggers"]["labels"]["CONSULT"]["f1"]
-    assert consult == {"mean": 0.5, "std": 0.7071, "n": 2}  # fold 2 has no CONSULT: not counted
+    f1 = s["entities"]["labels"]["PER"]["f1"]
+    assert f1["mean"] == pytest.approx(2 / 3, abs=1e-4) and f1["n"] == 3
+    assert f1["std"] == pytest.approx(0.5774, abs=1e-4)  # sample std of (1, 0, 1)
+    assert s["triggers"]["labels"]["CONSULT"]["f1"] == {"mean": 0.5, "std": 0.7071, "n": 2}  # fold 2 not counted
     assert s["triggers"]["labels"]["CONSULT"]["support"] == 2
     assert s["all"]["micro"]["f1"]["n"] == 3
 
 
 def test_tables_render_every_label():
-    m = score([["B-PER", "B-CONSULT"]], [["B-PER", "O"]])
+    m = score_spans([[Span(0, 5, "PER"), Span(6, 13, "CONSULT")]], [[Span(0, 5, "PER")]])
     t = table(m)
     assert "| entities | PER | 1.000 | 1.000 | 1.000 | 1 | 1 |" in t
     assert "| triggers | CONSULT | 0.000 | 0.000 | 0.000 | 1 | 0 |" in t

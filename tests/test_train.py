@@ -69,7 +69,7 @@ def test_metrics_and_run_info(run):
     assert [h["epoch"] for h in metrics["history"] if "eval_f1" in h] == [1.0, 2.0, 3.0]
     assert info["data_files"] == {str(SEED_EXPORT): sha256(SEED_EXPORT)}
     assert len(info["git"]["commit"] or "") == 40
-    assert {"torch", "transformers", "accelerate", "tokenizers", "seqeval", "python"} <= set(info["libraries"])
+    assert {"torch", "transformers", "accelerate", "tokenizers", "python"} <= set(info["libraries"])
     assert info["seed"] == 42 and info["device"]["type"] in ("cpu", "cuda")
     assert {"load_data", "train", "evaluate", "total"} <= set(info["timings_s"])
     assert len(info["split"]["dev"]) == 1 and len(info["split"]["train"]) == 4
@@ -96,14 +96,28 @@ def test_loads_with_auto_class_and_pipeline(run):
         assert 0 <= s["start"] < s["end"] <= len(text) and s["entity_group"] in {t[2:] for t in bio_tags()[1:]}
 
 
-def test_evaluate_reproduces_the_dev_scores(run):
+def test_dev_scores_are_the_scores_of_the_prediction_path(run):
+    """metrics.json's dev scores, recomputed from the saved run: the Predictor over the raw dev text,
+    strict character spans against the annotated spans of the export."""
     from indoevent.annotation.convert import convert_export
+    from indoevent.annotation.lsexport import read_export
+    from indoevent.model.metrics import score_spans
+    from indoevent.model.predict import Predictor
 
     info = json.loads((run / "run_info.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    docs = [d for d in read_export(SEED_EXPORT).documents if d.doc_id in info["split"]["dev"]]
+    assert len(docs) == 1
+    predictor = Predictor.from_pretrained(run, device="cpu", batch_size=32)  # tiny.yaml's eval_batch_size
+    preds = list(predictor.predict_many([d.text for d in docs]))
+    assert metrics["dev"] == score_spans([d.spans for d in docs], [p.spans for p in preds])
+    # The number early stopping picked the checkpoint by is that same score.
+    assert metrics["best"]["metric"] == "f1"
+    assert metrics["best"]["value"] == (metrics["dev"]["all"]["micro"]["f1"] or 0.0)
+    assert metrics["dev"]["all"]["micro"]["support"] == len(docs[0].spans)
+    # `indoevent evaluate` gives the same numbers.
     arts = [a for a in convert_export(SEED_EXPORT)[0] if a.doc_id in info["split"]["dev"]]
-    metrics, tags = evaluate_model(run, arts)
-    assert metrics == json.loads((run / "metrics.json").read_text())["dev"]
-    assert [len(t) for t in tags] == [len(a.tokens) for a in arts]
+    assert evaluate_model(run, arts)[0] == metrics["dev"]
 
 
 def test_cli_evaluate_warns_about_training_articles(run, capsys):
@@ -205,6 +219,9 @@ def test_cross_validation(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(cfg, out, cv=True, callbacks=[StopSecondFold()])
     assert (partial_dir(out) / "fold-0" / "result.json").exists() and not out.exists()
+    with pytest.raises(RunExistsError, match="finished folds.*--resume.*--overwrite"):
+        train(cfg, out, cv=True)  # never throws the finished fold away unasked
+    assert (partial_dir(out) / "fold-0" / "result.json").exists()
     train(cfg, out, cv=True, resume=True)  # fold 0 is kept, folds 1 and 2 run
     metrics = json.loads((out / "metrics.json").read_text())["cv"]
     assert metrics["k"] == 3 and len(metrics["folds"]) == 3
@@ -217,7 +234,21 @@ def test_cross_validation(tmp_path):
     assert metrics["summary"]["all"]["micro"]["f1"]["n"] == 3
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert sorted(p["doc_id"] for p in preds) == sorted(tests)
-    assert all(len(p["pred"]) == len(p["gold"]) == len(p["tokens"]) for p in preds)
+    from indoevent.annotation.lsexport import read_export
+    from indoevent.document import Span
+    from indoevent.model.metrics import score_spans
+
+    docs = {d.doc_id: d for d in read_export(SEED_EXPORT).documents}
+    for p in preds:  # gold and predicted character spans, with the article's text at their offsets
+        text = docs[p["doc_id"]].text
+        assert [(s["start"], s["end"], s["label"]) for s in p["gold"]] == \
+            [(s.start, s.end, s.label) for s in sorted(docs[p["doc_id"]].spans)]
+        assert all(text[s["start"]:s["end"]] == s["text"] for s in p["gold"] + p["pred"])
+
+    def spans(items):
+        return [Span(s["start"], s["end"], s["label"]) for s in items]
+
+    assert metrics["pooled"] == score_spans([spans(p["gold"]) for p in preds], [spans(p["pred"]) for p in preds])
     assert not (out / "model.safetensors").exists()  # a CV folder reports, it holds no model
     assert "not a model" in (out / "README.md").read_text()
     assert yaml.safe_load((out / "training_config.yaml").read_text())["cv"]["k"] == 3
@@ -378,13 +409,12 @@ def test_without_dev_articles_the_last_model_is_kept(tmp_path, capsys):
 
 
 def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
-    """Evaluation merges windows and decodes tags exactly as `indoevent extract` does."""
+    """Evaluation predicts and decodes spans exactly as `indoevent extract` does."""
     import shutil
 
     import torch
     from transformers import AutoModelForTokenClassification
 
-    from indoevent.text.iob import clean_tags, tags_to_word_spans
     from indoevent.annotation.checks import edge_problem
     from indoevent.cli import main
     from indoevent.annotation.convert import convert_export
@@ -403,13 +433,110 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
     assert main(["extract", str(ROOT / "seeds"), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
     extracted = {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     articles = convert_export(SEED_EXPORT)[0]
-    _, tags = evaluate_model(run, articles)
-    for art, word_tags in zip(articles, tags):
-        scored = {(art.starts[i], art.ends[j - 1], label) for i, j, label in tags_to_word_spans(word_tags)}
+    _, predictions = evaluate_model(run, articles)
+    for art, pred in zip(articles, predictions):
+        scored = {(s.start, s.end, s.label) for s in pred.spans}
         spans = extracted[art.doc_id]["entities"] + extracted[art.doc_id]["triggers"]
         assert scored == {(s["start"], s["end"], s["label"]) for s in spans}, art.doc_id
         assert len(scored) > len(art.tokens) / 4  # the noisy model does tag many spans
         # Scored spans obey the schema's edge rule, as extracted spans must (Label Studio validates them).
-        assert all(edge_problem(art.text[art.starts[i]:art.ends[j - 1]]) is None
-                   for i, j, _ in tags_to_word_spans(word_tags))
-        assert word_tags == clean_tags(word_tags, art.tokens)  # already clean IOB2: no stray I- left
+        assert all(edge_problem(art.text[s.start:s.end]) is None for s in pred.spans)
+
+
+# --- the one prediction path, and defects of issue 7 ------------------------------------------
+def test_a_dev_gold_span_that_cuts_a_word_counts_as_missed(make_export, tmp_path):
+    """Gold ⟦GPE Amerika⟧ku is trained on as the words Amerika|ku, but prediction sees the word
+    Amerikaku: the dev scores count that gold span as missed, whatever the model says. The model's
+    head is wired to tag the sub-word "amerika" as B-GPE, so word-level scoring of the cut words
+    would have counted it as found."""
+    from transformers import TrainerCallback
+
+    from scaffold import wire_head
+
+    class Wire(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+            wire_head(model, processing_class, {"amerika": "B-GPE"})
+
+    export = make_export("⟦e1:PER Prabowo⟧ ⟦t1:CONSULT bertemu⟧ warga ⟦e2:GPE Amerika⟧ku.",
+                         "⟦e1:PER Jokowi⟧ ⟦t1:CONSULT bertemu⟧ Dubes ⟦e2:GPE Amerika⟧ di Jakarta.",
+                         "⟦e1:GPE Amerika⟧ dan ⟦e2:GPE Rusia⟧ ⟦t1:CONSULT berunding⟧ lagi.")
+    cfg = tiny_config(**{"data.export": str(export), "data.dev": ["doc1"], "train.epochs": 1})
+    out = train(cfg, tmp_path / "r", callbacks=[Wire()])
+    dev = json.loads((out / "metrics.json").read_text())["dev"]
+    # Found: the word "Amerikaku" as GPE (22-31); gold: "Amerika" (22-29), never matched.
+    assert dev["entities"]["labels"]["GPE"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1,
+                                                "predicted": 1}
+    assert dev["all"]["micro"]["support"] == 3  # every gold span counts, the unreachable one included
+    evals = [h for h in json.loads((out / "metrics.json").read_text())["history"] if "eval_f1" in h]
+    assert evals and evals[-1]["eval_entities_recall"] == 0.0  # the score early stopping saw
+
+
+def test_cv_with_more_folds_than_articles_creates_nothing(tmp_path, capsys):
+    from indoevent.cli import main
+    from indoevent.model.data import DataError
+
+    out = tmp_path / "cv"
+    with pytest.raises(DataError, match="cv.k=10.*5 gold articles"):
+        train(tiny_config(**{"cv.k": 10}), out, cv=True)
+    rc = main(["train", "--config", str(TINY), "--output-dir", str(out), "--cv", "--cv.k=10",
+               f"--data.export={SEED_EXPORT}", f"--model.name_or_path={ROOT / 'models' / '_base' / 'tiny-bert'}"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "cv.k=10" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not partial_dir(out).exists()  # no orphan .partial folder
+
+
+def _full_disk_save(obj, f, *args, **kwargs):
+    """torch.save on a disk that fills up: part of the file is written, then ENOSPC."""
+    import errno
+
+    with open(f, "wb") as fh:
+        fh.write(b"\0" * 4096)
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_while_checkpointing_is_one_line_and_leaves_no_half_checkpoint(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from indoevent.cli import main
+
+    out = tmp_path / "r"
+    monkeypatch.setattr(torch, "save", _full_disk_save)
+    rc = main(["train", "--config", str(TINY), "--output-dir", str(out), "--train.epochs=1",
+               f"--data.export={SEED_EXPORT}", f"--model.name_or_path={ROOT / 'models' / '_base' / 'tiny-bert'}"])
+    err = capsys.readouterr().err
+    checkpoints = partial_dir(out) / "checkpoints"
+    assert rc == 1 and "Traceback" not in err and err.count("indoevent: error:") == 1, err
+    message = err.split("indoevent: error:")[1].splitlines()[0]  # progress bars share stderr
+    assert str(checkpoints) in message and "no space left on device" in message and "--resume" in message
+    assert not out.exists()
+    assert [p.name for p in checkpoints.iterdir()] == []  # the half-written checkpoint is gone
+
+
+def test_full_disk_while_writing_the_run_publishes_nothing(tmp_path, monkeypatch):
+    import errno
+
+    from indoevent.model import runs
+    from indoevent.model.runs import RunWriteError
+
+    def full(path, data):
+        Path(path).write_text("{", encoding="utf-8")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runs, "write_json", full)
+    out = tmp_path / "r"
+    with pytest.raises(RunWriteError, match=f"{out}.*no space left on device"):
+        train(tiny_config(**{"data.dev": 0, "train.max_steps": 1}), out)
+    assert not out.exists() and not (partial_dir(out) / "final").exists()
+
+
+def test_the_first_run_on_a_fresh_clone_equals_later_ones(tmp_path):
+    """Building the tiny base draws random numbers: it must happen before seeding, or the first run
+    (the one that builds it) starts from other weights than every later run."""
+    import torch
+    from safetensors.torch import load_file
+
+    cfg = tiny_config(**{"model.name_or_path": str(tmp_path / "base"), "data.dev": 0, "train.max_steps": 1})
+    first = train(cfg, tmp_path / "first")  # builds tmp_path/base
+    second = train(cfg, tmp_path / "second")
+    a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

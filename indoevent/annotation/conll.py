@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from .convert import TaggedWords
+from ..text.iob import TaggedWords, tags_to_spans
+from ..text.tokenize import Word
 from ..schema import ENTITY_LABELS, EVENT_LABELS
 
 PROJECT_LABELS = frozenset(ENTITY_LABELS + EVENT_LABELS)
@@ -140,7 +141,9 @@ def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = No
             starts.append(pos)
             pos += len(t) + 1
         ends = [s + len(t) for s, t in zip(starts, tokens)]
-        articles.append(TaggedWords(f"{prefix}:{first_line}", " ".join(tokens), list(tokens), starts, ends, mapped))
+        text = " ".join(tokens)
+        spans = tags_to_spans([Word(a, b, t) for a, b, t in zip(starts, ends, tokens)], mapped, text)
+        articles.append(TaggedWords(f"{prefix}:{first_line}", text, list(tokens), starts, ends, mapped, [], spans))
         report.sentences += 1
         report.tokens += len(tokens)
         tokens.clear()

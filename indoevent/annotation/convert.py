@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 
 from ..atomic import OutputExistsError, building
-from ..text.iob import TaggedWords, spans_to_tags
+from ..text.iob import TaggedWords, spans_to_tags, tags_to_spans
 from ..schema import bio_tags
 from .lsexport import read_export
 from ..document import Document
-from ..text.tokenize import tokenize
+from ..text.tokenize import Word, tokenize
 
 
 class ConversionError(RuntimeError):
@@ -60,7 +60,7 @@ def document_to_article(doc: Document) -> tuple[TaggedWords, list[dict]]:
                      "trigger": [word_of[t.start], word_of[("end", t.end)]], "trigger_label": t.label,
                      "argument": [word_of[e.start], word_of[("end", e.end)]], "argument_label": e.label})
     art = TaggedWords(doc.doc_id, doc.text, [w.text for w in words], [w.start for w in words],
-                  [w.end for w in words], tags, rels)
+                      [w.end for w in words], tags, rels, sorted(doc.spans))
     return art, bad
 
 
@@ -191,6 +191,9 @@ def read_articles(path: str | Path) -> list[TaggedWords]:
         for line in f:
             if line.strip():
                 d = json.loads(line)
-                arts.append(TaggedWords(d["doc_id"], d.get("text", ""), d["tokens"], d["starts"], d["ends"],
-                                    d["tags"], d.get("relations", [])))
+                words = [Word(a, b, t) for a, b, t in zip(d["starts"], d["ends"], d["tokens"])]
+                text = d.get("text", "")
+                # The file holds word tags only: spans that fell inside a word are in conversion_report.json.
+                arts.append(TaggedWords(d["doc_id"], text, d["tokens"], d["starts"], d["ends"], d["tags"],
+                                        d.get("relations", []), tags_to_spans(words, d["tags"], text)))
     return arts

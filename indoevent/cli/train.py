@@ -11,7 +11,7 @@ from ..model.config import ConfigError, fields_help, load_config
 from ..model.config import fields_help
 from ..model.data import DataError
 from ..model.onnx_export import export_onnx
-from ..model.runs import RunExistsError
+from ..model.runs import RunExistsError, RunWriteError
 from ..model.train import ModelLoadError, train
 from .common import fail
 
@@ -85,7 +85,7 @@ def _run_train(args) -> int:
     try:
         cfg = load_config(args.config, overrides)
         train(cfg, args.output_dir, resume=args.resume, cv=args.cv, overwrite=args.overwrite)
-    except (ConfigError, DataError, ModelLoadError, RunExistsError) as e:
+    except (ConfigError, DataError, ModelLoadError, RunExistsError, RunWriteError) as e:
         return fail(str(e))
     return 0
 

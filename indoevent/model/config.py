@@ -21,6 +21,7 @@ from typing import Any, Union
 import yaml
 
 from ..annotation.lsexport import check_choice
+from .runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP
 
 
 class ConfigError(ValueError):
@@ -69,8 +70,8 @@ class DataConfig:
                             "instead of training without it")
     conll: list[ConllSource] = _f(factory=list, help="extra CoNLL column files, e.g. IndoNLU NERP or NERGrit, "
                                                      "with a label mapping")
-    max_length: int = _f(512, "sub-words per window, special tokens included (the same windows at inference)")
-    overlap: int = _f(64, "sub-words shared by consecutive windows of a long article")
+    max_length: int = _f(DEFAULT_MAX_LENGTH, "sub-words per window, special tokens included (the same windows at inference)")
+    overlap: int = _f(DEFAULT_OVERLAP, "sub-words shared by consecutive windows of a long article")
     dev: float | int | list[str] = _f(0.2, "gold articles for early stopping: a fraction (0.2), a count (1) or a "
                                            "list of article ids")
     test: float | int | list[str] = _f(0, "gold articles held out for a final test score: fraction, count or "

@@ -216,28 +216,3 @@ class Collator:
             batch["labels"] = labels
         return batch
 
-
-def merge_predictions(features: Features, predicted: Any, num_labels: int) -> list[list[str]]:
-    """Word tags per article from per-window predicted label ids (rows x positions, -100 padded),
-    merged with :func:`indoevent.model.windows.merge_windows`, the merge inference uses.
-
-    Words that got no sub-word are tagged ``O``.
-    """
-    import numpy as np
-
-    from ..text.iob import clean_tags
-    from .windows import merge_windows
-
-    tags = bio_tags()
-    eye = np.eye(num_labels, dtype=np.float32)
-    per_article: list[list[Any]] = [[None] * len(ws) for ws in features.windows]
-    for row, (a_i, w_i) in enumerate(features.index):
-        n = len(features.windows[a_i][w_i].input_ids)
-        ids = np.asarray(predicted[row][:n])
-        per_article[a_i][w_i] = eye[np.clip(ids, 0, num_labels - 1)]
-    out = []
-    for a_i, art in enumerate(features.articles):
-        scores, covered = merge_windows(features.windows[a_i], per_article[a_i], len(art.tokens), num_labels)
-        best = scores.argmax(-1)
-        out.append(clean_tags([tags[int(b)] if c else "O" for b, c in zip(best, covered)], art.tokens))
-    return out

@@ -1,13 +1,12 @@
-"""Strict span-level scores at word level: seqeval with ``mode="strict"``, ``scheme=IOB2``.
+"""Strict character-span scores: a predicted span counts only if its start, end and label equal
+a gold span's.
 
-Scores are computed on word tags (after windows are merged), never on sub-words, one
-sequence per article. Entities (PER ORG GPE LOC DATE) and triggers (PLOVER labels) are
-scored separately, by blanking the other kind to ``O``, and together ("all").
-
-Predicted tags are first decoded the way the product decodes them
-(:func:`indoevent.text.iob.tags_to_word_spans`: an ``I-`` that does not continue a span opens
-one) and re-encoded as clean IOB2, so the score is the score of the spans users get.
-Strict mode would otherwise silently drop such spans and under-report the product.
+Predicted spans come from :class:`indoevent.model.predict.Predictor`, the one prediction path
+(raw text -> words -> windows -> clean IOB2 -> spans), so every score, in training and in
+``indoevent evaluate`` alike, is the score of the spans ``indoevent extract`` outputs. Gold spans
+are the annotated character spans, so a gold span that cuts a word (``⟦e1:GPE Amerika⟧ku``) can
+never be matched and counts as missed. Entities (PER ORG GPE LOC DATE) and triggers (PLOVER
+labels) are scored separately and together ("all").
 
 A group or label with no gold and no predicted span has no score (``None``), not 0 or 1.
 """
@@ -15,88 +14,12 @@ A group or label with no gold and no predicted span has no score (``None``), not
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Iterable, Sequence
 
-from ..text.iob import tags_to_word_spans
 from ..schema import ENTITY_LABELS, EVENT_LABELS
 
 GROUPS = {"all": frozenset(ENTITY_LABELS + EVENT_LABELS), "entities": frozenset(ENTITY_LABELS),
           "triggers": frozenset(EVENT_LABELS)}
-
-
-def normalize(tags: Sequence[str], keep: frozenset[str] | None = None) -> list[str]:
-    """Clean IOB2 of the spans in ``tags`` (decoded as the product decodes them), keeping only
-    the labels in ``keep``.
-
-    >>> normalize(["I-PER", "I-PER", "O", "B-CONSULT"])
-    ['B-PER', 'I-PER', 'O', 'B-CONSULT']
-    >>> normalize(["B-PER", "B-CONSULT"], keep=frozenset({"CONSULT"}))
-    ['O', 'B-CONSULT']
-    """
-    out = ["O"] * len(tags)
-    for i, j, label in tags_to_word_spans(tags):
-        if keep is None or label in keep:
-            out[i] = f"B-{label}"
-            for k in range(i + 1, j):
-                out[k] = f"I-{label}"
-    return out
-
-
-def _count_spans(seqs: list[list[str]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for s in seqs:
-        for _, _, label in tags_to_word_spans(s):
-            counts[label] = counts.get(label, 0) + 1
-    return counts
-
-
-def score_group(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], keep: frozenset[str]) -> dict:
-    """seqeval strict IOB2 precision, recall and F1 per label, micro and macro, over the labels in ``keep``."""
-    from seqeval.metrics import classification_report
-    from seqeval.scheme import IOB2
-
-    g = [normalize(s, keep) for s in gold]
-    p = [normalize(s, keep) for s in pred]
-    n_gold, n_pred = _count_spans(g), _count_spans(p)
-    labels: dict[str, dict] = {}
-    if n_gold or n_pred:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # seqeval warns about labels without support
-            rep = classification_report(g, p, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
-        for label in sorted(set(n_gold) | set(n_pred)):
-            r = rep[label]
-            labels[label] = {"precision": float(r["precision"]), "recall": float(r["recall"]),
-                             "f1": float(r["f1-score"]), "support": n_gold.get(label, 0),
-                             "predicted": n_pred.get(label, 0)}
-        mi, ma = rep["micro avg"], rep["macro avg"]
-        micro = {"precision": float(mi["precision"]), "recall": float(mi["recall"]), "f1": float(mi["f1-score"]),
-                 "support": sum(n_gold.values()), "predicted": sum(n_pred.values())}
-        # seqeval's macro average runs over the labels with gold or predicted spans.
-        macro = {"precision": float(ma["precision"]), "recall": float(ma["recall"]), "f1": float(ma["f1-score"]),
-                 "labels": len(labels)}
-    else:
-        micro = {"precision": None, "recall": None, "f1": None, "support": 0, "predicted": 0}
-        macro = {"precision": None, "recall": None, "f1": None, "labels": 0}
-    return {"micro": micro, "macro": macro, "labels": labels}
-
-
-def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:
-    """Scores of predicted word tags against gold, one sequence per article, for all spans,
-    entities only and triggers only.
-
-    >>> gold = [["B-PER", "I-PER", "B-CONSULT", "O", "B-GPE"]]
-    >>> pred = [["B-PER", "O", "B-CONSULT", "O", "B-GPE"]]
-    >>> m = score(gold, pred)
-    >>> round(m["all"]["micro"]["f1"], 3), m["triggers"]["micro"]["f1"], m["entities"]["labels"]["PER"]["f1"]
-    (0.667, 1.0, 0.0)
-    """
-    if len(gold) != len(pred):
-        raise ValueError(f"{len(gold)} gold sequences but {len(pred)} predicted")
-    for k, (g, p) in enumerate(zip(gold, pred)):
-        if len(g) != len(p):
-            raise ValueError(f"sequence {k}: {len(g)} gold tags but {len(p)} predicted")
-    return {name: score_group(gold, pred, keep) for name, keep in GROUPS.items()}
 
 
 def _prf(tp: int, n_gold: int, n_pred: int) -> dict:
@@ -108,8 +31,8 @@ def _prf(tp: int, n_gold: int, n_pred: int) -> dict:
 def score_spans(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) -> dict:
     """Strict character-span scores, one collection of spans per article: a predicted span counts
     only if its ``start``, ``end`` and ``label`` equal a gold span's. For all spans, entities only
-    and triggers only; per label, micro and macro (over labels with gold or predicted spans), in
-    the shape :func:`score` returns. A gold span the prediction path cannot produce (one that cuts
+    and triggers only; per label (with ``support`` gold and ``predicted`` spans), micro and macro
+    (over labels with gold or predicted spans). A gold span the prediction path cannot produce (one that cuts
     a word) is simply never matched: it counts as missed.
 
     >>> from indoevent.document import Span
@@ -151,7 +74,8 @@ def flat(metrics: dict) -> dict[str, float]:
     """The headline numbers as flat keys for the Trainer's logs (``f1``, ``entities_f1``...);
     an undefined score (nothing to find, nothing found) is logged as 0.
 
-    >>> flat(score([["B-PER"]], [["B-PER"]]))["entities_f1"]
+    >>> from indoevent.document import Span
+    >>> flat(score_spans([[Span(0, 5, "PER")]], [[Span(0, 5, "PER")]]))["entities_f1"]
     1.0
     """
     out = {}
@@ -167,7 +91,9 @@ def summarize(folds: Sequence[dict]) -> dict:
     """Mean and standard deviation (n - 1) of each score over folds. A fold where a label has no gold
     and no predicted span does not count for that label (``n`` says how many folds did).
 
-    >>> s = summarize([score([["B-PER"]], [["B-PER"]]), score([["B-PER"]], [["O"]])])
+    >>> from indoevent.document import Span
+    >>> putin = [[Span(0, 5, "PER", "Putin")]]
+    >>> s = summarize([score_spans(putin, putin), score_spans(putin, [[]])])
     >>> s["entities"]["labels"]["PER"]["f1"]
     {'mean': 0.5, 'std': 0.7071, 'n': 2}
     """

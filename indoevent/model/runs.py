@@ -7,22 +7,53 @@ its ``checkpoints/``, the finished files in ``final/``) and published by one ren
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .. import atomic
 from ..atomic import OutputExistsError, sha256
+from ..schema import bio_tags
+from .config import dump_yaml
 
 SCHEMA_VERSION = 1  # of the run directory (config.json's "indoevent" attribute)
 
 
 class RunExistsError(OutputExistsError):
     """The target run folder (or an interrupted run's checkpoints) is already there."""
+
+
+class RunWriteError(OSError):
+    """A run's files could not be written (a full disk, most often); nothing half-written is kept."""
+
+
+# How a full disk shows up: an OSError from Python, "basic_ios::clear" or "file write failed" from
+# torch.save's C++ streams, "os error 28" (StorageFull) from safetensors' Rust writer.
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+_DISK_WORDS = ("No space left", "basic_ios::clear", "file write failed", "os error 28", "StorageFull")
+
+
+def write_failure(e: BaseException) -> str | None:
+    """Why ``e`` means a file could not be written (as a short phrase), or None if it is another error.
+
+    >>> write_failure(OSError(errno.ENOSPC, "No space left on device"))
+    'no space left on device'
+    >>> write_failure(RuntimeError("[enforce fail] basic_ios::clear: iostream error"))
+    'the disk is full or not writable'
+    >>> write_failure(ValueError("bad label")) is None
+    True
+    """
+    if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+        return os.strerror(e.errno).lower()
+    if any(w in str(e) for w in _DISK_WORDS):
+        return "the disk is full or not writable"
+    return None
 
 
 def partial_dir(final: str | Path) -> Path:
@@ -47,6 +78,40 @@ def publish(built: Path, final: Path, overwrite: bool = False) -> Path:
     return atomic.publish(built, final, overwrite=True)
 
 
+def write_run(work: Path, final: Path, cfg: Any, metrics: dict, info: dict, card: str, overwrite: bool = False,
+              save_model: Callable[[Path], None] | None = None, files: dict[str, str] | None = None,
+              keep_checkpoints: bool = False) -> Path:
+    """Write a finished run and publish it: ``work/final/`` gets the model (``save_model``), the
+    resolved config, ``metrics.json``, ``run_info.json``, ``files`` and the model card, then moves
+    to ``final`` in one rename and ``work`` (the ``.partial`` folder) goes. A write that fails
+    (a full disk) raises :class:`RunWriteError` naming ``final`` and leaves no half-written folder.
+    """
+    built = work / "final"
+    try:
+        shutil.rmtree(built, ignore_errors=True)
+        built.mkdir(parents=True)
+        if save_model is not None:
+            save_model(built)
+        (built / "training_config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
+        write_json(built / "metrics.json", metrics)
+        write_json(built / "run_info.json", info)
+        for name, text in (files or {}).items():
+            (built / name).write_text(text, encoding="utf-8")
+        (built / "README.md").write_text(card, encoding="utf-8")
+    except Exception as e:  # noqa: BLE001 - re-raised unless the disk refused the write
+        reason = write_failure(e)
+        if reason is None:
+            raise
+        shutil.rmtree(built, ignore_errors=True)
+        raise RunWriteError(f"cannot write the run {final} ({reason}): nothing was published; free some space "
+                            "and rerun with --resume") from e
+    publish(built, final, overwrite)
+    if keep_checkpoints and (work / "checkpoints").exists():
+        os.replace(work / "checkpoints", final / "checkpoints")
+    shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
 def git_info() -> dict:
     """Commit of the indoevent source tree, and whether it had uncommitted changes."""
     here = Path(__file__).resolve().parent
@@ -66,8 +131,8 @@ def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for name in ("indoevent", "torch", "transformers", "accelerate", "tokenizers", "datasets", "seqeval",
-                 "safetensors", "numpy"):
+    for name in ("indoevent", "torch", "transformers", "accelerate", "tokenizers", "datasets", "safetensors",
+                 "numpy"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -128,7 +193,7 @@ def model_card(cfg: Any, metrics: dict, info: dict) -> str:
         f"# {cfg.run_name}",
         "",
         f"A token classifier for Indonesian news, fine-tuned from `{base}` with indoevent {__version__}. It tags "
-        "each word with one of 43 IOB2 tags: entity spans (PER ORG GPE LOC DATE) and event triggers (16 PLOVER "
+        f"each word with one of {len(bio_tags())} IOB2 tags: entity spans (PER ORG GPE LOC DATE) and event triggers (16 PLOVER "
         "event types, e.g. CONSULT, AGREE, ASSAULT). Event frames (who did what to whom, where, when) are built "
         "from these spans by `indoevent extract`.",
         "",
@@ -168,8 +233,10 @@ def model_card(cfg: Any, metrics: dict, info: dict) -> str:
                   f"{t.best_metric}. The resolved configuration is in `training_config.yaml`; commit, data hashes "
                   "and library versions in `run_info.json`.", ""]
     lines += ["## Evaluation", "",
-              "Strict IOB2 span scores (seqeval, `mode=\"strict\"`) at word level, after merging overlapping "
-              "windows as inference does. Entities and triggers are scored separately.", ""]
+              "Strict character-span scores: a predicted span counts only if its start, end and label equal a gold "
+              "span's. Articles are predicted from their raw text exactly as `indoevent extract` predicts them "
+              "(same words, windows and span cleaning), so a gold span that cuts a word counts as missed. "
+              "Entities and triggers are scored separately.", ""]
     if "cv" in metrics:
         cv = metrics["cv"]
         lines += [f"Cross-validation, {len(cv['folds'])} folds by article (test on one part, early stopping on "

@@ -2,9 +2,14 @@
 
 The recipe is that of the Hugging Face token-classification examples, with what they miss
 for long news articles: every article is cut into the overlapping windows inference uses
-(nothing is truncated), the dev score that stops training is the strict span F1 at word
-level after merging windows (never a sub-word accuracy), and ``--cv`` gives honest
-leave-one-article-out estimates when there are only a handful of gold articles.
+(nothing is truncated); the dev score that stops training is the strict character-span F1 of
+the spans :class:`~indoevent.model.predict.Predictor` (the one prediction path, that of
+``indoevent extract``) finds in the raw dev text, never a sub-word accuracy, so a gold span that
+cuts a word counts as missed; and ``--cv`` gives honest leave-one-article-out estimates when
+there are only a handful of gold articles.
+
+Both entry points read top to bottom: data, checks, model, scores, one run folder
+(:func:`indoevent.model.runs.write_run`).
 
     train(config) -> Path                      # one run: models/<run-name>/
     train(config, cv=True) -> Path             # cross-validation: models/<run-name>-cv/
@@ -23,15 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
-from ..text.iob import TaggedWords
-from .data import Collator, DataError, Features, encode_articles, load_corpus, merge_predictions, split_ids
+from ..document import Span
 from ..schema import bio_tags
-from .metrics import flat, score, summarize
-from .runs import (SCHEMA_VERSION, RunExistsError, is_hub_id, model_card, partial_dir, publish, run_info,
-                   write_json)
+from ..text.iob import TaggedWords
+from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
+from .data import Collator, Corpus, DataError, Features, encode_articles, load_corpus, split_ids
+from .metrics import cv_table, flat, score_spans, summarize
+from .predict import Prediction, Predictor
+from .runs import (SCHEMA_VERSION, RunExistsError, RunWriteError, is_hub_id, model_card, partial_dir, run_info,
+                   write_failure, write_json, write_run)
+from .runtime import TorchForward
 
-__all__ = ["train", "cross_validate", "load_model", "make_trainer", "ModelLoadError"]
+__all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
 
 
 class ModelLoadError(RuntimeError):
@@ -73,10 +81,7 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
 
     tags = list(tags or bio_tags())
     name = model_cfg.name_or_path
-    if model_cfg.tiny_corpus:
-        from .tiny import ensure_tiny_bert
-
-        ensure_tiny_bert(name, model_cfg.tiny_corpus)
+    _ensure_base(model_cfg)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, revision=model_cfg.revision)
         model = AutoModelForTokenClassification.from_pretrained(
@@ -119,6 +124,14 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
     return model, tokenizer
 
 
+def _ensure_base(model_cfg: Any) -> None:
+    """Build the tiny test backbone if the config asks for it and it is missing."""
+    if model_cfg.tiny_corpus:
+        from .tiny import ensure_tiny_bert
+
+        ensure_tiny_bert(model_cfg.name_or_path, model_cfg.tiny_corpus)
+
+
 def _no_long_sequence_warning(tokenizer: Any) -> None:
     # Whole articles are tokenised once and then cut into windows: the tokenizer's warning that a
     # sequence is longer than the model's limit ("will result in indexing errors") does not apply.
@@ -138,6 +151,20 @@ def resolve_precision(precision: str) -> str:
         raise ConfigError(f"train.precision={precision} needs a GPU: on CPU it is slower than fp32 "
                           "(no native half-precision matmul); use precision: fp32 or auto")
     return precision
+
+
+# --- scores: the spans `indoevent extract` would output ----------------------------------------
+def predictor_for(model: Any, tokenizer: Any, cfg: RunConfig) -> Predictor:
+    """The one prediction path over a model in memory (the trainer's, on its device) with the run's windows."""
+    return Predictor(TorchForward(model, str(model.device)), tokenizer, model.config.id2label,
+                     cfg.data.max_length, cfg.data.overlap, name=cfg.run_name, batch_size=cfg.train.eval_batch_size)
+
+
+def score_articles(predictor: Predictor, articles: Sequence[TaggedWords]) -> tuple[dict, list[Prediction]]:
+    """Strict span scores of what ``predictor`` finds in the articles' raw text against their gold
+    spans (``TaggedWords.spans``), and the predictions."""
+    preds = list(predictor.predict_many([a.text for a in articles], ids=[a.doc_id for a in articles]))
+    return score_spans([a.spans for a in articles], [p.spans for p in preds]), preds
 
 
 # --- the training loop ------------------------------------------------------------------------
@@ -186,9 +213,26 @@ def _trainer_class() -> type:
     from transformers import Trainer
 
     class IndoeventTrainer(Trainer):
-        """The Hugging Face Trainer, counting the model's parameters once rather than at every step."""
+        """The Hugging Face Trainer, scoring the dev articles through the prediction path and counting
+        the model's parameters once rather than at every step."""
 
         _n_params: int | None = None
+        dev_articles: Sequence[TaggedWords] = ()
+        run_config: RunConfig | None = None
+
+        def evaluation_loop(self, *args, **kwargs):
+            # The Trainer gives the dev loss over the training windows; the scores come from predicting
+            # the dev articles' raw text exactly as extraction does. Added here, before `evaluate` logs
+            # them and calls the callbacks, so metric_for_best_model, early stopping and the progress
+            # line all see them. Every process scores (the same weights, the same articles), so all
+            # take the same early-stopping decision; only rank 0 logs and writes.
+            out = super().evaluation_loop(*args, **kwargs)
+            if self.dev_articles:
+                prefix = kwargs.get("metric_key_prefix", "eval")
+                m, _ = score_articles(predictor_for(self.model, self.processing_class, self.run_config),
+                                      self.dev_articles)
+                out.metrics.update({f"{prefix}_{k}": v for k, v in flat(m).items()})
+            return out
 
         def floating_point_ops(self, inputs: dict) -> int:
             # For its total_flos statistic transformers walks every parameter at every step (0.7 ms
@@ -204,8 +248,9 @@ def make_trainer(cfg: RunConfig, model: Any, tokenizer: Any, train_f: Features, 
                  checkpoints: Path, callbacks: Sequence[Any] = (), prefix: str = "") -> tuple[Any, str]:
     """The ``Trainer`` of a run (also used as is by ``benchmarks/training.py``) and its precision.
 
-    Evaluation, checkpoints and early stopping happen once per epoch (or every
-    ``train.eval_steps``) when there are dev articles.
+    Evaluation (the dev loss over windows, the span scores over the dev articles' raw text),
+    checkpoints and early stopping happen once per epoch (or every ``train.eval_steps``) when
+    there are dev articles.
     """
     import torch
     from transformers import EarlyStoppingCallback, ProgressCallback, TrainingArguments
@@ -253,26 +298,15 @@ def make_trainer(cfg: RunConfig, model: Any, tokenizer: Any, train_f: Features, 
         disable_tqdm=False,
         label_names=["labels"],
     )
-    tags = bio_tags()
-
-    def preprocess_logits(logits, labels):
-        # Keep label ids, not (windows x positions x 43) floats, across the whole dev set.
-        return logits.argmax(-1)
-
-    def compute_metrics(pred) -> dict:
-        word_tags = merge_predictions(dev_f, pred.predictions, len(tags))
-        return flat(score([a.tags for a in dev_f.articles], word_tags))
-
     cbs = list(callbacks)
     if dev_f is not None and t.early_stopping_patience > 0:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     trainer = _trainer_class()(
         model=model, args=args,
         data_collator=Collator(tokenizer.pad_token_id, 8 if precision != "fp32" else None),
-        train_dataset=train_f, eval_dataset=dev_f, processing_class=tokenizer,
-        compute_metrics=compute_metrics if dev_f is not None else None,
-        preprocess_logits_for_metrics=preprocess_logits if dev_f is not None else None,
-        callbacks=cbs)
+        train_dataset=train_f, eval_dataset=dev_f, processing_class=tokenizer, callbacks=cbs)
+    trainer.dev_articles = dev_f.articles if dev_f is not None else ()
+    trainer.run_config = cfg
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(_progress_callbacks(prefix)())
     return trainer, precision
@@ -304,6 +338,9 @@ def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Seq
     from transformers.utils import logging as hf_logging
 
     t = cfg.train
+    # Build the tiny base before seeding: building it draws random numbers, and the first run on a
+    # fresh clone would otherwise start from other head weights than every later run with that seed.
+    _ensure_base(cfg.model)
     set_seed(t.seed)  # before the classifier head is initialised
     model, tokenizer = load_model(cfg.model, cfg.data.max_length)
     train_f = encode_articles(tokenizer, train_articles, cfg.data.max_length, cfg.data.overlap)
@@ -332,6 +369,14 @@ def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Seq
     hf_logging.disable_progress_bar()  # no "Writing model shards" bar at every checkpoint
     try:
         trainer.train(resume_from_checkpoint=str(start) if start else None)
+    except Exception as e:  # noqa: BLE001 - re-raised as is unless a checkpoint could not be written
+        reason = write_failure(e)
+        if reason is None:
+            raise
+        dropped = _drop_incomplete_checkpoints(checkpoints)
+        raise RunWriteError(f"cannot write a checkpoint in {checkpoints} ({reason})"
+                            + (f"; removed the half-written {', '.join(dropped)}" if dropped else "")
+                            + ": free some space and rerun with --resume") from e
     finally:
         if bars:
             hf_logging.enable_progress_bar()
@@ -345,18 +390,15 @@ def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Seq
                      str(start.name) if start else None, precision)
 
 
-def predict(trainer: Any, features: Features) -> list[list[str]]:
-    """Word tags of every article in ``features``: all windows predicted, merged as inference does."""
-    keep = trainer.compute_metrics
-    trainer.compute_metrics = None  # the dev-set scorer does not apply to other articles
-    try:
-        out = trainer.predict(features)
-    finally:
-        trainer.compute_metrics = keep
-    preds = out.predictions
-    if preds.ndim == 3:  # no preprocess_logits_for_metrics (a run without dev set): logits
-        preds = preds.argmax(-1)
-    return merge_predictions(features, preds, len(bio_tags()))
+def _drop_incomplete_checkpoints(checkpoints: Path) -> list[str]:
+    """Remove checkpoint folders without ``trainer_state.json`` (written last): what a failed save leaves."""
+    if not _is_main() or not checkpoints.is_dir():
+        return []
+    bad = [p for p in checkpoints.iterdir() if p.is_dir() and "checkpoint-" in p.name
+           and not (p / "trainer_state.json").exists()]
+    for p in bad:
+        shutil.rmtree(p, ignore_errors=True)
+    return sorted(p.name for p in bad)
 
 
 # --- one run ----------------------------------------------------------------------------------
@@ -369,15 +411,18 @@ def _as_config(config: RunConfig | str | Path | dict) -> RunConfig:
 
 
 def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) -> Path:
-    """The ``.<name>.partial`` folder of a run: checked, created, with the resolved config in it."""
+    """The ``.<name>.partial`` folder of a run: checked, created, with the resolved config in it.
+    Called once the data is read and checked, so a bad config or corpus creates nothing."""
     if final.exists() and not overwrite:
         raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another "
                              "--output-dir or run_name")
     work = partial_dir(final)
     saved = work / "training_config.yaml"
     if work.exists() and not resume:
-        if any(work.rglob("checkpoint-*")) and not overwrite:
-            raise RunExistsError(f"{work} holds checkpoints of an interrupted run: pass --resume to continue it, "
+        left = ("checkpoints" if any(work.rglob("checkpoint-*")) else
+                "finished folds" if any(work.glob("fold-*/result.json")) else None)
+        if left and not overwrite:
+            raise RunExistsError(f"{work} holds {left} of an interrupted run: pass --resume to continue it, "
                                  "or --overwrite to start again")
         if _is_main():
             shutil.rmtree(work)
@@ -391,8 +436,11 @@ def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) ->
             _say(f"warning: resuming with a config that differs from the interrupted run's in {', '.join(diff)}",
                  file=sys.stderr)
     if _is_main():  # other GPU processes only read it
-        work.mkdir(parents=True, exist_ok=True)
-        saved.write_text(dump_yaml(cfg), encoding="utf-8")
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+            saved.write_text(dump_yaml(cfg), encoding="utf-8")
+        except OSError as e:
+            raise RunWriteError(f"cannot write {saved} ({write_failure(e) or e.strerror})") from e
     return work
 
 
@@ -410,6 +458,13 @@ def _save_model(result: FitResult, cfg: RunConfig, out: Path) -> None:
         os.chmod(f, 0o666 & ~umask)
 
 
+def _split(corpus: Corpus, cfg: RunConfig) -> dict[str, list[TaggedWords]]:
+    """Gold articles split by article (data.dev, data.test), plus CoNLL sentences by their own split."""
+    by_id = corpus.by_id()
+    ids = split_ids(list(by_id), cfg.data.dev, cfg.data.test, cfg.data.split_seed) if corpus.gold else ((), (), ())
+    return {name: [by_id[i] for i in part] + corpus.extra[name] for name, part in zip(("train", "dev", "test"), ids)}
+
+
 def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None = None, *, resume: bool = False,
           cv: bool = False, overwrite: bool = False, callbacks: Sequence[Any] = ()) -> Path:
     """Fine-tune as ``config`` says and write the run directory; returns its path.
@@ -423,55 +478,39 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
         return cross_validate(cfg, output_dir, resume=resume, overwrite=overwrite, callbacks=callbacks)
     t0 = time.perf_counter()
     final = Path(output_dir) if output_dir else Path("models") / cfg.run_name
-    work = _prepare_work(final, resume, overwrite, cfg)
 
+    # data: articles split by article, checked before anything is written
     corpus = load_corpus(cfg.data)
-    by_id = corpus.by_id()
-    if corpus.gold:
-        tr, dv, te = split_ids(list(by_id), cfg.data.dev, cfg.data.test, cfg.data.split_seed)
-    else:
-        tr, dv, te = (), (), ()
-    train_a = [by_id[i] for i in tr] + corpus.extra["train"]
-    dev_a = [by_id[i] for i in dv] + corpus.extra["dev"]
-    test_a = [by_id[i] for i in te] + corpus.extra["test"]
-    split = {"train": [a.doc_id for a in train_a], "dev": [a.doc_id for a in dev_a],
-             "test": [a.doc_id for a in test_a]}
-    _say(f"{cfg.run_name}: {len(train_a)} training, {len(dev_a)} dev, {len(test_a)} test article(s); "
-          f"backbone {cfg.model.name_or_path}")
-    if not dev_a:
+    split = _split(corpus, cfg)
+    _say(f"{cfg.run_name}: {len(split['train'])} training, {len(split['dev'])} dev, {len(split['test'])} test "
+         f"article(s); backbone {cfg.model.name_or_path}")
+    if not split["dev"]:
         _say("no dev articles: no early stopping, the model of the last step is kept")
+    work = _prepare_work(final, resume, overwrite, cfg)
     t1 = time.perf_counter()
 
-    result = fit(cfg, train_a, dev_a, work / "checkpoints", resume, callbacks)
+    # model: fine-tuned, early-stopped on the dev span F1
+    result = fit(cfg, split["train"], split["dev"], work / "checkpoints", resume, callbacks)
     t2 = time.perf_counter()
-
-    metrics: dict[str, Any] = {"best": result.best, "history": result.history}
-    test_f = encode_articles(result.tokenizer, test_a, cfg.data.max_length, cfg.data.overlap) if test_a else None
-    dev_tags = predict(result.trainer, result.dev) if result.dev else None
-    test_tags = predict(result.trainer, test_f) if test_f else None
-    metrics["dev"] = score([a.tags for a in dev_a], dev_tags) if dev_tags is not None else None
-    metrics["test"] = score([a.tags for a in test_a], test_tags) if test_tags is not None else None
-    t3 = time.perf_counter()
     if not _is_main():
         return final
 
-    built = work / "final"
-    shutil.rmtree(built, ignore_errors=True)
-    built.mkdir(parents=True)
-    _save_model(result, cfg, built)
-    (built / "training_config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
-    write_json(built / "metrics.json", metrics)
+    # scores: the dev and test articles predicted as `indoevent extract` predicts them
+    predictor = predictor_for(result.model, result.tokenizer, cfg)
+    metrics: dict[str, Any] = {"best": result.best, "history": result.history}
+    for name in ("dev", "test"):
+        metrics[name] = score_articles(predictor, split[name])[0] if split[name] else None
+    t3 = time.perf_counter()
+
+    # the run folder
     info = run_info(cfg, corpus.files, {"load_data": t1 - t0, "train": t2 - t1, "evaluate": t3 - t2,
                                         "total": time.perf_counter() - t0},
-                    {"split": split, "precision": result.precision, "resumed_from": result.resumed_from,
-                     "world_size": result.trainer.args.world_size, "steps": result.best["global_step"],
+                    {"split": {k: [a.doc_id for a in v] for k, v in split.items()}, "precision": result.precision,
+                     "resumed_from": result.resumed_from, "world_size": result.trainer.args.world_size,
+                     "steps": result.best["global_step"],
                      "data": {"sources": corpus.report, "windows": result.data_report}})
-    write_json(built / "run_info.json", info)
-    (built / "README.md").write_text(model_card(cfg, metrics, info), encoding="utf-8")
-    publish(built, final, overwrite)
-    if cfg.train.keep_checkpoints and (work / "checkpoints").exists():
-        os.replace(work / "checkpoints", final / "checkpoints")
-    shutil.rmtree(work, ignore_errors=True)
+    write_run(work, final, cfg, metrics, info, model_card(cfg, metrics, info), overwrite,
+              save_model=lambda out: _save_model(result, cfg, out), keep_checkpoints=cfg.train.keep_checkpoints)
     _print_summary(final, metrics, time.perf_counter() - t0)
     return final
 
@@ -486,6 +525,23 @@ def _print_summary(final: Path, metrics: dict, seconds: float) -> None:
 
 
 # --- cross-validation -------------------------------------------------------------------------
+def _folds(corpus: Corpus, k: int | None, seed: int) -> list:
+    """The folds of ``--cv``, or a DataError saying which cv.k the gold articles allow."""
+    from .splits import kfold
+
+    n = len(corpus.gold)
+    if n < 3:
+        raise DataError(f"--cv needs at least 3 gold articles (data.export), got {n}")
+    if k is not None and not 3 <= k <= n:
+        raise DataError(f"cv.k={k}, but data.export holds {n} gold articles: choose cv.k between 3 and {n}, "
+                        "or leave it unset for one fold per article")
+    return kfold([a.doc_id for a in corpus.gold], k, seed=seed, dev=True)
+
+
+def _spans(items: Sequence[dict]) -> list[Span]:
+    return [Span(d["start"], d["end"], d["label"], d.get("text", "")) for d in items]
+
+
 def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resume: bool = False,
                    overwrite: bool = False, callbacks: Sequence[Any] = ()) -> Path:
     """k-fold cross-validation by gold article (leave-one-article-out by default).
@@ -493,77 +549,71 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
     Each fold trains on its train articles (plus CoNLL ``split: train`` data), early-stops on
     its dev article(s) and is scored on its test article(s). The run folder holds the per-fold
     and summary scores (mean and standard deviation per label), the pooled score over all
-    test folds and the test predictions; it holds no model (train one without ``--cv``).
-    Finished folds survive an interruption: ``resume`` skips them.
+    test folds and the test predictions (gold and predicted spans per article); it holds no
+    model (train one without ``--cv``). Finished folds survive an interruption: ``resume``
+    skips them.
     """
-    from .splits import kfold
-
     t0 = time.perf_counter()
     final = Path(output_dir) if output_dir else Path("models") / f"{cfg.run_name}-cv"
-    work = _prepare_work(final, resume, overwrite, cfg)
+
+    # data: folds by article, checked before anything is written
     corpus = load_corpus(cfg.data)
-    if len(corpus.gold) < 3:
-        raise DataError(f"--cv needs at least 3 gold articles (data.export), got {len(corpus.gold)}")
     by_id = corpus.by_id()
-    folds = kfold(list(by_id), cfg.cv.k, seed=cfg.data.split_seed, dev=True)
+    folds = _folds(corpus, cfg.cv.k, cfg.data.split_seed)
+    work = _prepare_work(final, resume, overwrite, cfg)
+
+    # one model per fold, scored on its test articles
     results = []
     for fold in folds:
+        prefix = f"fold {fold.index + 1}/{len(folds)}: "
         fdir = work / f"fold-{fold.index}"
         done = fdir / "result.json"
         if resume and done.exists():
             results.append(json.loads(done.read_text(encoding="utf-8")))
-            _say(f"fold {fold.index + 1}/{len(folds)}: done before, skipped")
+            _say(f"{prefix}done before, skipped")
             continue
-        prefix = f"fold {fold.index + 1}/{len(folds)}: "
         _say(f"{prefix}train {len(fold.train)}, dev {', '.join(fold.dev)}, test {', '.join(fold.test)}")
         f0 = time.perf_counter()
         res = fit(cfg, [by_id[i] for i in fold.train] + corpus.extra["train"], [by_id[i] for i in fold.dev],
                   fdir / "checkpoints", resume, callbacks, prefix)
+        if not _is_main():
+            continue
         test_a = [by_id[i] for i in fold.test]
-        test_f = encode_articles(res.tokenizer, test_a, cfg.data.max_length, cfg.data.overlap)
-        pred = predict(res.trainer, test_f)
-        m = score([a.tags for a in test_a], pred)
+        m, preds = score_articles(predictor_for(res.model, res.tokenizer, cfg), test_a)
         r = {"fold": fold.index, "train": list(fold.train), "dev": list(fold.dev), "test": list(fold.test),
              "best": res.best, "test_metrics": m, "seconds": round(time.perf_counter() - f0, 2),
-             "predictions": [{"doc_id": a.doc_id, "tokens": a.tokens, "gold": a.tags, "pred": p}
-                             for a, p in zip(test_a, pred)]}
-        if _is_main():
-            fdir.mkdir(parents=True, exist_ok=True)
+             "predictions": [{"doc_id": a.doc_id, "gold": [s.to_dict() for s in a.spans],
+                              "pred": [s.to_dict() for s in p.spans]} for a, p in zip(test_a, preds)]}
+        fdir.mkdir(parents=True, exist_ok=True)
+        try:
             write_json(done, r)
-            shutil.rmtree(fdir / "checkpoints", ignore_errors=True)
+        except OSError as e:
+            raise RunWriteError(f"cannot write {done} ({write_failure(e) or e.strerror})") from e
+        shutil.rmtree(fdir / "checkpoints", ignore_errors=True)
         _say(f"{prefix}test F1 {m['all']['micro']['f1'] or 0:.3f} (entities {m['entities']['micro']['f1'] or 0:.3f}, "
-              f"triggers {m['triggers']['micro']['f1'] or 0:.3f})")
+             f"triggers {m['triggers']['micro']['f1'] or 0:.3f})")
         results.append(r)
         del res  # free the fold's model before the next one
     if not _is_main():
         return final
 
-    gold = [p["gold"] for r in results for p in r["predictions"]]
-    pred = [p["pred"] for r in results for p in r["predictions"]]
+    # scores over folds: mean and spread, and pooled over every test article
+    preds = [p for r in results for p in r["predictions"]]
     metrics = {"cv": {"k": len(folds), "summary": summarize([r["test_metrics"] for r in results]),
-                      "pooled": score(gold, pred),
+                      "pooled": score_spans([_spans(p["gold"]) for p in preds], [_spans(p["pred"]) for p in preds]),
                       "folds": [{k: r[k] for k in ("fold", "train", "dev", "test", "best", "test_metrics", "seconds")}
                                 for r in results]}}
-    built = work / "final"
-    shutil.rmtree(built, ignore_errors=True)
-    built.mkdir(parents=True)
-    (built / "training_config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
-    write_json(built / "metrics.json", metrics)
-    with open(built / "predictions.jsonl", "w", encoding="utf-8") as f:
-        for r in results:
-            for p in r["predictions"]:
-                f.write(json.dumps({"fold": r["fold"], **p}, ensure_ascii=False) + "\n")
-    info = run_info(cfg, corpus.files, {"total": time.perf_counter() - t0, **{f"fold_{r['fold']}": r["seconds"]
-                                                                             for r in results}},
+
+    # the report folder
+    info = run_info(cfg, corpus.files, {"total": time.perf_counter() - t0,
+                                        **{f"fold_{r['fold']}": r["seconds"] for r in results}},
                     {"cv": {"k": len(folds), "folds": [{k: r[k] for k in ("fold", "train", "dev", "test")}
                                                        for r in results]},
                      "data": {"sources": corpus.report}})
-    write_json(built / "run_info.json", info)
-    (built / "README.md").write_text(_cv_card(cfg, metrics, info), encoding="utf-8")
-    publish(built, final, overwrite)
-    shutil.rmtree(work, ignore_errors=True)
-    from .metrics import cv_table
-
+    lines = "".join(json.dumps({"fold": r["fold"], **p}, ensure_ascii=False) + "\n"
+                    for r in results for p in r["predictions"])
+    write_run(work, final, cfg, metrics, info, _cv_card(cfg, metrics, info), overwrite,
+              files={"predictions.jsonl": lines})
     print(cv_table(metrics["cv"]["summary"]))
     print(f"wrote {final} in {time.perf_counter() - t0:.1f} s")
     return final
@@ -574,6 +624,7 @@ def _cv_card(cfg: RunConfig, metrics: dict, info: dict) -> str:
     head, _, rest = card.partition("## Intended use")
     note = ("## What this folder is\n\nA cross-validation report, not a model: it estimates how a model trained "
             "with `training_config.yaml` scores on unseen articles. Train the model itself with "
-            "`indoevent train --config ...` (without --cv). Test predictions per fold: `predictions.jsonl`.\n\n")
+            "`indoevent train --config ...` (without --cv). Test predictions per fold (gold and predicted spans "
+            "of each test article): `predictions.jsonl`.\n\n")
     rest = rest[rest.index("## Training data"):]
     return head + note + rest

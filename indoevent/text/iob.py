@@ -27,7 +27,9 @@ class TaggedWords:
     """One article at word level, ready for training: its words with offsets and their IOB2 tags.
 
     Not a second article type: a view of a :class:`~indoevent.document.Document` after
-    tokenisation; ``spans`` keeps the document's character spans, which evaluation scores against.
+    tokenisation. ``spans`` are the gold character spans (the document's own, including any that
+    fall inside a word): dev scores and evaluation compare predicted spans with these, never with
+    ``tags``, so a gold span the prediction path cannot produce counts as missed.
     """
 
     doc_id: str
