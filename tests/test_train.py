@@ -108,7 +108,7 @@ def test_dev_scores_are_the_scores_of_the_prediction_path(run):
     metrics = json.loads((run / "metrics.json").read_text())
     docs = [d for d in read_export(SEED_EXPORT).documents if d.doc_id in info["split"]["dev"]]
     assert len(docs) == 1
-    predictor = Predictor.from_pretrained(run, device="cpu", batch_size=32)  # tiny.yaml's eval_batch_size
+    predictor = Predictor.from_pretrained(run, batch_size=32)  # the device and batch of training (tiny.yaml)
     preds = list(predictor.predict_many([d.text for d in docs]))
     assert metrics["dev"] == score_spans([d.spans for d in docs], [p.spans for p in preds])
     # The number early stopping picked the checkpoint by is that same score.
