@@ -440,7 +440,7 @@ def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) ->
             work.mkdir(parents=True, exist_ok=True)
             saved.write_text(dump_yaml(cfg), encoding="utf-8")
         except OSError as e:
-            raise RunWriteError(f"cannot write {saved} ({write_failure(e) or e.strerror})") from e
+            raise RunWriteError(f"cannot write {saved} ({write_failure(e) or e.strerror or e})") from e
     return work
 
 
@@ -588,7 +588,7 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
         try:
             write_json(done, r)
         except OSError as e:
-            raise RunWriteError(f"cannot write {done} ({write_failure(e) or e.strerror})") from e
+            raise RunWriteError(f"cannot write {done} ({write_failure(e) or e.strerror or e})") from e
         shutil.rmtree(fdir / "checkpoints", ignore_errors=True)
         _say(f"{prefix}test F1 {m['all']['micro']['f1'] or 0:.3f} (entities {m['entities']['micro']['f1'] or 0:.3f}, "
              f"triggers {m['triggers']['micro']['f1'] or 0:.3f})")
