@@ -72,13 +72,9 @@ def _run_extract(args) -> int:
                                               quantize=args.quantize, runtime=args.runtime,
                                               batch_size=args.batch_size)
     except (OSError, ValueError) as e:
-        return fail(f"cannot load model {args.model}: {e}")
-    if args.quantize or args.runtime == "onnx":
-        from ..model.onnx_export import check_fresh
-
-        stale = check_fresh(args.model)
-        if stale:
-            print(f"warning: {stale}", file=sys.stderr)
+        # Our own messages start with the run folder; those of transformers and torch do not.
+        message = str(e)
+        return fail(message if message.startswith(str(args.model)) else f"cannot load model {args.model}: {message}")
     load_s = time.perf_counter() - t0
 
     def on_error(err) -> None:
@@ -140,7 +136,14 @@ def _run_linker(args) -> int:
         return 0
     if args.out is None:
         return fail("linker fit needs --out RUN/linker.json")
-    write_text(args.out, json.dumps(fit_linker(docs).to_json(), indent=0) + "\n")
+    if args.out.is_dir():
+        return fail(f"{args.out}: is a folder; give --out a file name, e.g. {args.out / 'linker.json'}")
+    linker = fit_linker(docs)
+    try:
+        write_text(args.out, json.dumps(linker.to_json(), indent=0) + "\n")
+    except OSError as e:  # a full disk, a read-only folder: nothing half-written is left (atomic write)
+        return fail(f"{args.out}: cannot write: {e.strerror or e}; nothing was written: free space or choose "
+                    f"another --out, and rerun")
     print(f"wrote {args.out} (fitted on {sum(len(d.relations) for d in docs)} gold relations of {len(docs)} articles)")
     return 0
 

@@ -1,13 +1,18 @@
 """Batch extraction: articles from files and folders into a resumable JSONL of results.
 
 Ids already in the output are skipped, so rerunning the same command resumes after a crash;
-inputs that cannot be read are reported with their path or line and skipped.
+inputs that cannot be read are reported with their path or line and skipped. The output is
+checked before anything is written to it (a results file of this command, never an input,
+one writer at a time), and nothing in it is deleted but a last line cut short by a crash.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -16,39 +21,177 @@ from ..atomic import replacing
 from .extractor import Extractor
 
 
-def read_jsonl_ids(path: str | Path, versions: set[str] | None = None) -> tuple[set[str], int]:
-    """Ids already in a results file and the byte length of its complete lines (a line cut
-    by a crash is not counted and gets overwritten); the model versions found go to ``versions``."""
-    done: set[str] = set()
-    good = 0
-    path = Path(path)
-    if not path.exists():
-        return done, 0
-    with path.open("rb") as f:
-        for line in f:
-            if not line.endswith(b"\n"):
-                break
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                break
-            key = obj.get("id") if "id" in obj else (obj.get("data") or {}).get("doc_id")
-            if key is not None:
-                done.add(str(key))
-            if versions is not None:
-                preds = obj.get("predictions") or [{}]
-                v = obj.get("model_version", preds[0].get("model_version") if isinstance(preds[0], dict) else None)
-                if v is not None:
-                    versions.add(str(v))
-            good += len(line)
-    return done, good
+# --- the results file -----------------------------------------------------------------------------
+class OutputError(ValueError):
+    """``out`` cannot take results (a folder, an input, a file this command did not write, a
+    corrupt results file, another run writing it, a full disk); the message says what to do."""
 
 
-# --- the batch command --------------------------------------------------------------------------
-class ResultsConflict(ValueError):
+class ResultsConflict(OutputError):
     """The results file was written by another model version."""
 
 
+# The fields each format writes first and always (json.dumps keeps key order, so a line
+# of ours also starts with the first of them).
+RESULT_KEYS = {"jsonl": ("id", "entities", "triggers", "events", "model_version"),
+               "label-studio": ("data", "predictions")}
+
+
+@dataclass
+class Results:
+    """What a results file holds: ids done, model versions and formats seen, the byte length
+    of its good lines, whether its last line was cut short, and the lines that are not results."""
+
+    done: set[str] = field(default_factory=set)
+    versions: set[str] = field(default_factory=set)
+    formats: set[str] = field(default_factory=set)
+    good: int = 0
+    lines: int = 0
+    results: int = 0
+    cut: bool = False
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+
+def result_format(obj: object) -> str | None:
+    """Which format of :func:`extract_files` wrote a parsed line (None: not a result).
+
+    >>> result_format({"id": "a", "entities": [], "triggers": [], "events": [], "model_version": "m"})
+    'jsonl'
+    >>> result_format({"id": "a", "text": "Putin tiba di Beijing."}) is None
+    True
+    """
+    if not isinstance(obj, dict):
+        return None
+    if all(k in obj for k in RESULT_KEYS["jsonl"]):
+        return "jsonl"
+    if isinstance(obj.get("data"), dict) and isinstance(obj.get("predictions"), list):
+        return "label-studio"
+    return None
+
+
+def _cut_short(line: bytes) -> bool:
+    """A last line without its newline that is the start of one of our lines and no whole JSON."""
+    head = line.lstrip()[:9]
+    if not any(p.startswith(head) or head.startswith(p) for p in (b'{"id": ', b'{"data": ')):
+        return False
+    try:
+        json.loads(line)
+    except ValueError:
+        return True
+    return False
+
+
+def read_results(path: str | Path) -> Results:
+    """Scan a results file (a missing or empty one holds nothing). Only a last line without its
+    newline that starts like a result counts as cut by a crash; every other line that is not a
+    result is listed in ``bad`` (line number, why), for the caller to report."""
+    res = Results()
+    path = Path(path)
+    if not path.exists():
+        return res
+    with path.open("rb") as f:
+        for n, line in enumerate(f, 1):
+            res.lines = n
+            if not line.endswith(b"\n") and _cut_short(line):
+                res.cut = True
+                break
+            if not line.strip():
+                res.good += len(line)
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                res.bad.append((n, f"not JSON ({str(e).split(':')[0]})"))
+                continue
+            fmt = result_format(obj)
+            if fmt is None:
+                what = "an object without the result fields" if isinstance(obj, dict) else f"a JSON {type(obj).__name__}"
+                res.bad.append((n, f"{what}, not a result"))
+                continue
+            res.formats.add(fmt)
+            res.results += 1
+            res.done.add(str(obj["id"] if fmt == "jsonl" else obj["data"].get("doc_id")))
+            pred = obj["predictions"][0] if fmt == "label-studio" and obj["predictions"] else {}
+            v = obj.get("model_version") if fmt == "jsonl" else pred.get("model_version") if isinstance(pred, dict) else None
+            if v is not None:
+                res.versions.add(str(v))
+            if line.endswith(b"\n"):
+                res.good += len(line)
+            else:
+                res.bad.append((n, "the last line has no newline at its end"))
+    return res
+
+
+def check_results(out: Path, res: Results, fmt: str, version: str, overwrite: bool) -> None:
+    """Refuse an ``out`` whose lines are not all results of this format and model version
+    (``overwrite`` starts over on a results file of ours, never on another file)."""
+    if res.bad and not res.results:
+        n, why = res.bad[0]
+        raise OutputError(f"{out}: not a results file of `indoevent extract` (line {n}: {why}); give --out a new "
+                          f"file or one this command wrote")
+    if overwrite:
+        return
+    if res.bad:
+        where = ", ".join(str(n) for n, _ in res.bad[:5]) + (" ..." if len(res.bad) > 5 else "")
+        n, why = res.bad[0]
+        raise OutputError(f"{out}:{n}: {why}; {len(res.bad)} line(s) are not results (line {where}), nothing was "
+                          f"changed: repair or delete them and rerun to resume, or pass --overwrite to start over")
+    other = res.formats - {fmt}
+    if other:
+        raise OutputError(f"{out}: holds results in --format {', '.join(sorted(other))}, not {fmt}; rerun with "
+                          f"that --format, choose another --out, or pass --overwrite to start over")
+    if res.versions - {version}:
+        raise ResultsConflict(f"{out}: holds {len(res.done)} result(s) of model {', '.join(sorted(res.versions))}, "
+                              f"not of {version}: resuming would mix two models; use another --out, or "
+                              f"--overwrite to start over")
+
+
+def _is_input(out: Path, inputs: Sequence[str | Path]) -> bool:
+    """Whether writing ``out`` would write over an input (the file itself, or a .txt in an input folder)."""
+    target = out.resolve()
+    for p in map(Path, inputs):
+        if p.is_dir():
+            if target.suffix.lower() == ".txt" and target.is_relative_to(p.resolve()):
+                return True
+        elif p.exists() and (target == p.resolve() or (out.exists() and os.path.samefile(out, p))):
+            return True
+    return False
+
+
+def _check_task_list(path: Path) -> None:
+    """The Label Studio task list beside the JSONL is replaced: it must be one this command wrote."""
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    try:
+        tasks = json.loads(path.read_bytes())
+        ours = isinstance(tasks, list) and all(result_format(t) == "label-studio" and "annotations" not in t
+                                               for t in tasks)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise OutputError(f"{path}: not a task list written by `indoevent extract --format label-studio`, and "
+                          f"--out {path.with_suffix('.jsonl').name} would replace it; choose another --out")
+
+
+@contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out`` (created empty if missing) for the block; a second
+    writer fails at once. The kernel releases the lock when the process ends, even on a crash."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        f = open(out, "ab")  # appends nothing: only to hold the lock
+    except OSError as e:
+        raise OutputError(f"{out}: cannot open: {e.strerror}; choose another --out") from None
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"{out}: another `indoevent extract` is writing it; wait for it to finish, or "
+                              f"choose another --out") from None
+        yield
+
+
+# --- the batch command --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Source:
     """One input article: its id, text and where it came from (``path`` or ``path:line``)."""
@@ -184,27 +327,34 @@ def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str |
     flushed as each article is done). Ids already in ``out`` are skipped, so a rerun resumes
     after a crash; a last line cut by a crash is dropped and redone. ``fmt="label-studio"``
     writes Label Studio tasks with predictions, and when done also ``out`` with suffix
-    ``.json`` (a list of tasks, for Label Studio's Import dialog). Results of another model
-    version in ``out`` are an error (:class:`ResultsConflict`) unless ``overwrite`` starts over."""
+    ``.json`` (a list of tasks, for Label Studio's Import dialog).
+
+    ``out`` must be new, empty or a results file of this function in the same format and of
+    the same model version, and no input; one process writes it at a time. Anything else is
+    an :class:`OutputError` (:class:`ResultsConflict` for another model version) before a byte
+    is written. ``overwrite`` starts a results file over: the fresh results go to a temporary
+    file that replaces ``out`` only when every input is done, so a crash loses no old result."""
     if fmt not in ("jsonl", "label-studio"):
         raise ValueError(f"format must be jsonl or label-studio, got {fmt!r}")
     out = Path(out)
     if fmt == "label-studio" and out.suffix == ".json":
-        raise ValueError(f"{out}: give --out a .jsonl name; the .json task list is written next to it")
+        raise OutputError(f"{out}: give --out a .jsonl name; the .json task list is written next to it")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; give --out a file name, e.g. {out / 'results.jsonl'}")
+    if _is_input(out, inputs):
+        raise OutputError(f"{out}: is one of the inputs; give --out another file")
+    if fmt == "label-studio":
+        _check_task_list(out.with_suffix(".json"))
+    with exclusive(out):
+        res = read_results(out)  # under the lock: no one else writes it now
+        check_results(out, res, fmt, extractor.version, overwrite)
+        return _extract_into(extractor, inputs, out, fmt, res, batch_size, with_text, progress, on_error, overwrite)
+
+
+def _extract_into(extractor: Extractor, inputs, out: Path, fmt: str, res: Results, batch_size, with_text: bool,
+                  progress: bool, on_error, overwrite: bool) -> BatchReport:
     report = BatchReport(out)
-    if overwrite and out.exists():
-        out.unlink()
-    versions: set[str] = set()
-    done, good = read_jsonl_ids(out, versions)
-    if versions - {extractor.version}:
-        raise ResultsConflict(f"{out} holds {len(done)} result(s) of model {', '.join(sorted(versions))}, not of "
-                              f"{extractor.version}: resuming would mix two models. Use another --out, or "
-                              f"--overwrite to start over")
-    if out.exists() and out.stat().st_size > good:
-        report.truncated_line = True  # a crash cut the last line: drop it, its article is redone
-        with out.open("r+b") as f:
-            f.truncate(good)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    done = set() if overwrite else res.done
     sources: dict[str, Source] = {}
     current: list[Source] = []
 
@@ -225,6 +375,16 @@ def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str |
         while True:
             yield current[0].id
 
+    def line(art) -> bytes:
+        src = sources.pop(art.id)
+        if fmt == "jsonl":
+            obj = {**art.to_dict(with_text=with_text), "source": src.source, "model": extractor.name,
+                   "model_version": extractor.version,
+                   "timing": art.stats, **({"meta": src.meta} if src.meta else {})}
+        else:
+            obj = art.to_label_studio(extractor.version, {"source": src.source, **src.meta})
+        return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+
     bar = None
     if progress:
         from tqdm.auto import tqdm  # only when a bar is shown
@@ -232,29 +392,45 @@ def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str |
         bar = tqdm(unit="article", desc="extract", dynamic_ncols=True)
     t0 = time.perf_counter()
     fwd0 = extractor.stats.forward_seconds
-    with out.open("a", encoding="utf-8", newline="\n") as f:
-        for art in extractor.extract_many(texts(), batch_size=batch_size, ids=ids()):
-            src = sources.pop(art.id)
-            if fmt == "jsonl":
-                line = {**art.to_dict(with_text=with_text), "source": src.source, "model": extractor.name,
-                        "model_version": extractor.version,
-                        "timing": art.stats, **({"meta": src.meta} if src.meta else {})}
-            else:
-                line = art.to_label_studio(extractor.version, {"source": src.source, **src.meta})
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
-            f.flush()
-            report.written += 1
-            report.words += art.stats["words"]
-            if bar is not None:
-                elapsed = time.perf_counter() - t0
-                bar.update(1)
-                bar.set_postfix(words_per_s=f"{report.words / elapsed:.0f}", refresh=False)
-    if bar is not None:
-        bar.close()
+    # Fresh results go beside ``out`` when starting over, into ``out`` itself when resuming.
+    target = out.with_name(f".{out.name}.{os.getpid()}.tmp") if overwrite else out
+    size = 0 if overwrite else res.good  # bytes of whole lines in target
+    try:
+        if res.cut and not overwrite:
+            report.truncated_line = True  # a crash cut the last line: drop it, its article is redone
+            os.truncate(out, res.good)
+        with open(target, "wb" if overwrite else "ab") as f:
+            for art in extractor.extract_many(texts(), batch_size=batch_size, ids=ids()):
+                data = line(art)
+                f.write(data)
+                f.flush()
+                size += len(data)
+                report.written += 1
+                report.words += art.stats["words"]
+                if bar is not None:
+                    elapsed = time.perf_counter() - t0
+                    bar.update(1)
+                    bar.set_postfix(words_per_s=f"{report.words / elapsed:.0f}", refresh=False)
+            if overwrite:
+                os.fsync(f.fileno())
+        if fmt == "label-studio":
+            report.tasks_json = write_task_list(target, out.with_suffix(".json"))
+        if overwrite:
+            os.replace(target, out)
+    except OSError as e:
+        if not overwrite:
+            os.truncate(out, size)  # no half line left behind
+        kept = ("nothing was changed" if overwrite else
+                f"the {len(done) + report.written} result(s) written are kept: rerun the same command to resume")
+        raise OutputError(f"{out}: cannot write: {e.strerror or e}; {kept} once there is room (or choose another "
+                          f"--out)") from None
+    finally:
+        if overwrite:
+            target.unlink(missing_ok=True)
+        if bar is not None:
+            bar.close()
     report.seconds = time.perf_counter() - t0
     report.stats = {"forward_seconds": round(extractor.stats.forward_seconds - fwd0, 3)}
-    if fmt == "label-studio":
-        report.tasks_json = write_task_list(out, out.with_suffix(".json"))
     return report
 
 

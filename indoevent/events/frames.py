@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from ..schema import ROLE_TARGETS, ROLES
-from ..text.sentences import sentence_index, split_sentences
+from ..text.sentences import SentenceIndex, split_sentences
 from ..document import Document, Relation, Span
 from ..text.tokenize import Word, tokenize
 
@@ -37,6 +37,14 @@ PASSIVE_MARKERS = frozenset({"oleh"})
 JOINERS = frozenset({"dan", ",", "serta", "maupun", "&", "/"})
 # Triggers whose subject suffers the event (PLOVER recipient): "tentara Korea Utara tewas".
 VICTIM_WORDS = frozenset({"tewas", "terluka", "meninggal", "gugur", "luka"})
+# Nouns (mostly loanwords) that look like di-/ter-/me-/ber- verbs: "ISIS melancarkan teror",
+# "Putin dialog dengan Xi". A noun takes its actor before it and is never passive.
+PREFIX_NOUNS = frozenset({
+    "teror", "teroris", "terorisme", "terminal", "teritori", "teritorial", "terapi", "ternak", "terowongan",
+    "dialog", "diplomasi", "diplomat", "direktur", "direksi", "dinas", "divisi", "digital", "diktator", "dinasti",
+    "dimensi", "diagnosis", "dialek", "diaspora", "dilema", "dinamika", "dinamit",
+    "media", "mediasi", "medis", "menteri", "mekanisme", "metode", "mesin", "merger", "memorandum", "meriam",
+    "berita", "berkas"})
 # How many plain words may stand between a preposition and its entity ("di barat Beijing").
 MARKER_REACH = 2
 
@@ -73,27 +81,34 @@ def frames_from_relations(triggers: Sequence[Span], entities: Sequence[Span],
 
 
 # --- the rule linker ----------------------------------------------------------------------------
+def _first_word(trigger_text: str) -> str:
+    w = trigger_text.split()[0].lower() if trigger_text.strip() else ""
+    return w[:-3] if w.endswith("nya") and w[:-3] in PREFIX_NOUNS else w  # "dialognya"
+
+
 def is_verbal(trigger_text: str) -> bool:
     """Whether a trigger reads as a verb (``bertemu``, ``dikerahkan``, ``menjanjikan``) rather
-    than a noun (``pertemuan``, ``parade``): a noun's argument right after it is its actor
-    (``parade militer Tiongkok``), a verb's is its object (``bertemu Putin``).
+    than a noun (``pertemuan``, ``parade``, ``dialog``): a noun's argument right after it is
+    its actor (``parade militer Tiongkok``), a verb's is its object (``bertemu Putin``).
 
-    >>> is_verbal("menandatangani"), is_verbal("pertemuan"), is_verbal("diskusi")
-    (True, False, False)
+    >>> is_verbal("menandatangani"), is_verbal("pertemuan"), is_verbal("diskusi"), is_verbal("dialog")
+    (True, False, False, False)
     """
-    w = trigger_text.split()[0].lower() if trigger_text.strip() else ""
-    return bool(re.match(r"(me|ber|ter|di(?!s))", w)) or w.endswith("kan")
+    w = _first_word(trigger_text)
+    return w not in PREFIX_NOUNS and (bool(re.match(r"(me|ber|ter|di(?!s))", w)) or w.endswith("kan"))
 
 
 def is_passive(trigger_text: str) -> bool:
     """Whether the entity before a trigger is who it happens to (``ditangkap``, ``terbunuh``,
-    ``tewas``) rather than who does it.
+    ``tewas``) rather than who does it (``teror``, ``dialog``: nouns).
 
     >>> is_passive("ditangkap"), is_passive("terbunuh"), is_passive("berterima kasih"), is_passive("terima kasih")
     (True, True, False, False)
+    >>> is_passive("teror"), is_passive("dialog"), is_passive("diplomasi")
+    (False, False, False)
     """
-    w = trigger_text.split()[0].lower() if trigger_text.strip() else ""
-    return bool(re.match(r"(di(?!s)|ter(?!ima|hadap))", w)) or w in VICTIM_WORDS
+    w = _first_word(trigger_text)
+    return (w not in PREFIX_NOUNS and bool(re.match(r"(di(?!s)|ter(?!ima|hadap))", w))) or w in VICTIM_WORDS
 
 
 @dataclass
@@ -101,6 +116,7 @@ class _Ent:
     span: Span
     a: int  # first word
     b: int  # last word + 1
+    text: str  # the article's text at the span (``span.text`` may be empty: Label Studio can omit it)
 
 
 def link_rules(text: str, entities: Sequence[Span], triggers: Sequence[Span],
@@ -125,7 +141,7 @@ def _sentences(text: str, entities: Sequence[Span], triggers: Sequence[Span],
                words: Sequence[Word]) -> list[tuple[list[_Ent], list[_Ent]]]:
     """Per sentence holding both, its entities and triggers (in text order) with word ranges."""
     starts = [w.start for w in words]
-    sentences = split_sentences(text)
+    which = SentenceIndex(split_sentences(text))  # once per article: lookups are then O(log n)
 
     def to_words(s: Span) -> _Ent:
         # Spans from a model or from gold sit on word edges; partial overlaps still map sensibly.
@@ -133,13 +149,13 @@ def _sentences(text: str, entities: Sequence[Span], triggers: Sequence[Span],
         if a < 0 or words[a].end <= s.start:
             a += 1
         b = bisect_left(starts, s.end)
-        return _Ent(s, max(a, 0), max(b, a + 1))
+        return _Ent(s, max(a, 0), max(b, a + 1), text[s.start:s.end])
 
     groups: dict[int, tuple[list[_Ent], list[_Ent]]] = {}
     for s in sorted(entities):
-        groups.setdefault(sentence_index(sentences, s.start), ([], []))[0].append(to_words(s))
+        groups.setdefault(which(s.start), ([], []))[0].append(to_words(s))
     for s in sorted(triggers):
-        groups.setdefault(sentence_index(sentences, s.start), ([], []))[1].append(to_words(s))
+        groups.setdefault(which(s.start), ([], []))[1].append(to_words(s))
     return [(e, t) for e, t in groups.values() if e and t]
 
 
@@ -239,7 +255,7 @@ def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], l
     # 2. Right after the trigger: a noun's actor ("parade militer Tiongkok"), a verb's object
     #    ("bertemu Putin"), a visit's place ("mengunjungi Pyongyang"); "Kim-Xi" pairs.
     for t in trigs:
-        verbal = is_verbal(t.span.text)
+        verbal = is_verbal(t.text)
         has_actor = any(r.trigger_id == t.span.id and r.role == "actor" for r in rels)
         for i, e in enumerate(ents):
             if e.a < t.b or not free(i) and not (title(i) and e.a - t.b <= 1):
@@ -269,7 +285,7 @@ def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], l
     # 3. The actor: the nearest free group before the trigger; a noun with nobody before it
     #    takes the first group after it ("Sebelum pertemuan, Putin dan Kim ...").
     for t in trigs:
-        if any(r.trigger_id == t.span.id and r.role == "actor" for r in rels) and not is_passive(t.span.text):
+        if any(r.trigger_id == t.span.id and r.role == "actor" for r in rels) and not is_passive(t.text):
             continue
         before = [i for i, e in enumerate(ents) if e.b <= t.a and free(i)]
         after = [i for i, e in enumerate(ents) if e.a >= t.b and free(i)]
@@ -277,9 +293,9 @@ def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], l
         role = "actor"
         if before:
             members = group(before[-1], -1)
-            if is_passive(t.span.text):
+            if is_passive(t.text):
                 role = "recipient"  # "Navalny ditangkap (oleh FSB)", "tentara Korea Utara tewas"
-        elif after and not is_verbal(t.span.text):
+        elif after and not is_verbal(t.text):
             members = group(after[0], +1)
         if role == "recipient" and any(r.trigger_id == t.span.id and r.role == "recipient" for r in rels):
             members = []
@@ -313,7 +329,7 @@ def _pair_features(t: _Ent, e: _Ent, i: int, ents: list[_Ent], trigs: list[_Ent]
             f"trigs_between={_bucket(sum(lo <= x.a < hi for x in trigs if x is not t))}",
             f"ents_between={_bucket(sum(lo <= x.a < hi for x in ents if x is not e))}",
             f"prev={prev}", f"prev|side={prev}|{side}", f"nearest={nearest}", f"nearest|rule={nearest}|{rule}",
-            f"verbal={is_verbal(t.span.text)}|{side}", f"passive={is_passive(t.span.text)}|{side}",
+            f"verbal={is_verbal(t.text)}|{side}", f"passive={is_passive(t.text)}|{side}",
             f"type={t.span.label}|{side}", f"title={_is_title(ents, i)}"]
 
 

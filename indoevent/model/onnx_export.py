@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import building, sha256
-from .runtime import ONNX_DIR, softmax_max
+from .runtime import ONNX_DIR, softmax_max, stale_export
 
 OPSET = 17
 # Model types whose graphs onnxruntime.transformers fuses as BERT.
@@ -154,13 +154,6 @@ def _agreement(path: Path, feed: dict, reference: np.ndarray, mask: np.ndarray) 
 
 
 def check_fresh(run: str | Path) -> str | None:
-    """A warning if the run's weights changed since the ONNX export (None if up to date)."""
-    run = Path(run)
-    meta = run / ONNX_DIR / "export.json"
-    w = weights_file(run)
-    if not meta.exists() or w is None:
-        return None
-    info = json.loads(meta.read_text(encoding="utf-8"))
-    if info.get("weights_sha256") and info["weights_sha256"] != sha256(w):
-        return f"{run / ONNX_DIR} was exported from other weights than {w}: run `indoevent export-onnx {run}` again"
-    return None
+    """Why the run's weights changed since the ONNX export (None if up to date): loading the
+    export then fails (:func:`~indoevent.model.runtime.load_run`) with this message."""
+    return stale_export(run)

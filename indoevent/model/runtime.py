@@ -8,6 +8,8 @@ Hugging Face checkpoint) and returns everything a predictor needs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,15 +108,57 @@ def onnx_model_path(run: str | Path, quantize: str | None = None) -> Path:
     return path
 
 
-def model_version(run: str | Path, name: str, quantize: str | None = None) -> str:
-    """``run-name@<first 12 hex of the weights' sha256>`` (plus ``-int8``): which model wrote a result.
+# The files that make a tokenizer, whichever of them a run folder has.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
+                   "special_tokens_map.json", "added_tokens.json", "sentencepiece.bpe.model", "spiece.model")
+
+
+def model_version(run: str | Path, name: str, quantize: str | None = None, onnx: str | Path | None = None) -> str:
+    """``run-name@<12 hex>`` (plus ``-int8``): which model wrote a result. The hash covers what
+    runs: the weights (or the ``onnx`` file when ONNX Runtime runs), ``config.json`` (labels,
+    windows) and the tokenizer files, so a changed tokenizer is a new version too.
 
     >>> model_version("no/such/run", "tiny", "int8")
     'tiny-int8'
     """
-    weights = Path(run) / "model.safetensors"
-    tag = f"{name}@{sha256(weights)[:12]}" if weights.is_file() else name
-    return f"{tag}-{quantize}" if quantize else tag
+    run = Path(run)
+    weights = Path(onnx) if onnx is not None else run / "model.safetensors"
+    if weights.is_file():
+        h = hashlib.sha256()
+        for f in [weights, run / "config.json", *(run / n for n in TOKENIZER_FILES)]:
+            if f.is_file():
+                h.update(f"{f.name}:{sha256(f)}\n".encode())
+        name = f"{name}@{h.hexdigest()[:12]}"
+    return f"{name}-{quantize}" if quantize else name
+
+
+def stale_export(run: str | Path) -> str | None:
+    """Why the run's ONNX export no longer matches its weights (None if it does, or if there is
+    no export record to compare with)."""
+    run = Path(run)
+    meta, weights = run / ONNX_DIR / "export.json", run / "model.safetensors"
+    if not meta.is_file() or not weights.is_file():
+        return None
+    try:
+        recorded = json.loads(meta.read_text(encoding="utf-8")).get("weights_sha256")
+    except (OSError, ValueError, AttributeError):
+        recorded = "unreadable"
+    if recorded and recorded != sha256(weights):
+        return (f"{run / ONNX_DIR}: exported from other weights than {weights} (retrained since?); run "
+                f"`indoevent export-onnx {run}` again (with --quantize int8 for the int8 model)")
+    return None
+
+
+def check_vocabulary(run: str | Path, tokenizer: Any, config: Any) -> None:
+    """The tokenizer must be the model's: with its files missing, transformers quietly builds a
+    5-token vocabulary and every word becomes [UNK] (silent garbage, not an error)."""
+    size, rows = len(tokenizer), getattr(config, "vocab_size", None)
+    # Embeddings may be padded past the vocabulary (to a multiple of 64 or 128), never short of it.
+    if rows is not None and not rows - 128 <= size <= rows:
+        files = ", ".join(n for n in TOKENIZER_FILES if (Path(run) / n).is_file()) or "none"
+        raise ValueError(f"{run}: the tokenizer has {size} tokens but the model's embeddings have {rows} rows (tokenizer "
+                         f"files found: {files}); copy the tokenizer files (tokenizer.json ...) of the run's base "
+                         f"model into the folder, or retrain")
 
 
 @dataclass
@@ -149,6 +193,7 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "fp32"
         warnings.warn(f"{run}: config.json has no '{RUN_KEY}' run metadata; using windows of "
                       f"{info['max_length']} sub-words with overlap {info['overlap']}", stacklevel=3)
     tokenizer = AutoTokenizer.from_pretrained(run)
+    check_vocabulary(run, tokenizer, config)
     id2label = {int(k): v for k, v in config.id2label.items()}
     if quantize not in (None, "int8"):
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
@@ -161,12 +206,16 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "fp32"
         raise ValueError("the ONNX Runtime models run on CPU; on a GPU use precision='fp16'")
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but torch sees no GPU")
+    onnx_file = onnx_model_path(run, quantize) if onnx else None
     if onnx:
-        forward: Forward = OnnxForward(onnx_model_path(run, quantize), threads=threads or torch.get_num_threads())
+        stale = stale_export(run)
+        if stale:
+            raise ValueError(stale)
+        forward: Forward = OnnxForward(onnx_file, threads=threads or torch.get_num_threads())
     else:
         from transformers import AutoModelForTokenClassification
 
         forward = TorchForward(AutoModelForTokenClassification.from_pretrained(run), device, precision)
     name = info["run_name"] or Path(str(run).rstrip("/")).name
     return LoadedRun(forward, tokenizer, id2label, info["max_length"], info["overlap"], name,
-                     model_version(run, name, quantize), str(device))
+                     model_version(run, name, quantize, onnx_file), str(device))
