@@ -250,3 +250,220 @@ def test_results_of_another_model_are_never_mixed(run, tmp_path, capsys):
                  "--overwrite"]) == 0
     rows = read_lines(out)
     assert len(rows) == 2 and {r["model_version"] for r in rows} != {version}
+
+
+# --- the output file: never destroy what is not ours, one writer, a full disk ---------------------
+def seed_folder(tmp_path: Path, n: int = len(SEEDS)) -> Path:
+    d = tmp_path / "in"
+    d.mkdir(exist_ok=True)
+    for f in SEEDS[:n]:
+        (d / f.name).write_bytes(f.read_bytes())
+    return d
+
+
+def one_error_line(err: str) -> str:
+    lines = [x for x in err.splitlines() if x.startswith("indoevent: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_out_that_is_not_a_results_file_is_left_alone(run, tmp_path, capsys):
+    d = seed_folder(tmp_path, 1)
+    notes = tmp_path / "notes.md"
+    notes.write_bytes((ROOT / "README.md").read_bytes())
+    articles = tmp_path / "articles.jsonl"  # a JSONL of articles (id, text) is not a results file either
+    articles.write_text(json.dumps({"id": "a", "text": "Putin bertemu Kim."}) + "\n", encoding="utf-8")
+    for out in (notes, articles):
+        before = out.read_bytes()
+        for extra in ([], ["--overwrite"]):
+            assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress", *extra]) == 1
+            assert "not a results file" in one_error_line(capsys.readouterr().err)
+            assert out.read_bytes() == before
+
+
+def test_out_equal_to_an_input_is_refused(run, tmp_path, capsys):
+    src = tmp_path / "news.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "Putin bertemu Kim di Beijing."}) + "\n", encoding="utf-8")
+    before = src.read_bytes()
+    for out, extra in ((src, []), (src, ["--overwrite"]), (tmp_path / "." / "news.jsonl", ["--overwrite"])):
+        assert main(["extract", str(src), "--model", str(run), "--out", str(out), "--no-progress", *extra]) == 1
+        assert f"{out}: is one of the inputs" in one_error_line(capsys.readouterr().err)
+        assert src.read_bytes() == before
+    # A .txt inside an input folder would be read back as an article.
+    d = seed_folder(tmp_path, 1)
+    assert main(["extract", str(d), "--model", str(run), "--out", str(d / "r.txt"), "--no-progress"]) == 1
+    assert "is one of the inputs" in one_error_line(capsys.readouterr().err)
+    assert not (d / "r.txt").exists()
+
+
+def test_out_that_is_a_folder_is_refused(run, tmp_path, capsys):
+    d = seed_folder(tmp_path, 1)
+    assert main(["extract", str(d), "--model", str(run), "--out", str(tmp_path), "--no-progress"]) == 1
+    assert f"{tmp_path}: is a folder" in one_error_line(capsys.readouterr().err)
+
+
+def six_results(run, tmp_path) -> tuple[Path, list[bytes]]:
+    d = seed_folder(tmp_path)
+    (d / "extra.txt").write_text("Putin bertemu Kim di Beijing pada Rabu.", encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+    lines = out.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 6
+    return out, lines
+
+
+def test_a_corrupt_line_in_the_middle_is_reported_and_nothing_deleted(run, tmp_path, capsys):
+    out, lines = six_results(run, tmp_path)
+    capsys.readouterr()
+    d = tmp_path / "in"
+    for n, bad in ((2, lines[1].rstrip().removesuffix(b"}") + b"\n"), (3, b"[1, 2]\n"), (6, lines[5].rstrip())):
+        broken = b"".join(lines[:n - 1] + [bad] + lines[n:])
+        out.write_bytes(broken)
+        assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 1
+        assert f"{out}:{n}:" in one_error_line(capsys.readouterr().err)
+        assert out.read_bytes() == broken  # nothing deleted, nothing appended
+    # --overwrite starts a damaged results file of ours over.
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress", "--overwrite"]) == 0
+    assert len(read_lines(out)) == 6
+
+
+def test_only_a_cut_last_line_is_dropped(run, tmp_path, capsys):
+    out, lines = six_results(run, tmp_path)
+    out.write_bytes(b"".join(lines[:5]) + lines[5][:30])  # a crash while the last line was written
+    assert main(["extract", str(tmp_path / "in"), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+    assert "cut short" in capsys.readouterr().err
+    assert out.read_bytes().splitlines(keepends=True)[:5] == lines[:5] and len(read_lines(out)) == 6
+
+
+def test_formats_are_not_mixed_in_one_out(run, tmp_path, capsys):
+    d = seed_folder(tmp_path, 2)
+    out = tmp_path / "r.jsonl"
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+    before = out.read_bytes()
+    (d / "more.txt").write_text("Kim tiba di Beijing.", encoding="utf-8")
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress",
+                 "--format", "label-studio"]) == 1
+    assert "--format jsonl" in one_error_line(capsys.readouterr().err)
+    assert out.read_bytes() == before and not out.with_suffix(".json").exists()
+
+
+def test_label_studio_task_list_beside_out_must_be_ours(run, tmp_path, capsys, make_export):
+    d = seed_folder(tmp_path, 1)
+    gold = make_export("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu⟧ ⟦e2:PER Kim⟧.", name="gold.json")
+    before = gold.read_bytes()
+    assert main(["extract", str(d), "--model", str(run), "--out", str(tmp_path / "gold.jsonl"), "--no-progress",
+                 "--format", "label-studio"]) == 1
+    assert f"{gold}: not a task list" in one_error_line(capsys.readouterr().err)
+    assert gold.read_bytes() == before and not (tmp_path / "gold.jsonl").exists()
+
+
+def test_overwrite_keeps_the_old_results_until_the_new_are_done(extractor, tmp_path, monkeypatch):
+    d = seed_folder(tmp_path)
+    out = tmp_path / "r.jsonl"
+    extract_files(extractor, [d], out, progress=False)
+    before = out.read_bytes()
+    import indoevent.events.batch as batch
+
+    def crash(*a, **kw):
+        raise Crash
+
+    monkeypatch.setattr(batch, "read_inputs", crash)  # dies while the inputs are read
+    with pytest.raises(Crash):
+        extract_files(extractor, [d], out, progress=False, overwrite=True)
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["in", "r.jsonl"]
+
+
+class FullDisk:
+    """A file that takes ``room`` bytes, then writes half of what it is given and fails as a full disk does."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, data: bytes) -> int:
+        import errno
+
+        if len(data) > self.room:
+            self.f.write(data[: len(data) // 2])
+            self.f.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_full_disk_is_one_line_and_leaves_no_half_line(run, tmp_path, capsys, monkeypatch, overwrite):
+    import builtins
+
+    import indoevent.events.batch as batch
+
+    d = seed_folder(tmp_path)
+    out = tmp_path / "r.jsonl"
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+    room = sum(len(x) for x in out.read_bytes().splitlines(keepends=True)[:2]) + 1  # two lines fit
+    if not overwrite:
+        out.unlink()
+    before = out.read_bytes() if overwrite else b""
+    real_open = builtins.open
+
+    def small_disk(path, mode="r", *a, **kw):
+        f = real_open(path, mode, *a, **kw)
+        return FullDisk(f, room) if "b" in mode and ("a" in mode or "w" in mode) else f
+
+    monkeypatch.setattr(batch, "open", small_disk, raising=False)
+    args = ["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]
+    assert main(args + (["--overwrite"] if overwrite else [])) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{out}: cannot write: No space left on device" in line
+    if overwrite:
+        assert "nothing was changed" in line and out.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "r.jsonl"]  # no temporary file left
+    else:
+        assert "resume" in line
+        kept = read_lines(out)  # every line whole
+        assert len(kept) == 2 and out.read_bytes().endswith(b"\n")
+        monkeypatch.undo()
+        assert main(args) == 0
+        assert sorted(r["id"] for r in read_lines(out)) == sorted(f.stem for f in SEEDS)
+
+
+def test_a_second_writer_is_refused_at_once(run, tmp_path, capsys):
+    from indoevent.events.batch import exclusive
+
+    d = seed_folder(tmp_path, 1)
+    out = tmp_path / "r.jsonl"
+    with exclusive(out):  # another run holds it
+        assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 1
+    assert "another `indoevent extract` is writing it" in one_error_line(capsys.readouterr().err)
+    assert out.read_bytes() == b""
+    assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
+
+
+def test_two_concurrent_runs_write_each_article_once(run, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "news.jsonl"
+    text = SEEDS[0].read_text(encoding="utf-8")[:400]
+    src.write_text("".join(json.dumps({"id": i, "text": text}) + "\n" for i in range(300)), encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "indoevent", "extract", str(src), "--model", str(run), "--out", str(out),
+           "--no-progress"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    ids = [r["id"] for r in read_lines(out)]
+    assert len(ids) == 300 and len(set(ids)) == 300
+    # Either the second found the first at work and stopped, or it came after and found all done.
+    for code, err in results:
+        assert code == 0 or "another `indoevent extract` is writing it" in err, err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..annotation.lsexport import ExportError, read_export
 from ..atomic import write_text
-from ..events.batch import extract_files
+from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
 from ..events.frames import cross_validation_report, fit_linker, report
 from .common import fail
@@ -66,6 +66,10 @@ def _run_extract(args) -> int:
     import time
 
 
+    try:
+        check_output(args.out, args.inputs, args.format, args.overwrite)  # before seconds of model loading
+    except ValueError as e:
+        return fail(str(e))
     t0 = time.perf_counter()
     try:
         extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,

@@ -122,9 +122,10 @@ def read_results(path: str | Path) -> Results:
     return res
 
 
-def check_results(out: Path, res: Results, fmt: str, version: str, overwrite: bool) -> None:
+def check_results(out: Path, res: Results, fmt: str, version: str | None, overwrite: bool) -> None:
     """Refuse an ``out`` whose lines are not all results of this format and model version
-    (``overwrite`` starts over on a results file of ours, never on another file)."""
+    (``overwrite`` starts over on a results file of ours, never on another file; ``version``
+    None: any)."""
     if res.bad and not res.results:
         n, why = res.bad[0]
         raise OutputError(f"{out}: not a results file of `indoevent extract` (line {n}: {why}); give --out a new "
@@ -140,7 +141,7 @@ def check_results(out: Path, res: Results, fmt: str, version: str, overwrite: bo
     if other:
         raise OutputError(f"{out}: holds results in --format {', '.join(sorted(other))}, not {fmt}; rerun with "
                           f"that --format, choose another --out, or pass --overwrite to start over")
-    if res.versions - {version}:
+    if version is not None and res.versions - {version}:
         raise ResultsConflict(f"{out}: holds {len(res.done)} result(s) of model {', '.join(sorted(res.versions))}, "
                               f"not of {version}: resuming would mix two models; use another --out, or "
                               f"--overwrite to start over")
@@ -171,6 +172,36 @@ def _check_task_list(path: Path) -> None:
     if not ours:
         raise OutputError(f"{path}: not a task list written by `indoevent extract --format label-studio`, and "
                           f"--out {path.with_suffix('.jsonl').name} would replace it; choose another --out")
+
+
+def check_output(out: str | Path, inputs: Sequence[str | Path], fmt: str = "jsonl", overwrite: bool = False,
+                 version: str | None = None) -> Path:
+    """Every check of :func:`extract_files` on ``out`` that needs no model (``version`` None),
+    so that a command can refuse before it spends seconds loading one: an
+    :class:`OutputError` if ``out`` is a folder, an input, a file this command did not write,
+    a corrupt results file, results in the other format, or another run is writing it."""
+    out = _check_path(out, inputs, fmt)
+    if out.exists():
+        check_results(out, read_results(out), fmt, version, overwrite)
+        with exclusive(out):
+            pass  # only to fail now if another run holds it
+    return out
+
+
+def _check_path(out: str | Path, inputs: Sequence[str | Path], fmt: str) -> Path:
+    """The checks on ``out`` that need not read it."""
+    if fmt not in ("jsonl", "label-studio"):
+        raise ValueError(f"format must be jsonl or label-studio, got {fmt!r}")
+    out = Path(out)
+    if fmt == "label-studio" and out.suffix == ".json":
+        raise OutputError(f"{out}: give --out a .jsonl name; the .json task list is written next to it")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder; give --out a file name, e.g. {out / 'results.jsonl'}")
+    if _is_input(out, inputs):
+        raise OutputError(f"{out}: is one of the inputs; give --out another file")
+    if fmt == "label-studio":
+        _check_task_list(out.with_suffix(".json"))
+    return out
 
 
 @contextmanager
@@ -334,17 +365,7 @@ def extract_files(extractor: Extractor, inputs: Sequence[str | Path], out: str |
     an :class:`OutputError` (:class:`ResultsConflict` for another model version) before a byte
     is written. ``overwrite`` starts a results file over: the fresh results go to a temporary
     file that replaces ``out`` only when every input is done, so a crash loses no old result."""
-    if fmt not in ("jsonl", "label-studio"):
-        raise ValueError(f"format must be jsonl or label-studio, got {fmt!r}")
-    out = Path(out)
-    if fmt == "label-studio" and out.suffix == ".json":
-        raise OutputError(f"{out}: give --out a .jsonl name; the .json task list is written next to it")
-    if out.is_dir():
-        raise OutputError(f"{out}: is a folder; give --out a file name, e.g. {out / 'results.jsonl'}")
-    if _is_input(out, inputs):
-        raise OutputError(f"{out}: is one of the inputs; give --out another file")
-    if fmt == "label-studio":
-        _check_task_list(out.with_suffix(".json"))
+    out = _check_path(out, inputs, fmt)
     with exclusive(out):
         res = read_results(out)  # under the lock: no one else writes it now
         check_results(out, res, fmt, extractor.version, overwrite)
