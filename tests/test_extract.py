@@ -389,3 +389,43 @@ def test_run_with_a_learned_linker_uses_it(wired_run, tmp_path):
     assert isinstance(ex.linker, LearnedLinker)
     art = ex.extract("Putin bertemu dengan Kim di Beijing pada Rabu.")
     assert art.events and set(art.events[0].arguments) <= {"actor", "recipient", "place", "time"}
+
+
+def test_a_run_without_its_tokenizer_is_refused(wired_run, tmp_path, capsys):
+    """Without tokenizer.json transformers builds a 5-token vocabulary: every word [UNK], no error."""
+    import shutil
+
+    from indoevent.cli import main
+
+    broken = tmp_path / "no-tokenizer"
+    shutil.copytree(wired_run, broken)
+    (broken / "tokenizer.json").unlink()
+    with pytest.raises(ValueError, match=f"{broken}: the tokenizer has 5 tokens but the model's embeddings"):
+        Extractor.from_pretrained(broken, device="cpu")
+    src = tmp_path / "a.txt"
+    src.write_bytes(SEEDS[0].read_bytes())
+    assert main(["extract", str(src), "--model", str(broken), "--out", str(tmp_path / "r.jsonl"),
+                 "--no-progress"]) == 1
+    err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("indoevent: error:")]
+    assert len(err) == 1 and err[0].startswith(f"indoevent: error: {broken}: the tokenizer has 5 tokens")
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_model_version_covers_the_tokenizer(wired, wired_run, tmp_path):
+    """Same weights, another tokenizer (no lower-casing): another model, another version."""
+    import shutil
+
+    other = tmp_path / "wired"  # the same run name
+    shutil.copytree(wired_run, other)
+    tok = json.loads((other / "tokenizer.json").read_text(encoding="utf-8"))
+    assert tok["normalizer"]["lowercase"] is True
+    tok["normalizer"]["lowercase"] = False
+    (other / "tokenizer.json").write_text(json.dumps(tok), encoding="utf-8")
+    cfg = json.loads((other / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (other / "tokenizer_config.json").write_text(json.dumps({**cfg, "do_lower_case": False}), encoding="utf-8")
+    ex = Extractor.from_pretrained(other, device="cpu")
+    assert (other / "model.safetensors").read_bytes() == (wired_run / "model.safetensors").read_bytes()
+    assert ex.name == wired.name and ex.version != wired.version
+    # It does change what runs.
+    assert ex.predictor.tokenizer("Putin")["input_ids"] != wired.predictor.tokenizer("Putin")["input_ids"]
+    assert Extractor.from_pretrained(wired_run, device="cpu").version == wired.version  # and is stable

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.events.frames import (Frame, evaluate_linker, frames_from_relations, is_verbal, link_rules, report,
-                              score_relations)
+from indoevent.events.frames import (Frame, evaluate_linker, frames_from_relations, is_passive, is_verbal,
+                                    link_rules, report, score_relations)
 from indoevent.annotation.inline import parse
 from indoevent.schema import ROLE_TARGETS
 from indoevent.annotation.lsexport import read_export
 from indoevent.text.sentences import sentence_index, split_sentences
 from indoevent.document import Relation
+from indoevent.text.tokenize import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,6 +85,11 @@ def _link(markup: str) -> set[tuple[str, str, str]]:
     ("⟦a:GPE Korut⟧ ⟦t:AID mengirim⟧ tentara ke ⟦b:GPE Rusia⟧.", {("t", "actor", "a"), ("t", "recipient", "b")}),
     # arguments never cross a sentence
     ("⟦a:PER Putin⟧ tiba. Lalu ⟦t:CONSULT bertemu⟧ ⟦b:PER Kim⟧.", {("t", "recipient", "b")}),
+    # nouns that start like di-/ter- verbs are neither passive nor verbs
+    ("⟦a:ORG ISIS⟧ melancarkan ⟦t:ASSAULT teror⟧ di ⟦b:GPE Jakarta⟧.", {("t", "actor", "a"), ("t", "place", "b")}),
+    ("⟦a:PER Putin⟧ ⟦t:CONSULT dialog⟧ dengan ⟦b:PER Xi⟧.", {("t", "actor", "a"), ("t", "recipient", "b")}),
+    ("⟦a:GPE Rusia⟧ menempuh ⟦t:CONSULT diplomasi⟧ dengan ⟦b:GPE Iran⟧.", {("t", "actor", "a"), ("t", "recipient", "b")}),
+    ("⟦t:CONSULT Dialognya⟧ ⟦a:PER Putin⟧ dan ⟦b:PER Xi⟧ berlangsung lama.", {("t", "actor", "a"), ("t", "actor", "b")}),
 ])
 def test_rules(markup, expected):
     assert _link(markup) == expected
@@ -101,6 +107,42 @@ def test_roles_respect_the_schema(gold):
 def test_is_verbal():
     assert [is_verbal(w) for w in ("bertemu", "dikerahkan", "menjanjikan", "pertemuan", "parade", "diskusi")] == \
         [True, True, True, False, False, False]
+    assert [is_verbal(w) for w in ("dialog", "teror", "diplomasi", "direktur", "terminal", "Dialog")] == [False] * 6
+    assert [is_passive(w) for w in ("dialog", "teror", "terorisme", "diplomasi", "ditangkap", "terbunuh")] == \
+        [False, False, False, False, True, True]
+
+
+def test_rules_read_the_article_not_span_text(gold):
+    """Label Studio may omit ``value.text``: the spans then carry no text, and the rules must
+    read the article at the offsets and link exactly as before."""
+    from dataclasses import replace
+
+    for doc in gold:
+        blank = [replace(s, text="") for s in doc.spans]
+        got = link_rules(doc.text, [s for s in blank if not s.is_trigger], [s for s in blank if s.is_trigger])
+        assert set(got) == set(link_rules(doc.text, doc.entities, doc.triggers)), doc.doc_id
+
+
+def test_linking_time_grows_linearly_with_article_length():
+    """A complexity check, not a benchmark: 4x the text may take at most 8x the time (sentence
+    lookups used to rebuild the sentence starts per span: 16x)."""
+    import time
+
+    unit = "⟦a{i}:PER Putin⟧ ⟦t{i}:CONSULT bertemu⟧ dengan ⟦b{i}:PER Kim⟧ di ⟦c{i}:GPE Beijing⟧. Ia pulang. "
+
+    def seconds(chars: int) -> float:
+        doc = parse("".join(unit.format(i=i) for i in range(chars // 60)), "long")
+        words = tokenize(doc.text)
+        best = float("inf")
+        for _ in range(3):  # the best of three: other work on the machine only adds time
+            t0 = time.perf_counter()
+            link_rules(doc.text, doc.entities, doc.triggers, words)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    seconds(20_000)  # warm up
+    small, large = seconds(100_000), seconds(400_000)
+    assert large / small < 8, (small, large)
 
 
 def test_frames_from_relations_groups_by_trigger():
@@ -188,3 +230,25 @@ def test_linker_command(tmp_path, capsys):
     target = tmp_path / "linker.json"
     assert main(["linker", "fit", str(ROOT / "annotations" / "seeds.json"), "--out", str(target)]) == 0
     assert json.loads(target.read_text())["classes"] == ["none", "actor", "recipient", "place", "time"]
+
+
+def test_linker_fit_on_a_full_disk_or_a_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    from indoevent.cli import main
+
+    export = str(ROOT / "annotations" / "seeds.json")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "linker.json"
+    assert main(["linker", "fit", export, "--out", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"indoevent: error: {target}: cannot write: No space left on device") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary file
+    monkeypatch.undo()
+    assert main(["linker", "fit", export, "--out", str(tmp_path)]) == 1
+    assert f"{tmp_path}: is a folder" in capsys.readouterr().err

@@ -113,3 +113,32 @@ def test_stale_export_is_noticed(base, tmp_path):
 def test_gpu_and_onnx_do_not_mix(random_run):
     with pytest.raises(ValueError, match="CPU"):
         Extractor.from_pretrained(random_run, quantize="int8", device="cuda")
+
+
+def test_stale_export_is_refused_by_the_library_and_the_command(base, tmp_path, capsys):
+    run = init_run(base, tmp_path / "run", seed=1)
+    export_onnx(run, quantize="int8")
+    init_run(base, run, seed=2, wire=WIRE)  # retrained (other weights), export not redone
+    for kw in ({"quantize": "int8"}, {"runtime": "onnx"}):
+        with pytest.raises(ValueError, match=f"indoevent export-onnx {run}"):
+            Extractor.from_pretrained(run, **kw)
+    src = tmp_path / "a.txt"
+    src.write_bytes(SEEDS[0].read_bytes())
+    out = tmp_path / "r.jsonl"
+    assert main(["extract", str(src), "--model", str(run), "--out", str(out), "--quantize", "int8",
+                 "--no-progress"]) == 1
+    err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("indoevent: error:")]
+    assert len(err) == 1 and err[0].startswith(f"indoevent: error: {run / 'onnx'}: exported from other weights")
+    assert not out.exists() or out.read_bytes() == b""
+    export_onnx(run, quantize="int8")  # re-exported as the message says: loads again
+    assert Extractor.from_pretrained(run, quantize="int8").version.endswith("-int8")
+
+
+def test_model_version_is_that_of_what_runs(random_run):
+    """The ONNX file that runs is hashed, not the PyTorch weights beside it."""
+    versions = {name: Extractor.from_pretrained(random_run, **kw).version
+                for name, kw in (("torch", {"device": "cpu"}), ("onnx", {"runtime": "onnx"}),
+                                 ("int8", {"quantize": "int8"}))}
+    hashes = {name: v.split("@")[1].removesuffix("-int8") for name, v in versions.items()}
+    assert len(set(hashes.values())) == 3, versions
+    assert versions["int8"].endswith("-int8")
