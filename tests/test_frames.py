@@ -13,7 +13,7 @@ from indoevent.annotation.inline import parse
 from indoevent.schema import ROLE_TARGETS
 from indoevent.annotation.lsexport import read_export
 from indoevent.text.sentences import sentence_index, split_sentences
-from indoevent.document import Relation
+from indoevent.document import Relation, Span
 from indoevent.text.tokenize import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,110 +126,36 @@ def test_rules_read_the_article_not_span_text(gold):
 def test_linking_time_grows_linearly_with_article_length():
     """A complexity check, not a benchmark: 4x the text may take at most 8x the time (sentence
     lookups used to rebuild the sentence starts per span: 16x)."""
+    import gc
     import time
 
-    unit = "⟦a{i}:PER Putin⟧ ⟦t{i}:CONSULT bertemu⟧ dengan ⟦b{i}:PER Kim⟧ di ⟦c{i}:GPE Beijing⟧. Ia pulang. "
+    parts = [("Putin", "PER"), (" ", None), ("bertemu", "CONSULT"), (" dengan ", None), ("Kim", "PER"),
+             (" di ", None), ("Beijing", "GPE"), (". Ia pulang. ", None)]
 
     def seconds(chars: int) -> float:
-        doc = parse("".join(unit.format(i=i) for i in range(chars // 60)), "long")
-        words = tokenize(doc.text)
+        text, spans, pos = [], [], 0
+        while pos < chars:
+            for piece, label in parts:
+                if label:
+                    spans.append(Span(pos, pos + len(piece), label, piece, id=f"s{len(spans)}"))
+                text.append(piece)
+                pos += len(piece)
+        text = "".join(text)
+        words = tokenize(text)
         best = float("inf")
-        for _ in range(3):  # the best of three: other work on the machine only adds time
-            t0 = time.perf_counter()
-            link_rules(doc.text, doc.entities, doc.triggers, words)
-            best = min(best, time.perf_counter() - t0)
+        gc.disable()  # the collector's pauses depend on the heap, not on this code
+        try:
+            for _ in range(3):  # the best of three: other work on the machine only adds time
+                t0 = time.perf_counter()
+                link_rules(text, [s for s in spans if not s.is_trigger], [s for s in spans if s.is_trigger], words)
+                best = min(best, time.perf_counter() - t0)
+        finally:
+            gc.enable()
         return best
 
     seconds(20_000)  # warm up
     small, large = seconds(100_000), seconds(400_000)
     assert large / small < 8, (small, large)
-
-
-def test_frames_from_relations_groups_by_trigger():
-    doc = parse("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧, ⟦t2:AGREE sepakat⟧.", "d")
-    frames = frames_from_relations(doc.triggers, doc.entities, doc.relations)
-    assert [f.type for f in frames] == ["CONSULT", "AGREE"]
-    assert {r: [s.text for s in v] for r, v in frames[0].arguments.items()} == {"actor": ["Putin"], "recipient": ["Kim"]}
-    assert frames[1].arguments == {}
-    d = frames[0].to_dict()
-    assert d["trigger"]["text"] == "bertemu" and d["arguments"]["actor"][0]["text"] == "Putin"
-    assert isinstance(frames[0], Frame)
-
-
-# --- evaluation ---------------------------------------------------------------------------------
-def test_score_relations_identification_vs_classification():
-    g = [Relation("t1", "e1", "actor"), Relation("t1", "e2", "place"), Relation("t2", "e1", "actor")]
-    p = [Relation("t1", "e1", "actor"), Relation("t1", "e2", "recipient"), Relation("t2", "e3", "actor")]
-    s = score_relations(g, p).to_dict()
-    assert s["identification"] == {"precision": round(2 / 3, 4), "recall": round(2 / 3, 4), "f1": round(2 / 3, 4)}
-    assert s["classification"]["precision"] == round(1 / 3, 4)
-    assert s["per_role"]["place"]["recall"] == 0.0
-
-
-def test_evaluate_linker_bounds(gold):
-    oracle = {d.text: d.relations for d in gold}
-    perfect = evaluate_linker(gold, lambda text, ents, trigs: oracle[text])
-    assert perfect["classification"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
-    assert perfect["gold"] == sum(len(d.relations) for d in gold)
-    none = evaluate_linker(gold, lambda text, ents, trigs: [])
-    assert none["identification"]["recall"] == 0.0 and none["predicted"] == 0
-
-
-def test_rules_on_gold_do_not_regress(gold):
-    """A regression guard on the deterministic rules (not a model score): argument
-    classification F1 on gold triggers stays near what the rules reached when written."""
-    r = evaluate_linker(gold)
-    assert r["classification"]["f1"] >= 0.60
-    assert r["identification"]["f1"] >= r["classification"]["f1"]
-    assert set(r["per_article"]) == {d.doc_id for d in gold}
-    text = report(gold)
-    assert "identification" in text and "classification" in text
-
-
-# --- the learned linker ---------------------------------------------------------------------------
-def test_learned_linker_fits_round_trips_and_respects_the_schema(gold):
-    from indoevent.events.frames import LearnedLinker, fit_linker
-
-    model = fit_linker(gold[:3])
-    again = LearnedLinker.from_json(json.loads(json.dumps(model.to_json())))
-    for doc in gold[3:]:
-        pred = model(doc.text, doc.entities, doc.triggers)
-        assert pred == again(doc.text, doc.entities, doc.triggers)
-        by_id = {s.id: s for s in doc.spans}
-        assert all(by_id[r.entity_id].label in ROLE_TARGETS[r.role] for r in pred)
-    # On its own training articles it reproduces more gold relations than it misses.
-    fitted = evaluate_linker(gold[:3], model)
-    assert fitted["classification"]["recall"] > 0.5
-    with pytest.raises(ValueError, match="classes"):
-        LearnedLinker.from_json({"classes": ["none", "actor"], "weights": {}})
-
-
-def test_cross_validation_is_leave_one_article_out(gold, monkeypatch):
-    import indoevent.events.frames as frames
-
-    seen = []
-    real_fit = frames.fit_linker
-
-    def spy(docs, **kw):
-        seen.append(sorted(d.doc_id for d in docs))
-        return real_fit(docs, **kw)
-
-    monkeypatch.setattr(frames, "fit_linker", spy)
-    r = frames.cross_validate_linker(gold)
-    ids = sorted(d.doc_id for d in gold)
-    assert sorted(seen) == sorted(sorted(set(ids) - {i}) for i in ids)  # each article held out once
-    assert r["rules"]["gold"] == r["learned"]["gold"] == sum(len(d.relations) for d in gold)
-
-
-def test_linker_command(tmp_path, capsys):
-    from indoevent.cli import main
-
-    assert main(["linker", "evaluate", str(ROOT / "annotations" / "seeds.json")]) == 0
-    out = capsys.readouterr().out
-    assert "leave-one-article-out" in out and "learned classification" in out
-    target = tmp_path / "linker.json"
-    assert main(["linker", "fit", str(ROOT / "annotations" / "seeds.json"), "--out", str(target)]) == 0
-    assert json.loads(target.read_text())["classes"] == ["none", "actor", "recipient", "place", "time"]
 
 
 def test_linker_fit_on_a_full_disk_or_a_folder_is_one_line(tmp_path, capsys, monkeypatch):
