@@ -28,7 +28,11 @@ def _add_extract(sub) -> None:
              "Ctrl-C by running the same command again. An input that cannot be read (bad encoding, empty, bad "
              "JSON line, duplicate id) is reported with its path or line and skipped; the command then exits 1, "
              "after writing all the good ones. Long articles are read in overlapping windows as in training; "
-             "nothing is truncated.")
+             "nothing is truncated.",
+             "--out must be a new or empty file, or a results file this command wrote in the same --format; "
+             "anything else (an input, a folder, another file, a results file with a damaged line) is refused "
+             "before a byte is written, and only a last line cut short by a crash is ever dropped. One run "
+             "writes an --out at a time: a second one exits at once.")
     p = sub.add_parser("extract", help="apply a trained run to articles: spans, event frames (JSONL)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="\n\n".join(textwrap.fill(x, 100) for x in about),
@@ -40,9 +44,11 @@ def _add_extract(sub) -> None:
                               "    indoevent extract news.jsonl --model models/run1 --quantize int8 --out r.jsonl")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt file, folder of .txt files, or .jsonl")
     p.add_argument("--model", required=True, help="run directory (or Hugging Face hub id)")
-    p.add_argument("--out", type=Path, required=True, help="results, JSONL (appended; rerun to resume)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="results, JSONL (appended; rerun to resume); a new file or one this command wrote")
     p.add_argument("--overwrite", action="store_true",
-                   help="start --out afresh (needed when it holds results of another model version)")
+                   help="start a results file afresh (needed when it holds results of another model version or "
+                        "in the other format); the old results stay until the new run has finished")
     p.add_argument("--format", choices=["jsonl", "label-studio"], default="jsonl",
                    help="jsonl (default): one result per line. label-studio: one Label Studio task with "
                         "'predictions' per line, and when done the same tasks as a JSON list in OUT with "
