@@ -135,8 +135,8 @@ def check_results(out: Path, res: Results, fmt: str, version: str | None, overwr
     if res.bad:
         where = ", ".join(str(n) for n, _ in res.bad[:5]) + (" ..." if len(res.bad) > 5 else "")
         n, why = res.bad[0]
-        raise OutputError(f"{out}:{n}: {why}; {len(res.bad)} line(s) are not results (line {where}), nothing was "
-                          f"changed: repair or delete them and rerun to resume, or pass --overwrite to start over")
+        raise OutputError(f"{out}:{n}: {why}; nothing was changed: repair or delete line(s) {where} and rerun "
+                          f"to resume, or pass --overwrite to start over")
     other = res.formats - {fmt}
     if other:
         raise OutputError(f"{out}: holds results in --format {', '.join(sorted(other))}, not {fmt}; rerun with "
