@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import annotate, evaluate, events, extract, studio, train
+from . import annotate, evaluate, events, extract, serve, studio, train
 from .common import fail
 
 EPILOG = """examples:
@@ -20,7 +20,7 @@ EPILOG = """examples:
   indoevent extract seeds/ --model models/tiny --out results.jsonl
 """
 
-GROUPS = [annotate, extract, train, evaluate, studio, events]
+GROUPS = [annotate, extract, train, evaluate, studio, events, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,13 @@ from ..studio.client import StudioError, connect, pull
 from ..studio.client import StudioError, connect, status
 from ..studio.client import redact
 from .common import fail
+from ..events.extractor import Extractor
+from ..model.config import ConfigError
+from ..model.data import DataError
+from ..model.runs import RunExistsError
+from ..model.train import ModelLoadError
+from ..studio import tasks as studio_tasks
+from ..studio.retrain import retrain
 
 
 # --- ls (Label Studio server) -----------------------------------------------------------------
@@ -24,6 +31,11 @@ examples:
   indoevent ls push annotations/seeds.json --project seeds
   indoevent ls push results/seeds.json --project review --skip-existing   # extract --format label-studio
   indoevent ls pull seeds --out annotations/pulled.json
+  indoevent ls import seeds/ --project berita --model models/tiny   # raw articles (+ pre-annotations)
+  indoevent ls predict --project berita --model models/tiny         # predictions of this model version
+  indoevent ls rank --project berita --model models/tiny            # lowest score first
+  indoevent ls connect --project berita --url http://127.0.0.1:9090 # after `indoevent serve`
+  indoevent ls retrain --project berita --config training/configs/tiny.yaml --out-dir models/berita-r1
 """
 
 
@@ -67,6 +79,7 @@ def _add_ls(sub) -> None:
     s.add_argument("--annotation", default="latest", metavar="CHOICE",
                    help="which annotation per task to count: latest (default), first, or annotator=ID")
     s.set_defaults(func=_run_ls_pull)
+    _add_loop(ls, server)
 
 
 def _run_ls_status(args) -> int:
@@ -125,6 +138,170 @@ def _run_ls_pull(args) -> int:
     if r.problems:
         return fail(f"{r.path}: {len(r.problems)} problem(s): fix them in Label Studio, then pull again")
     print("valid")
+    return 0
+
+
+# --- the annotation loop: import, predict, rank, connect, retrain -------------------------------
+def _add_loop(ls, server) -> None:
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+    model.add_argument("--batch-size", type=int, default=32, help="tasks per prediction request (default 32)")
+    s = ls.add_parser("import", parents=[server, model], help="import raw articles as tasks (idempotent by doc_id)",
+                      description="Import .txt files, folders of them (recursively) and JSONL files with id and "
+                                  "text (other fields kept as task data) as tasks with data.text and data.doc_id. "
+                                  "Articles whose doc_id is already in the project are left out, so running it "
+                                  "twice adds nothing. With --model each new task gets the model's prediction "
+                                  "(pre-annotations; `ls predict` adds them to older tasks). Every input is read "
+                                  "before anything is sent: one unreadable file or line and nothing is.")
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH", help=".txt file, folder, or id/text .jsonl")
+    s.add_argument("--project", required=True, help="project title (created with schema v1's config) or id")
+    s.add_argument("--model", type=Path, default=None, help="run directory: attach its predictions")
+    s.set_defaults(func=_run_ls_import)
+    s = ls.add_parser("predict", parents=[server, model], help="add a model's predictions to every task without one",
+                      description="Add a prediction of this run's model version to every task of the project that "
+                                  "has none from it, new and old tasks alike, in batches. Each prediction has "
+                                  "regions with ids and scores, relations for the event arguments, and a task "
+                                  "score: the lowest span confidence (the mean word confidence when no span is "
+                                  "found), so low means look at me. Rerun to finish an interrupted run.")
+    s.add_argument("--project", required=True, help="project title or id")
+    s.add_argument("--model", type=Path, required=True, help="run directory")
+    s.set_defaults(func=_run_ls_predict)
+    s = ls.add_parser("rank", parents=[server], help="serve tasks lowest prediction score first",
+                      description="Turn on uncertainty sampling for the run's model version through the API (the "
+                                  "Community UI offers only sequential and random, but the API takes it once "
+                                  "predictions of that version exist): \"Label All Tasks\" then serves the task "
+                                  "with the lowest score next. Also creates a Data Manager tab sorted by "
+                                  "prediction score, lowest first, as a fallback.")
+    s.add_argument("--project", required=True, help="project title or id")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", type=Path, help="run directory (its model version)")
+    g.add_argument("--model-version", help="a model version string as in the project's predictions")
+    s.set_defaults(func=_run_ls_rank)
+    s = ls.add_parser("connect", help="register `indoevent serve` as the project's ML backend",
+                      description="Register an ML backend (`indoevent serve`) with the project, interactive "
+                                  "(pre-annotations while labelling), and print the settings a Label Studio "
+                                  "server needs to reach a backend on 127.0.0.1 or a private address.")
+    s.add_argument("--project", required=True, help="project title or id")
+    s.add_argument("--url", dest="backend_url", required=True, help="the backend, e.g. http://127.0.0.1:9090")
+    s.add_argument("--ls-url", dest="url", default=None, help="Label Studio address (default: $LABEL_STUDIO_URL, "
+                                                             "else http://localhost:8080)")
+    s.add_argument("--token", default=None, help="API token (default: $LABEL_STUDIO_API_KEY)")
+    s.add_argument("--basic-auth-user", default=None,
+                   help="basic-auth user of the backend; the password comes from $INDOEVENT_BACKEND_PASSWORD")
+    s.set_defaults(func=_run_ls_connect)
+    s = ls.add_parser("retrain", parents=[server], help="pull projects, merge their annotations, train",
+                      description="Pull snapshot exports of one or more projects, merge them (per doc_id the "
+                                  "latest non-cancelled annotation; doc_ids annotated differently in two places "
+                                  "are reported), leave out unannotated tasks (counted), validate, write "
+                                  "OUT/annotations.json and train on it as --config says (data.export replaced) "
+                                  "into OUT/run (OUT/run-cv with --cv).")
+    s.add_argument("--project", nargs="+", required=True, help="project titles or ids")
+    s.add_argument("--config", type=Path, required=True, help="training config YAML")
+    s.add_argument("--out-dir", type=Path, required=True, help="folder for the merged export and the run")
+    s.add_argument("--cv", action="store_true", help="cross-validate instead of training one model")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override, e.g. --set train.epochs=3 (repeatable)")
+    s.set_defaults(func=_run_ls_retrain)
+
+
+def _extractor(args) -> Extractor:
+    return Extractor.from_pretrained(args.model, device=args.device)
+
+
+def _print_problems(e: InvalidExport) -> None:
+    for p in e.problems:
+        print(f"error: {p}", file=sys.stderr)
+
+
+def _run_ls_import(args) -> int:
+    try:
+        studio = connect(args.url, args.token)
+        extractor = _extractor(args) if args.model else None
+        r = studio_tasks.import_articles(studio, args.paths, args.project, extractor=extractor,
+                                         batch_size=args.batch_size)
+    except InvalidExport as e:
+        _print_problems(e)
+        return fail(str(e))
+    except (StudioError, OSError, ValueError) as e:
+        return fail(str(e))
+    how = "new project" if r.created else "project"
+    if r.tasks == 0:
+        print(f"nothing to import: all {r.already} articles are already in {how} {r.project_id} {r.title!r}")
+        return 0
+    print(f"imported {r.tasks} tasks ({r.predictions} predictions of {r.model_version or 'no model'}) into {how} "
+          f"{r.project_id} {r.title!r}: {r.url}")
+    if r.already:
+        print(f"left out {r.already} articles already in the project")
+    return 0
+
+
+def _run_ls_predict(args) -> int:
+    try:
+        studio = connect(args.url, args.token)
+        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size)
+    except InvalidExport as e:
+        _print_problems(e)
+        return fail(str(e))
+    except (StudioError, OSError, ValueError) as e:
+        return fail(str(e))
+    low = f"; lowest task score {min(r.scores):.3f}" if r.scores else ""
+    print(f"project {r.project_id}: added predictions of {r.model_version} to {r.predicted} tasks "
+          f"({r.had_it} already had one){low}")
+    return 0
+
+
+def _run_ls_rank(args) -> int:
+    try:
+        studio = connect(args.url, args.token)
+        version = args.model_version or Extractor.from_pretrained(args.model, device="cpu").version
+        r = studio_tasks.rank(studio, args.project, version)
+    except (StudioError, OSError, ValueError) as e:
+        return fail(str(e))
+    print(f"project {r.project_id}: sampling {r.sampling!r} for model version {r.model_version}: \"Label All "
+          f"Tasks\" serves the lowest-scoring task next")
+    print(f"fallback: Data Manager tab {studio_tasks.SCORE_VIEW!r} (id {r.view_id}) sorts tasks by prediction score")
+    return 0
+
+
+def _run_ls_connect(args) -> int:
+    import os
+
+    auth = None
+    if args.basic_auth_user:
+        password = os.environ.get("INDOEVENT_BACKEND_PASSWORD")
+        if not password:
+            return fail("--basic-auth-user needs the password in $INDOEVENT_BACKEND_PASSWORD")
+        auth = (args.basic_auth_user, password)
+    print("A backend on 127.0.0.1 or a private address needs these in the Label Studio server's environment:")
+    for name, value, why in studio_tasks.LOOPBACK_SETTINGS:
+        print(f"  {name}={value}    # {why}")
+    print("Webhooks (START_TRAINING) carry no basic-auth credentials: /webhook of `indoevent serve` takes none.")
+    try:
+        studio = connect(args.url, args.token)
+        b = studio_tasks.connect_backend(studio, args.project, args.backend_url, basic_auth=auth)
+    except (StudioError, OSError, ValueError) as e:
+        return fail(str(e))
+    print(f"ML backend {b.id} at {b.url} connected (interactive) to project {b.project}: state {b.state}")
+    return 0
+
+
+def _run_ls_retrain(args) -> int:
+    try:
+        studio = connect(args.url, args.token)
+        r = retrain(studio, args.project, args.config, args.out_dir, overrides=args.set, cv=args.cv,
+                    overwrite=args.overwrite)
+    except InvalidExport as e:
+        _print_problems(e)
+        return fail(str(e))
+    except (StudioError, ConfigError, DataError, ModelLoadError, RunExistsError, OSError) as e:
+        return fail(str(e))
+    m = r.merged
+    print(f"merged {len(m.tasks)} annotated articles from {', '.join(f'{k} ({v} tasks)' for k, v in m.per_source.items())} "
+          f"into {r.export}; left out {m.unannotated} unannotated")
+    for c in m.conflicts:
+        print(f"warning: annotated differently in several projects (latest kept): {c}", file=sys.stderr)
+    print(f"run: {r.run}")
     return 0
 
 

@@ -62,9 +62,10 @@ class ConllSource:
 class DataConfig:
     """Where the annotated articles come from and how they are cut into windows."""
 
-    export: str | None = _f("annotations/seeds.json",
-                            "gold Label Studio JSON export, converted with indoevent's converter; split by article "
-                            "into train/dev/test (and folds under --cv); null for CoNLL data only")
+    export: str | list[str] | None = _f("annotations/seeds.json",
+                                        "gold Label Studio JSON export (or a list of them, e.g. several projects'), "
+                                        "converted with indoevent's converter; split by article into train/dev/test "
+                                        "(and folds under --cv); null for CoNLL data only")
     annotation: str = _f("latest", "which annotation of a task: latest, first or annotator=ID")
     strict: bool = _f(True, "fail on any conversion problem (misaligned span, schema problem, unannotated task) "
                             "instead of training without it")

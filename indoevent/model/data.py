@@ -49,16 +49,21 @@ def load_corpus(data: Any) -> Corpus:
     gold: list[TaggedWords] = []
     files: list[str] = []
     report: dict = {}
-    if data.export:
+    exports = [data.export] if isinstance(data.export, str) else list(data.export or [])
+    for export in exports:
         try:
-            gold, conv = convert_export(data.export, data.annotation, data.strict, strict_name="data.strict")
+            arts, conv = convert_export(export, data.annotation, data.strict, strict_name="data.strict")
         except (ExportError, ConversionError) as e:  # their messages start with the file's name
             raise DataError(str(e)) from None
-        files.append(str(data.export))
-        report["export"] = {k: conv[k] for k in ("tasks", "articles", "tag_counts")}
-        left = {"misaligned_spans": len(conv["misaligned_spans"]), "problems": len(conv["problems"]),
-                "skipped_tasks": sum(v["count"] for v in conv["skipped"].values())}
-        report["export"]["left_out"] = left
+        gold += arts
+        files.append(str(export))
+        rep = {k: conv[k] for k in ("tasks", "articles", "tag_counts")}
+        rep["left_out"] = {"misaligned_spans": len(conv["misaligned_spans"]), "problems": len(conv["problems"]),
+                           "skipped_tasks": sum(v["count"] for v in conv["skipped"].values())}
+        if len(exports) == 1:
+            report["export"] = rep
+        else:
+            report.setdefault("exports", {})[str(export)] = rep
     extra: dict[str, list[TaggedWords]] = {"train": [], "dev": [], "test": []}
     report["conll"] = []
     for src in data.conll:

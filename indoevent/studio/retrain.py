@@ -1,0 +1,150 @@
+"""Retrain from what the team annotated: pull projects, merge them, check, train.
+
+::
+
+    snapshot exports of projects P1, P2 ...
+      -> one task per doc_id, with its latest non-cancelled annotation (conflicts reported)
+      -> unannotated tasks left out (counted), the rest validated like `indoevent validate`
+      -> annotations/merged.json -> model.train.train with data.export pointing at it
+
+The merged file is what the run's ``run_info.json`` hashes, so a run says which annotations
+it learned from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..annotation.checks import Problem
+from ..annotation.lsexport import choose_annotation, read_export, task_label
+from ..atomic import write_text
+from ..model.config import RunConfig, load_config
+from ..model.train import train
+from .client import InvalidExport, Studio, StudioError, find_project, snapshot
+
+
+@dataclass
+class Merged:
+    """Tasks of several exports, one per doc_id, each with its one chosen annotation."""
+
+    tasks: list[dict] = field(default_factory=list)
+    unannotated: int = 0
+    conflicts: list[str] = field(default_factory=list)   # doc_ids annotated differently in two places
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+def _stamp(ann: dict) -> tuple[str, int]:
+    return str(ann.get("updated_at") or ann.get("created_at") or ""), int(ann.get("id") or 0)
+
+
+def _spans(ann: dict) -> set:
+    return {(r["value"]["start"], r["value"]["end"], tuple(r["value"]["labels"]))
+            for r in ann.get("result") or [] if r.get("type") == "labels" and isinstance(r.get("value"), dict)}
+
+
+def merge_exports(exports: Sequence[tuple[str, list[dict]]]) -> Merged:
+    """Merge task lists (name, tasks): per doc_id the latest non-cancelled annotation wins,
+    wherever it is; a doc_id whose annotations differ in their spans between sources is reported.
+
+    >>> t = lambda ts, start: {"data": {"text": "Putin bertemu Kim.", "doc_id": "b1"}, "annotations": [
+    ...     {"id": 1, "updated_at": ts, "result": [{"type": "labels", "value": {"start": start, "end": 5,
+    ...      "labels": ["PER"]}}]}]}
+    >>> m = merge_exports([("p1", [t("2025-01-01", 0)]), ("p2", [t("2025-02-01", 1)])])
+    >>> m.tasks[0]["annotations"][0]["updated_at"], m.conflicts
+    ('2025-02-01', ['b1 (p1, p2)'])
+    """
+    best: dict[str, tuple[dict, dict, str]] = {}
+    seen: dict[str, list[tuple[str, set]]] = {}
+    out = Merged()
+    for name, tasks in exports:
+        out.per_source[name] = len(tasks)
+        for i, task in enumerate(tasks):
+            data = task.get("data") if isinstance(task.get("data"), dict) else {}
+            key = str(data.get("doc_id") or f"{name} {task_label(task, i)}")
+            ann = choose_annotation(task, "latest")
+            if ann is None:
+                continue
+            seen.setdefault(key, []).append((name, _spans(ann)))
+            if key not in best or _stamp(ann) > _stamp(best[key][1]):
+                best[key] = (task, ann, name)
+    keys = {str((t.get("data") or {}).get("doc_id") or "") for _, ts in exports for t in ts}
+    out.unannotated = len({k for k in keys if k and k not in best})
+    out.unannotated += sum(1 for _, ts in exports for t in ts if not (t.get("data") or {}).get("doc_id")
+                           and choose_annotation(t, "latest") is None)
+    for key, (task, ann, _) in best.items():
+        kept = {k: task[k] for k in ("id", "data") if k in task}
+        out.tasks.append({**kept, "annotations": [ann]})
+        if len({frozenset(s) for _, s in seen[key]}) > 1:
+            out.conflicts.append(f"{key} ({', '.join(n for n, _ in seen[key])})")
+    return out
+
+
+def pull_projects(studio: Studio, projects: Sequence[str | int]) -> list[tuple[str, list[dict]]]:
+    """Snapshot exports (full predictions and annotations) of projects, as (name, tasks)."""
+    out = []
+    for p in projects:
+        found = find_project(studio, p)
+        if found is None:
+            raise StudioError(f"no project {p!r} at {studio.url}: `indoevent ls status` lists them")
+        try:
+            tasks = json.loads(snapshot(studio, found.id))
+        except ValueError as e:
+            raise StudioError(f"Label Studio at {studio.url} sent an export of project {found.id} that is not JSON") from e
+        out.append((f"project {found.id}", tasks))
+    return out
+
+
+@dataclass
+class RetrainReport:
+    export: Path
+    merged: Merged
+    run: Path | None = None
+    metrics: dict | None = None
+
+
+def write_merged(merged: Merged, out: str | Path) -> Path:
+    """Write the merged tasks, after checking them like `indoevent validate` (every problem
+    listed in :class:`InvalidExport`, and nothing written)."""
+    out = Path(out)
+    text = json.dumps(merged.tasks, ensure_ascii=False, indent=1)
+    tmp = out.with_name(out.name + ".check")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        problems: list[Problem] = read_export(tmp).problems
+    finally:
+        tmp.unlink()
+    if problems:
+        raise InvalidExport(f"the merged annotations have {len(problems)} problem(s); nothing was trained", problems)
+    if not merged.tasks:
+        raise InvalidExport("no annotated task in the projects; nothing to train on", [])
+    return write_text(out, text)
+
+
+def retrain(studio: Studio, projects: Sequence[str | int], config: RunConfig | str | Path, out_dir: str | Path, *,
+            overrides: Sequence[str] = (), cv: bool = False, overwrite: bool = False,
+            callbacks: Sequence[Any] = ()) -> RetrainReport:
+    """Pull, merge, validate and train: the run goes to ``out_dir/run`` (``out_dir/run-cv`` with
+    ``cv``), the merged annotations to ``out_dir/annotations.json``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    merged = merge_exports(pull_projects(studio, projects))
+    export = write_merged(merged, out_dir / "annotations.json")
+    cfg = load_config(config, [*overrides, f"data.export={export}"]) if not isinstance(config, RunConfig) else config
+    if isinstance(config, RunConfig):
+        cfg.data.export = str(export)
+    run = train(cfg, out_dir / ("run-cv" if cv else "run"), cv=cv, overwrite=overwrite, callbacks=callbacks)
+    metrics_path = Path(run) / ("summary.json" if cv else "metrics.json")
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
+    return RetrainReport(export, merged, Path(run), metrics)
+
+
+def dev_f1(metrics: dict | None) -> float | None:
+    """The strict span micro F1 on dev of a run's metrics.json (None without a dev split)."""
+    try:
+        return float(metrics["dev"]["all"]["micro"]["f1"] or 0.0)  # type: ignore[index]
+    except (TypeError, KeyError):
+        return None

@@ -1,0 +1,320 @@
+"""Raw articles into a project, model predictions onto its tasks, and the order tasks are served in.
+
+The live half of the annotation loop (``indoevent ls import|predict|rank|connect``)::
+
+    articles (.txt, folders, id/text JSONL) -> tasks (data.text, data.doc_id, metadata)
+    run -> predictions of its model version on every task without one -> task score
+    task score (low = look at me) -> uncertainty sampling, or a Data Manager view sorted by it
+
+Tasks are the same article when their doc_id is (``client.task_key``), so importing twice adds
+nothing. Everything sent is checked with the project's own validator first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..annotation.checks import Problem
+from ..annotation.labelconfig import check_config, render_config
+from ..events.batch import InputError, Source, read_inputs
+from ..events.extractor import Extraction, Extractor
+from ..schema import TEXT_NAME
+from .client import (InvalidExport, Studio, StudioError, check_tasks, config_problems, existing_keys, find_project,
+                     import_request, task_key)
+
+UNCERTAINTY = "Uncertainty sampling"
+SCORE_VIEW = "indoevent: lowest score first"
+
+# What a loopback backend needs on the Label Studio server (../shared/PITFALLS.md): without the
+# first three the backend is refused as a "reserved network address" (403, a half-made backend),
+# without the last the training webhook is silently not created.
+LOOPBACK_SETTINGS = (
+    ("ML_BLOCK_LOCAL_IP", "false", "lets Label Studio call a backend on 127.0.0.1 or a private address"),
+    ("LABEL_STUDIO_ML_BLOCK_LOCAL_IP", "false", "the same, under its older name"),
+    ("LABEL_STUDIO_SSRF_PROTECTION_ENABLED", "false", "else the backend URL is refused (403)"),
+    ("USE_DEFAULT_BANNED_SUBNETS", "false", "else the START_TRAINING webhook to the backend is not created"),
+)
+
+
+# --- articles -> tasks ------------------------------------------------------------------------
+def article_task(src: Source) -> dict:
+    """The Label Studio task of one article: its text, its doc_id, and its metadata fields.
+
+    >>> article_task(Source("berita-1", "Putin bertemu Kim.", "a.jsonl:1", {"date": "2024-08-12"}))
+    {'data': {'date': '2024-08-12', 'text': 'Putin bertemu Kim.', 'doc_id': 'berita-1'}}
+    """
+    return {"data": {**src.meta, TEXT_NAME: src.text, "doc_id": src.id}}
+
+
+def read_articles(paths: Sequence[str | Path]) -> tuple[list[dict], list[InputError]]:
+    """Tasks from ``.txt`` files, folders of them and id/text JSONL (``events.batch.read_inputs``),
+    and every input that could not be read."""
+    tasks, errors = [], []
+    for item in read_inputs(paths):
+        if isinstance(item, InputError):
+            errors.append(item)
+        else:
+            tasks.append(article_task(item))
+    return tasks, errors
+
+
+# --- predictions ------------------------------------------------------------------------------
+def task_score(art: Extraction) -> float | None:
+    """How sure the model is of an article, low meaning "look at me": the lowest confidence
+    among its predicted spans (one doubtful span is what an annotator must fix), else, with no
+    span at all, the mean confidence of its words (that all of them are O). None for no words.
+    The mean over all words, most of them O, hides the one doubtful span."""
+    scores = [s.score for s in art.spans if s.score is not None]
+    if scores:
+        return round(min(scores), 4)
+    return None if art.score is None else round(art.score, 4)
+
+
+def prediction(art: Extraction, model_version: str) -> dict:
+    """A Label Studio prediction of one article: regions with ids and scores, relations for the
+    event arguments (``Extraction.to_label_studio``), the task score and the model version."""
+    pred = art.to_label_studio(model_version)["predictions"][0]
+    return {**pred, "score": task_score(art)}
+
+
+def task_text(task: dict) -> str:
+    """The article text of a task ("" when it has none: it still gets its one prediction)."""
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    text = data.get(TEXT_NAME)
+    return text if isinstance(text, str) else ""
+
+
+def predict_tasks(extractor: Extractor, tasks: Sequence[dict], batch_size: int | None = None) -> list[dict]:
+    """One prediction per task, in order, batched through the extractor (an empty text gets
+    an empty result, never a missing entry)."""
+    ids = [str((t.get("data") or {}).get("doc_id") or t.get("id") or i) for i, t in enumerate(tasks)]
+    arts = extractor.extract_many([task_text(t) for t in tasks], batch_size=batch_size, ids=ids)
+    return [prediction(a, extractor.version) for a in arts]
+
+
+# --- projects ---------------------------------------------------------------------------------
+def open_project(studio: Studio, project: str | int, create: bool = True) -> tuple[Any, bool]:
+    """The project (id or exact title) and whether it was just created with schema v1's config.
+    An existing project whose labeling config differs from schema v1 is refused."""
+    found = find_project(studio, project)
+    if found is None:
+        if not create or isinstance(project, int) or str(project).isdigit():
+            raise StudioError(f"no project {project!r} at {studio.url}: `indoevent ls status` lists them"
+                              + ("; give a title to create a new one" if create else ""))
+        with studio.talking(f"creating project {project!r}"):
+            return studio.client.projects.create(title=str(project), label_config=render_config()), True
+    bad = config_problems(found)
+    if bad:
+        raise StudioError(f"project {found.id} ({found.title!r}) at {studio.url} has a labeling config that does not "
+                          "match schema v1; nothing was sent. Differences: " + "; ".join(bad))
+    return found, False
+
+
+def _bar(total: int, desc: str, progress: bool):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="task", desc=desc, dynamic_ncols=True)
+
+
+@dataclass
+class ImportReport:
+    """What ``import_articles`` did."""
+
+    project_id: int
+    title: str
+    created: bool
+    url: str
+    tasks: int = 0
+    predictions: int = 0
+    already: int = 0          # articles whose doc_id the project already had
+    model_version: str | None = None
+
+
+def import_articles(studio: Studio, paths: Sequence[str | Path], project: str | int, *,
+                    extractor: Extractor | None = None, batch_size: int = 100,
+                    progress: bool = True) -> ImportReport:
+    """Import raw articles as tasks; those whose doc_id is already in the project are left out,
+    so a second run adds nothing. With ``extractor`` each new task comes with its prediction.
+
+    Every input is read and checked before anything is sent: an unreadable file or line raises
+    :class:`InvalidExport` listing them all, and the server is not touched.
+    """
+    tasks, errors = read_articles(paths)
+    if errors:
+        raise InvalidExport(f"{len(errors)} input(s) could not be read; nothing was sent to {studio.url}",
+                            [Problem(e.where, e.message) for e in errors])
+    if not tasks:
+        raise InvalidExport(f"no articles in {', '.join(map(str, paths))}; nothing was sent", [])
+    found, created = open_project(studio, project)
+    have = {} if created else existing_keys(studio, found.id)
+    todo = [t for t in tasks if task_key(t["data"]) not in have]
+    report = ImportReport(found.id, found.title or str(project), created, f"{studio.url}/projects/{found.id}/data",
+                          already=len(tasks) - len(todo), model_version=extractor.version if extractor else None)
+    bar = _bar(len(todo), "import", progress and bool(todo))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        if extractor is not None:
+            for t, p in zip(batch, predict_tasks(extractor, batch)):
+                t["predictions"] = [p]
+            problems, _ = check_tasks(batch)
+            if problems:  # a model writing what the schema forbids is a bug: say which task
+                raise InvalidExport(f"the predictions of {extractor.version} break the schema; tasks "
+                                    f"{start + 1}-{start + len(batch)} were not sent", problems)
+        with studio.talking(f"importing tasks {start + 1}-{start + len(batch)} into project {found.id}"):
+            answer = studio.client.projects.import_tasks(found.id, request=[import_request(t) for t in batch])
+        report.tasks += answer.task_count or 0
+        report.predictions += answer.prediction_count or 0
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    return report
+
+
+def project_tasks(studio: Studio, project_id: int) -> list[dict]:
+    """Every task of a project with its data and the model versions of its predictions."""
+    with studio.talking(f"listing the tasks of project {project_id}"):
+        out = []
+        for t in studio.client.tasks.list(project=project_id, fields="all", page_size=100):
+            versions = {p.get("model_version") if isinstance(p, dict) else getattr(p, "model_version", None)
+                        for p in (t.predictions or [])}
+            out.append({"id": t.id, "data": t.data or {}, "model_versions": versions})
+        return out
+
+
+@dataclass
+class PredictReport:
+    project_id: int
+    model_version: str
+    predicted: int = 0
+    had_it: int = 0           # tasks that already held a prediction of this version
+    scores: list[float] = field(default_factory=list)
+
+
+def predict_project(studio: Studio, project: str | int, extractor: Extractor, *, batch_size: int = 32,
+                    progress: bool = True) -> PredictReport:
+    """Add a prediction of the extractor's model version to every task of a project that has
+    none from it (new tasks and old ones alike), ``batch_size`` tasks at a time: an interrupted
+    run keeps what it sent, and running it again finishes the rest."""
+    found, _ = open_project(studio, project, create=False)
+    tasks = project_tasks(studio, found.id)
+    todo = [t for t in tasks if extractor.version not in t["model_versions"]]
+    report = PredictReport(found.id, extractor.version, had_it=len(tasks) - len(todo))
+    bar = _bar(len(todo), "predict", progress and bool(todo))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        preds = predict_tasks(extractor, batch)
+        problems, _ = check_tasks([{"id": t["id"], "data": t["data"], "predictions": [p]} for t, p in zip(batch, preds)])
+        if problems:
+            raise InvalidExport(f"the predictions of {extractor.version} break the schema; "
+                                f"{report.predicted} task(s) were predicted before this batch", problems)
+        with studio.talking(f"adding predictions to tasks {start + 1}-{start + len(batch)} of project {found.id}"):
+            studio.client.projects.import_predictions(found.id, request=[{**p, "task": t["id"]}
+                                                                         for t, p in zip(batch, preds)])
+        report.predicted += len(batch)
+        report.scores += [p["score"] for p in preds if p["score"] is not None]
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    return report
+
+
+# --- ranking ----------------------------------------------------------------------------------
+def api(studio: Studio, method: str, path: str, what: str, **kwargs) -> Any:
+    """A call the SDK has no method for (Data Manager actions, the next task), as JSON."""
+    with studio.talking(what):
+        r = studio.client._client_wrapper.httpx_client.request(path, method=method, **kwargs)
+        if r.status_code >= 400:
+            from label_studio_sdk.core.api_error import ApiError
+
+            try:
+                body = r.json()
+            except ValueError:
+                body = r.text
+            raise ApiError(status_code=r.status_code, headers=dict(r.headers), body=body)
+        return r.json() if r.content else None
+
+
+@dataclass
+class RankReport:
+    project_id: int
+    model_version: str
+    sampling: str
+    view_id: int
+
+
+def rank(studio: Studio, project: str | int, model_version: str) -> RankReport:
+    """Serve the tasks of a project lowest score first, for one model version.
+
+    Label Studio's uncertainty sampling is set through the API (its Community UI offers only
+    sequential and random, but the API takes it once predictions of that version exist), so
+    "Label All Tasks" and ``/api/projects/{id}/next`` give the least certain task next. As a
+    fallback a Data Manager tab sorted by prediction score, lowest first, is created (or kept).
+    """
+    found, _ = open_project(studio, project, create=False)
+    with studio.talking(f"reading the model versions of project {found.id}"):
+        versions = api(studio, "GET", f"api/projects/{found.id}/model-versions", "listing model versions") or {}
+    if isinstance(versions, dict) and "static" in versions:  # {"static": [...], "live": [...]}
+        versions = {v if isinstance(v, str) else v.get("model_version"): 1 for v in versions["static"]}
+    if model_version not in versions:
+        raise StudioError(f"project {found.id} at {studio.url} has no predictions of model version {model_version!r} "
+                          f"(it has {', '.join(map(str, versions)) or 'none'}): run `indoevent ls predict` first")
+    with studio.talking(f"turning on uncertainty sampling in project {found.id}"):
+        studio.client.projects.update(found.id, sampling=UNCERTAINTY, model_version=model_version)
+    view = next((v for v in _views(studio, found.id) if (v.data or {}).get("title") == SCORE_VIEW), None)
+    if view is None:
+        with studio.talking(f"creating a Data Manager tab in project {found.id}"):
+            view = studio.client.views.create(project=found.id, data={
+                "title": SCORE_VIEW, "ordering": ["tasks:predictions_score"],
+                "hiddenColumns": {"explore": [], "labeling": []}})
+    return RankReport(found.id, model_version, UNCERTAINTY, view.id)
+
+
+def _views(studio: Studio, project_id: int) -> list:
+    with studio.talking(f"listing the Data Manager tabs of project {project_id}"):
+        return list(studio.client.views.list(project=project_id))
+
+
+def next_task(studio: Studio, project_id: int) -> dict:
+    """The task Label Studio serves next to this token's user (as "Label All Tasks" does)."""
+    return api(studio, "GET", f"api/projects/{project_id}/next", f"asking project {project_id} for its next task")
+
+
+# --- the ML backend ---------------------------------------------------------------------------
+def connect_backend(studio: Studio, project: str | int, url: str, title: str = "indoevent",
+                    basic_auth: tuple[str, str] | None = None) -> Any:
+    """Register an ML backend (``indoevent serve``) with a project, interactive, or update the one
+    already registered at that URL. Label Studio calls its /health and /setup on the way."""
+    found, _ = open_project(studio, project, create=False)
+    url = url.rstrip("/")
+    auth: dict = {}
+    if basic_auth:
+        auth = {"auth_method": "BASIC_AUTH", "basic_auth_user": basic_auth[0], "basic_auth_pass": basic_auth[1]}
+    with studio.talking(f"listing the ML backends of project {found.id}"):
+        have = [b for b in studio.client.ml.list(project=found.id) if (b.url or "").rstrip("/") == url]
+    with studio.talking(f"connecting the ML backend at {url} to project {found.id}"):
+        if have:
+            return studio.client.ml.update(have[0].id, project=found.id, url=url, is_interactive=True, title=title,
+                                           **auth)
+        return studio.client.ml.create(project=found.id, url=url, is_interactive=True, title=title,
+                                       extra_params=json.dumps({}), **auth)
+
+
+def retrieve_predictions(studio: Studio, project_id: int, task_ids: Iterable[int] | None = None) -> Any:
+    """Label Studio's own "Retrieve predictions" action: it asks the project's ML backend for
+    predictions of the given tasks (all tasks by default) and stores them."""
+    items = {"all": True, "excluded": []} if task_ids is None else {"all": False, "included": list(task_ids)}
+    return api(studio, "POST", "api/dm/actions", f"retrieving predictions for project {project_id}",
+               params={"id": "retrieve_tasks_predictions", "project": project_id}, json={"selectedItems": items})
+
+
+def check_labeling_config(xml: str) -> list[str]:
+    """Differences between a labeling config and schema v1 (empty: the backend can serve it)."""
+    return check_config(xml or "")
