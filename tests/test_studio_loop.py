@@ -1,0 +1,227 @@
+"""The annotation loop without a server: articles -> tasks, predictions and their task score, the
+ML backend's protocol (FastAPI TestClient on the real app and a wired tiny model), merging
+projects' annotations, and training data from several exports."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from indoevent.annotation.labelconfig import render_config  # noqa: E402
+from indoevent.annotation.lsexport import read_export  # noqa: E402
+from indoevent.cli import main  # noqa: E402
+from indoevent.document import Span  # noqa: E402
+from indoevent.events.extractor import Extraction  # noqa: E402
+from indoevent.model.config import from_dict  # noqa: E402
+from indoevent.model.data import DataError, load_corpus  # noqa: E402
+from indoevent.model.tiny import build_tiny_bert  # noqa: E402
+from indoevent.studio.backend import Backend, create_app, project_id  # noqa: E402
+from indoevent.studio.client import InvalidExport, Studio, StudioError, check_tasks  # noqa: E402
+from indoevent.studio.retrain import merge_exports  # noqa: E402
+from indoevent.studio.tasks import import_articles, read_articles, task_score  # noqa: E402
+from scaffold import init_run  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
+        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
+TEXTS = ["Putin bertemu Kim Jong Un di Beijing pada Rabu.", "", "😀 Kim bertemu Putin 👍🏽 di Beijing."]
+
+
+@pytest.fixture(scope="module")
+def wired_run(tmp_path_factory) -> Path:
+    base = build_tiny_bert(tmp_path_factory.mktemp("tiny") / "base", ROOT / "seeds")
+    return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
+
+
+@pytest.fixture(scope="module")
+def backend(wired_run) -> Backend:
+    return Backend(wired_run, device="cpu")
+
+
+@pytest.fixture
+def client(backend) -> TestClient:
+    return TestClient(create_app(backend))
+
+
+def ls_task(i: int, text: str) -> dict:
+    return {"id": 100 + i, "data": {"text": text, "doc_id": f"d{i}"}}
+
+
+# --- articles -> tasks ------------------------------------------------------------------------
+def test_articles_from_txt_folders_and_jsonl_keep_their_metadata(tmp_path):
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "a.txt").write_text("Putin bertemu Kim.", encoding="utf-8")
+    jsonl = tmp_path / "more.jsonl"
+    jsonl.write_text(json.dumps({"id": 7, "text": "Kim 😀 di Beijing.", "date": "2024-08-12"}) + "\n", encoding="utf-8")
+    tasks, errors = read_articles([tmp_path / "news", jsonl])
+    assert not errors
+    assert tasks == [{"data": {"text": "Putin bertemu Kim.", "doc_id": "a"}},
+                     {"data": {"date": "2024-08-12", "text": "Kim 😀 di Beijing.", "doc_id": "7"}}]
+
+
+def test_unreadable_inputs_are_named_and_nothing_is_sent(tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "text": "Putin"}\n{"id": 2}\nnot json\n', encoding="utf-8")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "t")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # A down server: the reading error would come first if there were one; here the inputs are fine
+    # but the server is not, and the CLI says so in one line.
+    good = tmp_path / "a.txt"
+    good.write_text("Putin bertemu Kim.", encoding="utf-8")
+    assert main(["ls", "import", str(good), "--project", "x", "--url", f"http://127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot reach Label Studio" in err[0] and str(port) in err[0]
+    _, errors = read_articles([bad])
+    assert [str(e) for e in errors] == [f"{bad}:2: field 'text' is missing or not a string",
+                                        f"{bad}:3: malformed JSON at column 1: Expecting value"]
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"the server was called ({name}) though the inputs are broken")
+
+    with pytest.raises(InvalidExport) as e:
+        import_articles(Studio(Untouchable(), "http://127.0.0.1:1"), [good, bad], "x", progress=False)
+    assert [p.where for p in e.value.problems] == [f"{bad}:2", f"{bad}:3"] and "nothing was sent" in str(e.value)
+
+
+# --- predictions and the task score -----------------------------------------------------------
+def test_task_score_is_the_least_sure_span_not_the_mean_over_words():
+    text = "Putin bertemu Kim."
+    ents = [Span(0, 5, "PER", "Putin", 0.95, "e1"), Span(14, 17, "PER", "Kim", 0.41, "e2")]
+    trig = [Span(6, 13, "CONSULT", "bertemu", 0.8, "t1")]
+    assert task_score(Extraction(text, ents, trig, [], "a", score=0.97)) == 0.41
+    assert task_score(Extraction(text, [], [], [], "a", score=0.97)) == 0.97  # no span: sure it is all O
+    assert task_score(Extraction("", [], [], [], "a", score=None)) is None
+
+
+# --- the ML backend ---------------------------------------------------------------------------
+def test_predict_gives_one_valid_result_per_task_even_for_empty_text(client, backend, tmp_path):
+    tasks = [ls_task(i, t) for i, t in enumerate(TEXTS)]
+    r = client.post("/predict", json={"tasks": tasks, "project": "3.1712345678", "label_config": render_config()})
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert len(results) == 3
+    assert results[1]["result"] == []
+    for res in results:
+        assert res["model_version"] == backend.model_version
+        regions = [x for x in res["result"] if x["type"] == "labels"]
+        ids = [x["id"] for x in regions]
+        assert len(set(ids)) == len(ids)
+        assert all(0 < x["score"] <= 1 for x in regions)
+        for rel in (x for x in res["result"] if x["type"] == "relation"):
+            assert rel["from_id"] in ids and rel["to_id"] in ids
+        if regions:
+            assert res["score"] == min(x["score"] for x in regions)
+    first = {(x["value"]["text"], x["value"]["labels"][0]) for x in results[0]["result"] if x["type"] == "labels"}
+    assert {("Putin", "PER"), ("Kim Jong Un", "PER"), ("bertemu", "CONSULT"), ("Beijing", "GPE")} <= first
+    assert any(x["type"] == "relation" for x in results[0]["result"])
+    emoji = {(x["value"]["start"], x["value"]["end"], x["value"]["text"]) for x in results[2]["result"]
+             if x["type"] == "labels"}
+    assert (2, 5, "Kim") in emoji  # code points, as Label Studio stores them
+
+    # The project's validator takes them as predictions, and `indoevent validate` as annotations.
+    with_preds = [{**t, "predictions": [p]} for t, p in zip(tasks, results)]
+    assert check_tasks(with_preds) == ([], [])
+    as_annotations = tmp_path / "predicted.json"
+    as_annotations.write_text(json.dumps([{**t, "annotations": [{"result": p["result"]}]}
+                                          for t, p in zip(tasks, results)], ensure_ascii=False), encoding="utf-8")
+    assert main(["validate", str(as_annotations)]) == 0
+
+
+def test_predict_with_a_task_without_text_still_answers_for_every_task(client):
+    r = client.post("/predict", json={"tasks": [{"id": 1, "data": {}}, {"id": 2, "data": {"text": "Putin."}}]})
+    assert [len(x["result"]) for x in r.json()["results"]] == [0, 1]
+    assert client.post("/predict", json={"no": "tasks"}).status_code == 400
+
+
+def test_health_and_setup_refuse_a_config_that_is_not_the_schema(client, backend):
+    h = client.get("/health").json()
+    assert h["status"] == "UP" and h["model_version"] == backend.model_version
+    assert h["training"]["state"] == "idle"
+    ok = client.post("/setup", json={"project": "1.17", "schema": render_config()})
+    assert ok.status_code == 200 and ok.json() == {"model_version": backend.model_version}
+    bad = client.post("/setup", json={"project": "1.17", "schema": render_config().replace('"ASSAULT"', '"ATTACK"')})
+    assert bad.status_code == 400 and "ATTACK" in bad.json()["error"]
+
+
+def test_basic_auth_guards_everything_but_the_webhook(backend):
+    c = TestClient(create_app(backend, basic_auth=("tim", "rahasia")))
+    good = {"Authorization": "Basic " + base64.b64encode(b"tim:rahasia").decode()}
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"tim:salah").decode()}
+    assert c.get("/health").status_code == 401
+    assert c.get("/health", headers=wrong).status_code == 401
+    assert c.get("/health", headers=good).status_code == 200
+    assert c.post("/predict", json={"tasks": []}).status_code == 401
+    assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 1}}).status_code == 200
+
+
+def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
+    release = threading.Event()
+    calls = []
+
+    def studio():  # stands in for connect(): holds the retrain until released, then fails like a down server
+        calls.append(1)
+        release.wait(10)
+        raise StudioError("cannot reach Label Studio at http://127.0.0.1:1")
+
+    b = Backend(wired_run, device="cpu", studio_factory=studio)
+    c = TestClient(create_app(b))
+    assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 4}}).json()["status"] == "ok"
+    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
+    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "busy"
+    assert c.get("/health").json()["training"]["state"] == "running"
+    release.set()
+    b.wait(10)
+    h = c.get("/health").json()
+    assert h["events"] == {"ANNOTATION_CREATED": 1, "START_TRAINING": 2}
+    assert h["training"]["state"] == "failed" and "cannot reach Label Studio" in h["training"]["last"]["error"]
+    assert h["model_version"] == b.model_version and len(calls) == 1  # still serving, trained once
+    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
+    b.wait(10)
+
+
+def test_project_ids_in_every_shape_label_studio_sends():
+    assert [project_id(v) for v in ({"id": 3}, "3.1712345678", 3, "x", None)] == [3, 3, 3, None, None]
+
+
+# --- merging projects and training data from several exports ----------------------------------
+def annotated(doc_id: str, text: str, spans: list[tuple[int, int, str]], when: str, cancelled=False) -> dict:
+    result = [{"id": f"r{k}", "from_name": "entity", "to_name": "text", "type": "labels",
+               "value": {"start": a, "end": b, "text": text[a:b], "labels": [lab]}} for k, (a, b, lab) in enumerate(spans)]
+    return {"data": {"text": text, "doc_id": doc_id},
+            "annotations": [{"id": 1, "result": result, "updated_at": when, "was_cancelled": cancelled}]}
+
+
+def test_merge_keeps_the_latest_annotation_reports_conflicts_and_counts_unannotated():
+    text = "Putin bertemu Kim."
+    p1 = [annotated("a", text, [(0, 5, "PER")], "2025-01-01"), annotated("b", text, [(0, 5, "PER")], "2025-01-01"),
+          {"data": {"text": text, "doc_id": "c"}, "annotations": []}]
+    p2 = [annotated("a", text, [(0, 5, "PER"), (14, 17, "PER")], "2025-03-01"),
+          annotated("b", text, [], "2025-05-01", cancelled=True)]
+    m = merge_exports([("project 1", p1), ("project 2", p2)])
+    by = {t["data"]["doc_id"]: t for t in m.tasks}
+    assert sorted(by) == ["a", "b"]
+    assert len(by["a"]["annotations"][0]["result"]) == 2          # the later one, from project 2
+    assert by["b"]["annotations"][0]["updated_at"] == "2025-01-01"  # a cancelled annotation never wins
+    assert m.conflicts == ["a (project 1, project 2)"]
+    assert m.unannotated == 1
+
+
+def test_training_data_from_a_list_of_exports_and_strict_failures_list_their_problems(make_export, tmp_path):
+    one = make_export("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1⟧ Kim.", name="one.json")
+    two = make_export({"id": 9, "data": {"text": "Kim di Beijing.", "doc_id": "z"}, "annotations": []}, name="two.json")
+    cfg = from_dict({"run_name": "t", "data": {"export": [str(one)]}})
+    assert [a.doc_id for a in load_corpus(cfg.data).gold] == ["doc1"]
+    with pytest.raises(DataError) as e:
+        load_corpus(from_dict({"run_name": "t", "data": {"export": [str(one), str(two)]}}).data)
+    assert "1 problem(s)" in str(e.value) and "unannotated: task 9 (z)" in str(e.value)
