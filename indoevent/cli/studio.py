@@ -19,7 +19,7 @@ from ..model.data import DataError
 from ..model.runs import RunExistsError
 from ..model.train import ModelLoadError
 from ..studio import tasks as studio_tasks
-from ..studio.retrain import retrain
+from ..studio.retrain import cv_f1, dev_f1, retrain
 
 
 # --- ls (Label Studio server) -----------------------------------------------------------------
@@ -301,7 +301,9 @@ def _run_ls_retrain(args) -> int:
           f"into {r.export}; left out {m.unannotated} unannotated")
     for c in m.conflicts:
         print(f"warning: annotated differently in several projects (latest kept): {c}", file=sys.stderr)
-    print(f"run: {r.run}")
+    f1 = cv_f1(r.metrics) if args.cv else dev_f1(r.metrics)
+    score = "" if f1 is None else f" ({'pooled cross-validated' if args.cv else 'dev'} span F1 {f1:.3f})"
+    print(f"run: {r.run}{score}")
     return 0
 
 

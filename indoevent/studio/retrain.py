@@ -137,9 +137,17 @@ def retrain(studio: Studio, projects: Sequence[str | int], config: RunConfig | s
     if isinstance(config, RunConfig):
         cfg.data.export = str(export)
     run = train(cfg, out_dir / ("run-cv" if cv else "run"), cv=cv, overwrite=overwrite, callbacks=callbacks)
-    metrics_path = Path(run) / ("summary.json" if cv else "metrics.json")
+    metrics_path = Path(run) / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
     return RetrainReport(export, merged, Path(run), metrics)
+
+
+def cv_f1(metrics: dict | None) -> float | None:
+    """The pooled strict span micro F1 over the test folds of a cross-validation's metrics.json."""
+    try:
+        return float(metrics["cv"]["pooled"]["all"]["micro"]["f1"] or 0.0)  # type: ignore[index]
+    except (TypeError, KeyError):
+        return None
 
 
 def dev_f1(metrics: dict | None) -> float | None:
