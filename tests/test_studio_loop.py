@@ -224,4 +224,4 @@ def test_training_data_from_a_list_of_exports_and_strict_failures_list_their_pro
     assert [a.doc_id for a in load_corpus(cfg.data).gold] == ["doc1"]
     with pytest.raises(DataError) as e:
         load_corpus(from_dict({"run_name": "t", "data": {"export": [str(one), str(two)]}}).data)
-    assert "1 problem(s)" in str(e.value) and "unannotated: task 9 (z)" in str(e.value)
+    assert "1 problem(s) under data.strict" in str(e.value) and "1 task(s) unannotated: task 9 (z)" in str(e.value)
