@@ -225,3 +225,17 @@ def test_training_data_from_a_list_of_exports_and_strict_failures_list_their_pro
     with pytest.raises(DataError) as e:
         load_corpus(from_dict({"run_name": "t", "data": {"export": [str(one), str(two)]}}).data)
     assert "1 problem(s) under data.strict" in str(e.value) and "1 task(s) unannotated: task 9 (z)" in str(e.value)
+
+
+def test_retrain_into_an_existing_run_is_refused_before_the_server_is_asked(tmp_path):
+    from indoevent.model.runs import RunExistsError
+    from indoevent.studio.retrain import retrain
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"the server was called ({name})")
+
+    (tmp_path / "run").mkdir()
+    with pytest.raises(RunExistsError, match="--overwrite"):
+        retrain(Studio(Untouchable(), "http://127.0.0.1:1"), ["p"], ROOT / "training/configs/tiny.yaml", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no annotations.json either

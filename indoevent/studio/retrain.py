@@ -13,6 +13,7 @@ it learned from.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ..annotation.checks import Problem
-from ..annotation.lsexport import choose_annotation, read_export, task_label
+from ..annotation.lsexport import choose_annotation, task_label, task_to_document
 from ..atomic import write_text
 from ..model.config import RunConfig, load_config
+from ..model.runs import RunExistsError
 from ..model.train import train
 from .client import InvalidExport, Studio, StudioError, find_project, snapshot
 
@@ -107,21 +109,18 @@ class RetrainReport:
 
 
 def write_merged(merged: Merged, out: str | Path) -> Path:
-    """Write the merged tasks, after checking them like `indoevent validate` (every problem
-    listed in :class:`InvalidExport`, and nothing written)."""
-    out = Path(out)
-    text = json.dumps(merged.tasks, ensure_ascii=False, indent=1)
-    tmp = out.with_name(out.name + ".check")
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        problems: list[Problem] = read_export(tmp).problems
-    finally:
-        tmp.unlink()
+    """Write the merged tasks (atomically), after checking them as training will read them:
+    every problem is listed in :class:`InvalidExport`, and nothing is written."""
+    problems: list[Problem] = []
+    for i, task in enumerate(merged.tasks):
+        problems += task_to_document(task, i)[1]
     if problems:
         raise InvalidExport(f"the merged annotations have {len(problems)} problem(s); nothing was trained", problems)
     if not merged.tasks:
         raise InvalidExport("no annotated task in the projects; nothing to train on", [])
-    return write_text(out, text)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return write_text(out, json.dumps(merged.tasks, ensure_ascii=False, indent=1))
 
 
 def retrain(studio: Studio, projects: Sequence[str | int], config: RunConfig | str | Path, out_dir: str | Path, *,
@@ -130,13 +129,17 @@ def retrain(studio: Studio, projects: Sequence[str | int], config: RunConfig | s
     """Pull, merge, validate and train: the run goes to ``out_dir/run`` (``out_dir/run-cv`` with
     ``cv``), the merged annotations to ``out_dir/annotations.json``."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / ("run-cv" if cv else "run")
+    if target.exists() and not overwrite:  # before anything is pulled or written
+        raise RunExistsError(f"{target} already exists: pass --overwrite to replace it, or another --out-dir")
+    if isinstance(config, RunConfig):
+        cfg = copy.deepcopy(config)
+    else:  # read (and checked) before the server is asked for anything
+        cfg = load_config(config, overrides)
     merged = merge_exports(pull_projects(studio, projects))
     export = write_merged(merged, out_dir / "annotations.json")
-    cfg = load_config(config, [*overrides, f"data.export={export}"]) if not isinstance(config, RunConfig) else config
-    if isinstance(config, RunConfig):
-        cfg.data.export = str(export)
-    run = train(cfg, out_dir / ("run-cv" if cv else "run"), cv=cv, overwrite=overwrite, callbacks=callbacks)
+    cfg.data.export = str(export)
+    run = train(cfg, target, cv=cv, overwrite=overwrite, callbacks=callbacks)
     metrics_path = Path(run) / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
     return RetrainReport(export, merged, Path(run), metrics)
