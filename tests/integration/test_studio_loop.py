@@ -171,6 +171,9 @@ def test_label_studio_gets_predictions_from_the_backend_and_start_training_retra
     out = capsys.readouterr().out
     assert "ML_BLOCK_LOCAL_IP=false" in out and "USE_DEFAULT_BANNED_SUBNETS=false" in out
     assert "connected (interactive)" in out
+    assert main(["ls", "connect", "--project", title, "--url", backend_url, "--ls-url", label_studio.url,
+                 "--token", label_studio.token]) == 0  # again: the same backend, updated, not a second one
+    capsys.readouterr()
     (ml,) = list(studio.client.ml.list(project=project.project_id))
     assert ml.is_interactive and ml.model_version == _health(backend_url)["model_version"]
 
