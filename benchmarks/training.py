@@ -188,6 +188,14 @@ def main() -> int:
     print(f"  bare PyTorch loop, same batches {bare * 1e3:8.1f} ms  (Trainer / bare: {step / bare:.3f}x)")
     print(f"share of step time outside forward and backward: {1 - fb / step:.1%} "
           f"(optimiser {op / step:.1%}, the rest {rest / step:.1%})")
+    if cuda:
+        peak = f"peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB (both models and optimisers)"
+    else:
+        import resource
+
+        peak = f"peak process memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+    print(f"throughput: {args.batch_size / step:.1f} sequences/s ({args.batch_size * args.max_length / step:.0f} "
+          f"sub-words/s) in the Trainer; {peak}")
     ok = rest / step < 0.05
     print(f"target: data collation, logging and the rest under 5% of a step: {'PASS' if ok else 'FAIL'} "
           f"({rest / step:.1%})")

@@ -137,7 +137,7 @@ def test_stale_export_is_refused_by_the_library_and_the_command(base, tmp_path, 
 def test_model_version_is_that_of_what_runs(random_run):
     """The ONNX file that runs is hashed, not the PyTorch weights beside it."""
     versions = {name: Extractor.from_pretrained(random_run, **kw).version
-                for name, kw in (("torch", {"device": "cpu"}), ("onnx", {"runtime": "onnx"}),
+                for name, kw in (("torch", {"device": "cpu", "runtime": "torch"}), ("onnx", {"runtime": "onnx"}),
                                  ("int8", {"quantize": "int8"}))}
     hashes = {name: v.split("@")[1].removesuffix("-int8") for name, v in versions.items()}
     assert len(set(hashes.values())) == 3, versions

@@ -294,11 +294,18 @@ def test_half_precision_needs_a_gpu():
 
     from indoevent.model.train import resolve_precision
 
+    from indoevent.model.runtime import cpu_bf16_trains_faster, native_bf16
+
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: bf16/fp16 are allowed here")
-    assert resolve_precision("auto") == "fp32"
+    assert resolve_precision("auto") == ("bf16" if cpu_bf16_trains_faster() else "fp32")
     with pytest.raises(ConfigError, match="needs a GPU"):
-        resolve_precision("bf16")
+        resolve_precision("fp16")
+    if native_bf16():
+        assert resolve_precision("bf16") == "bf16"
+    else:
+        with pytest.raises(ConfigError, match="needs a GPU"):
+            resolve_precision("bf16")
 
 
 # --- the real configs, up to model construction, with stand-in local checkpoints ----------------

@@ -11,6 +11,7 @@ from ..annotation.lsexport import ExportError, read_export
 from ..atomic import write_text
 from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
+from ..events.ray_engine import extract_ray
 from ..events.frames import cross_validation_report, fit_linker, report
 from .common import fail
 
@@ -56,13 +57,23 @@ def _add_extract(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None,
                    help="windows per forward pass (default 8 on CPU, 32 on GPU)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU when present)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
-                   help="autocast precision on GPU (fp16/bf16 are slower on CPUs without native support)")
+    p.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
+                   help="torch autocast: auto (default: bf16 or fp16 on GPU, fp32 on CPU), fp32, fp16 (GPU), "
+                        "bf16 (GPU, or CPU with avx512_bf16/amx_bf16: faster, but moved ~1%% of spans)")
     p.add_argument("--quantize", choices=["int8"], default=None,
                    help="CPU: use the ONNX Runtime int8 model from `indoevent export-onnx RUN --quantize int8`")
-    p.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
-                   help="torch (default), or onnx: the fp32 ONNX Runtime model from `indoevent export-onnx RUN` "
-                        "(CPU; same results, often faster than PyTorch on CPU)")
+    p.add_argument("--runtime", choices=["auto", "torch", "onnx"], default="auto",
+                   help="auto (default): the fastest that keeps the spans: GPU: torch bf16/fp16; CPU: ONNX Runtime "
+                        "fp32 (exported into RUN/onnx on first use), else torch fp32. torch; or onnx: the fp32 model "
+                        "from `indoevent export-onnx RUN`. The choice is printed and kept in each result's timing")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (default): this process. ray: Ray Data actors, one model replica each, over .jsonl or "
+                        "Parquet INPUTs (local paths or s3://, gs://, ...); needs `pip install indoevent[ray]`. "
+                        "Same records, same resume rule; see README, Scale-out")
+    p.add_argument("--address", default=None, help="ray: the cluster to join ('auto' inside a Ray job); default local")
+    p.add_argument("--workers", type=int, default=1, help="ray: model replicas (actors); default 1")
+    p.add_argument("--num-gpus-per-worker", type=float, default=0,
+                   help="ray: GPUs per replica (1: one replica per GPU; the model runs on cuda)")
     p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_extract)
@@ -72,6 +83,8 @@ def _run_extract(args) -> int:
     import time
 
 
+    if args.engine == "ray":
+        return _run_extract_ray(args)
     try:
         check_output(args.out, args.inputs, args.format, args.overwrite)  # before seconds of model loading
     except ValueError as e:
@@ -85,6 +98,7 @@ def _run_extract(args) -> int:
         # Our own messages start with the run folder; those of transformers and torch do not.
         message = str(e)
         return fail(message if message.startswith(str(args.model)) else f"cannot load model {args.model}: {message}")
+    print(f"runtime: {extractor.runtime}", file=sys.stderr)
     load_s = time.perf_counter() - t0
 
     def on_error(err) -> None:
@@ -107,6 +121,28 @@ def _run_extract(args) -> int:
         print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
     if report.tasks_json:
         print(f"Label Studio tasks: {report.tasks_json}")
+    if report.errors:
+        print(f"{len(report.errors)} input(s) could not be read (listed above); all others were written",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_extract_ray(args) -> int:
+    load = {"device": args.device, "precision": args.precision, "quantize": args.quantize, "runtime": args.runtime}
+    try:
+        report = extract_ray(args.model, args.inputs, args.out, args.format, address=args.address,
+                             workers=args.workers, num_gpus_per_worker=args.num_gpus_per_worker,
+                             batch_size=args.batch_size, with_text=args.with_text, load=load, overwrite=args.overwrite,
+                             on_error=lambda err: print(f"error: skipped {err}", file=sys.stderr))
+    except ImportError as e:
+        return fail(f"--engine ray needs Ray Data: pip install 'indoevent[ray]' ({e})")
+    except ValueError as e:
+        return fail(str(e))
+    print(f"{report.written} article(s), {report.words} words -> {report.out} in {report.seconds:.1f}s on Ray "
+          f"({args.workers} worker(s))")
+    if report.skipped_done:
+        print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
     if report.errors:
         print(f"{len(report.errors)} input(s) could not be read (listed above); all others were written",
               file=sys.stderr)

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..atomic import replacing
 from .extractor import Extractor
@@ -301,30 +301,39 @@ def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
         yield InputError(str(path), f"cannot read: {e.strerror}")
         return
     with f:
-        for n, raw in enumerate(f, 1):
-            where = f"{path}:{n}"
-            line = _decode(raw, where)
-            if isinstance(line, InputError):
-                yield line
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield InputError(where, f"malformed JSON at column {e.colno}: {e.msg}")
-                continue
-            if not isinstance(obj, dict):
-                yield InputError(where, f"expected an object with id and text, got {type(obj).__name__}")
-            elif not isinstance(obj.get("text"), str):
-                yield InputError(where, "field 'text' is missing or not a string")
-            elif obj.get("id") is None or isinstance(obj.get("id"), (dict, list)) or str(obj["id"]) == "":
-                yield InputError(where, "field 'id' is missing (a string or number)")
-            elif not _encodable(obj["text"]):
-                yield InputError(where, "text holds an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode")
-            else:
-                meta = {k: v for k, v in obj.items() if k not in ("id", "text")}
-                yield check(Source(str(obj["id"]), obj["text"], where, meta))
+        yield from jsonl_sources(f, str(path), check)
+
+
+def jsonl_sources(lines: Iterable[bytes], path: str, check=lambda s: s) -> Iterator[Source | InputError]:
+    """The articles of a JSONL file's raw lines (also the Ray engine's reader, which gets the bytes)."""
+    for n, raw in enumerate(lines, 1):
+        where = f"{path}:{n}"
+        line = _decode(raw, where)
+        if isinstance(line, InputError):
+            yield line
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield InputError(where, f"malformed JSON at column {e.colno}: {e.msg}")
+            continue
+        yield record_source(obj, where, check)
+
+
+def record_source(obj, where: str, check=lambda s: s) -> Source | InputError:
+    """One input record (a parsed JSONL line, a Parquet row) as an article, or why not."""
+    if not isinstance(obj, dict):
+        return InputError(where, f"expected an object with id and text, got {type(obj).__name__}")
+    if not isinstance(obj.get("text"), str):
+        return InputError(where, "field 'text' is missing or not a string")
+    if obj.get("id") is None or isinstance(obj.get("id"), (dict, list)) or str(obj["id"]) == "":
+        return InputError(where, "field 'id' is missing (a string or number)")
+    if not _encodable(obj["text"]):
+        return InputError(where, "text holds an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode")
+    meta = {k: v for k, v in obj.items() if k not in ("id", "text")}
+    return check(Source(str(obj["id"]), obj["text"], where, meta))
 
 
 def _encodable(text: str) -> bool:
@@ -397,13 +406,7 @@ def _extract_into(extractor: Extractor, inputs, out: Path, fmt: str, res: Result
             yield current[0].id
 
     def line(art) -> bytes:
-        src = sources.pop(art.id)
-        if fmt == "jsonl":
-            obj = {**art.to_dict(with_text=with_text), "source": src.source, "model": extractor.name,
-                   "model_version": extractor.version,
-                   "timing": art.stats, **({"meta": src.meta} if src.meta else {})}
-        else:
-            obj = art.to_label_studio(extractor.version, {"source": src.source, **src.meta})
+        obj = result_record(art, sources.pop(art.id), extractor.name, extractor.version, fmt, with_text)
         return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
 
     bar = None
@@ -453,6 +456,14 @@ def _extract_into(extractor: Extractor, inputs, out: Path, fmt: str, res: Result
     report.seconds = time.perf_counter() - t0
     report.stats = {"forward_seconds": round(extractor.stats.forward_seconds - fwd0, 3)}
     return report
+
+
+def result_record(art, src: Source, name: str, version: str, fmt: str = "jsonl", with_text: bool = False) -> dict:
+    """The line written for one article: the same for the local and the Ray engine."""
+    if fmt == "jsonl":
+        return {**art.to_dict(with_text=with_text), "source": src.source, "model": name, "model_version": version,
+                "timing": art.stats, **({"meta": src.meta} if src.meta else {})}
+    return art.to_label_studio(version, {"source": src.source, **src.meta})
 
 
 def write_task_list(jsonl: Path, target: Path) -> Path:

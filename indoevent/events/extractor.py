@@ -93,19 +93,26 @@ class Extractor:
         return self.predictor.version
 
     @property
+    def runtime(self) -> str:
+        return self.predictor.runtime
+
+    @property
     def stats(self):
         return self.predictor.stats
 
     @classmethod
-    def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "fp32",
-                        quantize: str | None = None, runtime: str = "torch", batch_size: int | None = None,
+    def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "auto",
+                        quantize: str | None = None, runtime: str = "auto", batch_size: int | None = None,
                         linker: Callable | str | None = "auto", threads: int | None = None) -> "Extractor":
         """Load a run directory (or a Hugging Face hub id).
 
+        ``runtime="auto"`` (default): the fastest runtime that keeps the spans (GPU: torch
+        bf16/fp16 autocast; CPU: ONNX Runtime fp32, exported into the run on first use, else
+        torch bf16 on native-bf16 CPUs if measured to keep >= 99% of spans, else fp32; see
+        :func:`~indoevent.model.runtime.load_run`); ``"torch"`` or ``"onnx"`` by hand.
         ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present. ``precision``:
-        ``fp16``/``bf16`` autocast (GPU only). ``quantize="int8"``: the ONNX Runtime int8 model
-        written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``runtime="onnx"``: the
-        fp32 ONNX model. ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU).
+        ``auto``, ``fp32``, ``bf16``, ``fp16``. ``quantize="int8"``: the ONNX Runtime int8 model
+        written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU).
         ``linker``: ``"auto"`` uses the learned linker in ``RUN/linker.json`` if there is one
         (``indoevent linker fit``), else the rules; ``None`` makes frames without
         arguments; or any callable ``(text, entities, triggers, words) -> relations``.

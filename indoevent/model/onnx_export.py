@@ -14,7 +14,9 @@ labels, where torch's dynamic quantisation agreed on 95.5%. What makes it work:
 
 Files go to ``RUN/onnx/``: ``model.onnx`` (fp32, fused), ``model.int8.onnx`` and
 ``export.json`` (what was exported from which weights, and the measured differences).
-The folder is written beside and moved into place only when complete.
+The folder is written beside and moved into place only when complete. The ``auto`` runtime
+(the default of ``indoevent extract``) builds the fp32 export itself on first use
+(:func:`ensure_export`), and again when the run's weights changed.
 """
 
 from __future__ import annotations
@@ -27,12 +29,25 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import building, sha256
-from .runtime import ONNX_DIR, softmax_max, stale_export
 
+log = logging.getLogger("indoevent")
+ONNX_DIR = "onnx"  # where `indoevent export-onnx` puts its files inside a run
 OPSET = 17
 # Model types whose graphs onnxruntime.transformers fuses as BERT.
 _FUSABLE = {"bert": "bert", "roberta": "bert", "xlm-roberta": "bert", "camembert": "bert", "electra": "bert",
             "distilbert": "bert"}
+
+
+def softmax_max(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per position, the best label id and its probability.
+
+    >>> softmax_max(np.array([[[0.0, 0.0], [3.0, 1.0]]]))[0].tolist()
+    [[0, 0]]
+    """
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z, dtype=np.float32)
+    best = logits.argmax(axis=-1)
+    return best, np.take_along_axis(e, best[..., None], axis=-1)[..., 0] / e.sum(axis=-1)
 
 
 def weights_file(run: Path) -> Path | None:
@@ -157,3 +172,57 @@ def check_fresh(run: str | Path) -> str | None:
     """Why the run's weights changed since the ONNX export (None if up to date): loading the
     export then fails (:func:`~indoevent.model.runtime.load_run`) with this message."""
     return stale_export(run)
+
+
+def stale_export(run: str | Path) -> str | None:
+    """Why the run's ONNX export no longer matches its weights (None if it does, or if there is
+    no export record to compare with)."""
+    run = Path(run)
+    meta, weights = run / ONNX_DIR / "export.json", run / "model.safetensors"
+    if not meta.is_file() or not weights.is_file():
+        return None
+    try:
+        recorded = json.loads(meta.read_text(encoding="utf-8")).get("weights_sha256")
+    except (OSError, ValueError, AttributeError):
+        recorded = "unreadable"
+    if recorded and recorded != sha256(weights):
+        return (f"{run / ONNX_DIR}: exported from other weights than {weights} (retrained since?); run "
+                f"`indoevent export-onnx {run}` again (with --quantize int8 for the int8 model)")
+    return None
+
+
+def is_fresh(run: str | Path) -> bool:
+    """True if ``RUN/onnx`` holds a complete fp32 export of the run's current weights."""
+    run = Path(run)
+    meta, w = run / ONNX_DIR / "export.json", weights_file(run)
+    if w is None or not meta.is_file() or not (run / ONNX_DIR / "model.onnx").is_file():
+        return False
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return isinstance(info, dict) and info.get("weights_sha256") == sha256(w)
+
+
+def ensure_export(run: str | Path) -> Path | None:
+    """The fp32 ONNX model of ``run`` for the ``auto`` runtime, exported on first use (once,
+    into ``RUN/onnx``, atomically: a crash leaves no half folder) and again when the weights
+    changed. None where the run cannot hold one: not a local folder with ``model.safetensors``,
+    or a folder this process may not write."""
+    import os
+    import time
+
+    run = Path(run)
+    if weights_file(run) is None:
+        return None
+    if is_fresh(run):
+        return run / ONNX_DIR / "model.onnx"
+    if not os.access(run, os.W_OK):
+        log.warning("%s: no up-to-date ONNX export and the folder is read-only: not using ONNX Runtime", run)
+        return None
+    log.warning("%s: exporting the model to ONNX once for the fast CPU runtime (into %s; "
+                "`indoevent export-onnx` does the same)", run, run / ONNX_DIR)
+    t0 = time.perf_counter()
+    export_onnx(run)
+    log.warning("%s: ONNX export done in %.0fs", run, time.perf_counter() - t0)
+    return run / ONNX_DIR / "model.onnx"

@@ -96,7 +96,8 @@ class Predictor:
 
     def __init__(self, forward: Forward, tokenizer: Any, id2label: dict[int, str],
                  max_length: int = DEFAULT_MAX_LENGTH, overlap: int = DEFAULT_OVERLAP, name: str = "indoevent",
-                 batch_size: int = 8, sort_windows: int | None = None, version: str | None = None):
+                 batch_size: int = 8, sort_windows: int | None = None, version: str | None = None,
+                 runtime: str | None = None):
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("prediction needs a fast tokenizer (word ids per sub-word); "
                              "save the run's tokenizer with tokenizer.json")
@@ -112,6 +113,8 @@ class Predictor:
         # What produced a result: the run and its weights (and int8 or not). A results file
         # holds one version only, so a resumed extraction never mixes two models.
         self.version = version or name
+        # What runs the model (torch-fp32-cpu, onnxruntime-fp32-cpu ...), in every result's stats.
+        self.runtime = runtime or getattr(forward, "name", type(forward).__name__)
         self.batch_size = batch_size
         # How many windows are length-sorted together: more gives less padding, fewer give
         # results sooner (and less to redo after a crash).
@@ -125,8 +128,8 @@ class Predictor:
         self.stats = ForwardStats()
 
     @classmethod
-    def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "fp32",
-                        quantize: str | None = None, runtime: str = "torch", batch_size: int | None = None,
+    def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "auto",
+                        quantize: str | None = None, runtime: str = "auto", batch_size: int | None = None,
                         threads: int | None = None) -> "Predictor":
         """Load a run directory (or a Hugging Face hub id); see :func:`~indoevent.model.runtime.load_run`.
         ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU)."""
@@ -134,7 +137,7 @@ class Predictor:
         if batch_size is None:
             batch_size = 32 if r.device.startswith("cuda") else 8
         return cls(r.forward, r.tokenizer, r.id2label, r.max_length, r.overlap, name=r.name,
-                   batch_size=batch_size, version=r.version)
+                   batch_size=batch_size, version=r.version, runtime=r.runtime)
 
     def predict(self, text: str, id: str | None = None) -> Prediction:
         """Spans of one article."""
@@ -246,5 +249,6 @@ class Predictor:
         art_id = p.id if p.id is not None else str(p.index)
         return Prediction(p.text, entities, triggers, art_id, score,
                           {"words": len(p.words), "windows": len(p.windows),
-                           "tokens": sum(len(w.input_ids) for w in p.windows), "seconds": round(p.seconds, 4)},
+                           "tokens": sum(len(w.input_ids) for w in p.windows), "seconds": round(p.seconds, 4),
+                           "runtime": self.runtime},
                           p.words)

@@ -1,15 +1,22 @@
 """Model runtimes: the forward passes that prediction, extraction and ONNX export share.
 
 A forward is any callable ``(input_ids, attention_mask) -> (label ids, probabilities)`` over
-int64 arrays ``(batch, length)``: :class:`TorchForward` (CPU or GPU, fp16/bf16 autocast on GPU)
-or :class:`OnnxForward` (ONNX Runtime, CPU). :func:`load_run` opens a run folder (or a
-Hugging Face checkpoint) and returns everything a predictor needs.
+int64 arrays ``(batch, length)``: :class:`TorchForward` (CPU or GPU, fp16/bf16 autocast on GPU,
+bf16 on CPUs with native bf16) or :class:`OnnxForward` (ONNX Runtime, CPU). :func:`load_run`
+opens a run folder (or a Hugging Face checkpoint) and returns everything a predictor needs;
+:func:`choose_runtime` decides what ``runtime="auto"`` (the default) runs on.
+
+Why ``auto`` picks what it picks (measured with ``benchmarks/inference.py``, BERT-base, on a
+2-core AMD EPYC Zen 5 with ``avx512_bf16``): ONNX Runtime fp32 ran 2.5x to 3.5x the PyTorch
+fp32 forward with the same spans; PyTorch bf16 autocast ran 1.2x (machine loaded) to 2.7x
+(quiet) fp32, but its spans agreed with fp32 on 98.92% only, under the 99% asked for a default;
+on an AVX2-only CPU bf16 ran 4.5x *slower* than fp32 (no native bf16 matmul).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,35 +25,135 @@ from typing import Any, Callable
 import numpy as np
 
 from ..atomic import sha256
+from .onnx_export import ONNX_DIR, ensure_export, softmax_max, stale_export  # noqa: F401 (stale_export: API)
 
 DEFAULT_MAX_LENGTH = 512  # sub-word positions per window, in training and inference alike
 DEFAULT_OVERLAP = 64      # sub-words two neighbouring windows share
 RUN_KEY = "indoevent"     # the run's metadata in config.json (written by training)
-ONNX_DIR = "onnx"         # where `indoevent export-onnx` puts its files inside a run
 PRECISIONS = ("fp32", "fp16", "bf16")
+RUNTIMES = ("auto", "torch", "onnx")
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of a native bf16 matmul
+# bf16 autocast becomes the CPU default only where its spans agree with fp32 this well. The
+# figure is benchmarks/inference.py's (BERT-base, 24 articles, on the 2-core AMD EPYC Zen 5):
+# 98.92% < 99%, so without ONNX Runtime auto runs torch fp32 even on native-bf16 CPUs.
+BF16_MIN_AGREEMENT = 0.99
+BF16_MEASURED_AGREEMENT = 0.9892
+log = logging.getLogger("indoevent")
 
 Forward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def softmax_max(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per position, the best label id and its probability."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z, dtype=np.float32)
-    best = logits.argmax(axis=-1)
-    return best, np.take_along_axis(e, best[..., None], axis=-1)[..., 0] / e.sum(axis=-1)
+def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags (empty where there is no ``/proc/cpuinfo``, e.g. macOS)."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags") and ":" in line:
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def native_bf16(flags: set[str] | None = None) -> bool:
+    """Whether the CPU multiplies bf16 matrices natively (AVX-512 BF16 or AMX).
+
+    >>> native_bf16({"avx2", "avx512f", "avx512_bf16"}), native_bf16({"avx2", "fma"})
+    (True, False)
+    """
+    return bool(set(CPU_BF16_FLAGS) & (cpu_flags() if flags is None else flags))
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """What a run is executed with, and why (logged, and recorded with every result)."""
+
+    runtime: str            # "torch" or "onnx"
+    device: str             # "cpu", "cuda", "cuda:1"
+    precision: str          # fp32, bf16, fp16 (the ONNX models are fp32 or int8 weights)
+    quantize: str | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """``torch-bf16-cpu``, ``onnxruntime-int8-cpu`` ...: the runtime in a result's timing."""
+        if self.runtime == "onnx":
+            return f"onnxruntime-{self.quantize or 'fp32'}-cpu"
+        return f"torch-{self.precision}-{self.device.split(':')[0]}"
+
+    @property
+    def lossy(self) -> str | None:
+        """What changes the numbers against torch fp32 (int8, bf16, fp16), for the model version."""
+        return self.quantize or (self.precision if self.precision != "fp32" else None)
+
+
+def choose_runtime(device: str | None = None, precision: str = "auto", quantize: str | None = None,
+                   runtime: str = "auto", *, cuda: bool = False, cuda_bf16: bool = False,
+                   cpu_bf16: bool = False, onnx_ready: Callable[[], bool] = lambda: False) -> RuntimeChoice:
+    """The runtime for the arguments of :func:`load_run`, given the machine: ``cuda`` (torch
+    sees a GPU), ``cuda_bf16`` (it supports bf16), ``cpu_bf16`` (:func:`native_bf16`),
+    ``onnx_ready`` (called only when wanted: an up-to-date fp32 ONNX export exists or was just built).
+
+    >>> choose_runtime(cuda=True, cuda_bf16=True).label
+    'torch-bf16-cuda'
+    >>> choose_runtime(onnx_ready=lambda: True).label
+    'onnxruntime-fp32-cpu'
+    >>> choose_runtime(cpu_bf16=True, precision="bf16").label, choose_runtime().label
+    ('torch-bf16-cpu', 'torch-fp32-cpu')
+    """
+    if quantize not in (None, "int8"):
+        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if precision not in ("auto",) + PRECISIONS:
+        raise ValueError(f"precision must be auto or one of {', '.join(PRECISIONS)}, got {precision!r}")
+    onnx = bool(quantize) or runtime == "onnx"
+    if device is None:
+        device = "cuda" if cuda and not onnx else "cpu"
+    gpu = str(device).startswith("cuda")
+    if onnx:
+        if gpu:
+            raise ValueError("the ONNX Runtime models run on CPU; on a GPU use precision='fp16' or 'bf16'")
+        if precision not in ("auto", "fp32"):
+            raise ValueError(f"precision {precision} is for the torch runtime; the ONNX models are fp32 "
+                             "(or int8 with quantize='int8')")
+        return RuntimeChoice("onnx", "cpu", "fp32", quantize, "asked for (--quantize int8)" if quantize
+                             else "asked for (--runtime onnx)")
+    if gpu:
+        if not cuda:
+            raise ValueError(f"device {device!r} asked for, but torch sees no GPU")
+        if precision == "auto":
+            p = "bf16" if cuda_bf16 else "fp16"
+            return RuntimeChoice("torch", str(device), p, None, f"GPU: {p} autocast")
+        return RuntimeChoice("torch", str(device), precision, None, "asked for")
+    if precision == "fp16":
+        raise ValueError("precision fp16 is for GPUs only; on CPU use fp32, bf16 (native bf16 CPUs) or "
+                         "--quantize int8")
+    if precision == "bf16" and not cpu_bf16:
+        raise ValueError("precision bf16 on this CPU would be slower than fp32: it has no native bf16 "
+                         f"({' or '.join(CPU_BF16_FLAGS)}); use fp32 or --quantize int8")
+    if precision == "auto" and runtime == "auto" and onnx_ready():
+        return RuntimeChoice("onnx", "cpu", "fp32", None, "CPU: ONNX Runtime fp32 (same spans as torch fp32)")
+    if precision == "auto":
+        if cpu_bf16 and BF16_MEASURED_AGREEMENT >= BF16_MIN_AGREEMENT:
+            return RuntimeChoice("torch", "cpu", "bf16", None, "CPU with native bf16: torch bf16 autocast")
+        return RuntimeChoice("torch", "cpu", "fp32", None, "CPU: torch fp32")
+    return RuntimeChoice("torch", "cpu", precision, None, "asked for")
 
 
 class TorchForward:
-    """A ``transformers`` token-classification model on CPU or GPU (fp16/bf16 autocast on GPU only)."""
+    """A ``transformers`` token-classification model on CPU or GPU: fp16/bf16 autocast on GPU,
+    bf16 autocast on CPUs with native bf16 (:func:`native_bf16`)."""
 
     def __init__(self, model: Any, device: str = "cpu", precision: str = "fp32"):
         import torch
 
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if precision != "fp32" and not str(device).startswith("cuda"):
-            # Measured: bf16 matmuls on a CPU without native support run 4.5x slower.
-            raise ValueError(f"precision {precision} is for GPUs only; use fp32 (or --quantize int8) on {device}")
+        if precision != "fp32" and not str(device).startswith("cuda") and not (precision == "bf16" and native_bf16()):
+            # Measured: bf16 matmuls on a CPU without native support run 4.5x slower than fp32.
+            raise ValueError(f"precision {precision} on {device} needs a GPU (or, for bf16, a CPU with native "
+                             f"bf16: {' or '.join(CPU_BF16_FLAGS)}); use fp32 or --quantize int8")
         self.torch = torch
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
@@ -132,23 +239,6 @@ def model_version(run: str | Path, name: str, quantize: str | None = None, onnx:
     return f"{name}-{quantize}" if quantize else name
 
 
-def stale_export(run: str | Path) -> str | None:
-    """Why the run's ONNX export no longer matches its weights (None if it does, or if there is
-    no export record to compare with)."""
-    run = Path(run)
-    meta, weights = run / ONNX_DIR / "export.json", run / "model.safetensors"
-    if not meta.is_file() or not weights.is_file():
-        return None
-    try:
-        recorded = json.loads(meta.read_text(encoding="utf-8")).get("weights_sha256")
-    except (OSError, ValueError, AttributeError):
-        recorded = "unreadable"
-    if recorded and recorded != sha256(weights):
-        return (f"{run / ONNX_DIR}: exported from other weights than {weights} (retrained since?); run "
-                f"`indoevent export-onnx {run}` again (with --quantize int8 for the int8 model)")
-    return None
-
-
 def check_vocabulary(run: str | Path, tokenizer: Any, config: Any) -> None:
     """The tokenizer must be the model's: with its files missing, transformers quietly builds a
     5-token vocabulary and every word becomes [UNK] (silent garbage, not an error)."""
@@ -173,16 +263,24 @@ class LoadedRun:
     name: str
     version: str
     device: str
+    runtime: str = "torch-fp32-cpu"  # RuntimeChoice.label: what runs the model
 
 
-def load_run(run: str | Path, device: str | None = None, precision: str = "fp32", quantize: str | None = None,
-             runtime: str = "torch", threads: int | None = None) -> LoadedRun:
+def load_run(run: str | Path, device: str | None = None, precision: str = "auto", quantize: str | None = None,
+             runtime: str = "auto", threads: int | None = None) -> LoadedRun:
     """Open a run directory (or a Hugging Face hub id) for prediction.
 
-    ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present. ``precision``:
-    ``fp16``/``bf16`` autocast (GPU only). ``quantize="int8"``: the ONNX Runtime int8 model
-    written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``runtime="onnx"``: the
-    fp32 ONNX model.
+    ``runtime="auto"`` (default) picks the fastest runtime that keeps the spans
+    (:func:`choose_runtime`): on a GPU torch with bf16 (or fp16) autocast; on CPU ONNX Runtime
+    fp32, exporting the run to ``RUN/onnx`` on first use (once, with a message), else torch
+    with bf16 autocast on CPUs with native bf16 if its measured span agreement
+    (:data:`BF16_MEASURED_AGREEMENT`) reaches 99%, else torch fp32. ``runtime="torch"`` or
+    ``"onnx"`` (the fp32 model of ``indoevent export-onnx RUN``) choose by hand;
+    ``quantize="int8"``: the ONNX Runtime int8 model of ``indoevent export-onnx RUN --quantize
+    int8`` (CPU). ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present.
+    ``precision``: ``auto``, ``fp32``, ``bf16`` (GPU, or CPU with native bf16), ``fp16`` (GPU).
+    The choice is logged (logger ``indoevent``) and goes into the result's ``model_version``
+    when it changes the numbers (``-int8``, ``-bf16``, ``-fp16``) and into ``runtime``.
     """
     import torch
     from transformers import AutoConfig, AutoTokenizer
@@ -195,27 +293,76 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "fp32"
     tokenizer = AutoTokenizer.from_pretrained(run)
     check_vocabulary(run, tokenizer, config)
     id2label = {int(k): v for k, v in config.id2label.items()}
-    if quantize not in (None, "int8"):
-        raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
-    if runtime not in ("torch", "onnx"):
-        raise ValueError(f"runtime must be 'torch' or 'onnx', got {runtime!r}")
-    onnx = bool(quantize) or runtime == "onnx"
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() and not onnx else "cpu"
-    if onnx and not str(device).startswith("cpu"):
-        raise ValueError("the ONNX Runtime models run on CPU; on a GPU use precision='fp16'")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but torch sees no GPU")
-    onnx_file = onnx_model_path(run, quantize) if onnx else None
-    if onnx:
-        stale = stale_export(run)
+    cuda = torch.cuda.is_available()
+    choice = choose_runtime(device, precision, quantize, runtime, cuda=cuda,
+                            cuda_bf16=cuda and torch.cuda.is_bf16_supported(), cpu_bf16=native_bf16(),
+                            onnx_ready=lambda: onnx_export_ready(run))
+    log.info("%s: runtime %s (%s)", run, choice.label, choice.reason)
+    onnx_file = onnx_model_path(run, choice.quantize) if choice.runtime == "onnx" else None
+    if onnx_file is not None:
+        stale = stale_export(run)  # auto has just rebuilt a stale export; by hand it is an error
         if stale:
             raise ValueError(stale)
         forward: Forward = OnnxForward(onnx_file, threads=threads or torch.get_num_threads())
     else:
         from transformers import AutoModelForTokenClassification
 
-        forward = TorchForward(AutoModelForTokenClassification.from_pretrained(run), device, precision)
+        # SDPA attention: measured here 1.5x the eager attention on padded batches (fp32, CPU).
+        model = AutoModelForTokenClassification.from_pretrained(run, attn_implementation="sdpa")
+        forward = TorchForward(model, choice.device, choice.precision)
     name = info["run_name"] or Path(str(run).rstrip("/")).name
     return LoadedRun(forward, tokenizer, id2label, info["max_length"], info["overlap"], name,
-                     model_version(run, name, quantize, onnx_file), str(device))
+                     model_version(run, name, choice.lossy, onnx_file), choice.device, choice.label)
+
+
+def onnx_export_ready(run: str | Path) -> bool:
+    """An up-to-date fp32 ONNX export of ``run`` exists or was just built (needs onnxruntime and onnx)."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        log.info("onnxruntime or onnx not installed: the auto runtime uses torch")
+        return False
+    try:
+        return ensure_export(run) is not None
+    except Exception as e:  # an export that fails must not stop extraction: torch still works
+        log.warning("%s: ONNX export failed (%s: %s); using torch", run, type(e).__name__, e)
+        return False
+
+
+_BF16_TRAINING: dict[str, bool] = {}
+
+
+def cpu_bf16_trains_faster(width: int = 768, length: int = 128, batch: int = 4, repeats: int = 2) -> bool:
+    """A short check (a few seconds, once per process): on a CPU with native bf16, does a
+    forward and backward of one BERT-base-wide encoder layer run faster under bf16 autocast
+    than in fp32? False at once on CPUs without native bf16 (there it is 4.5x slower)."""
+    if not native_bf16():
+        return False
+    if "cpu" not in _BF16_TRAINING:
+        import time
+
+        import torch
+
+        layer = torch.nn.TransformerEncoderLayer(width, width // 64, 4 * width, batch_first=True)
+        x = torch.randn(batch, length, width)
+
+        def step(bf16: bool) -> float:
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    loss = layer(x).float().pow(2).mean()
+                loss.backward()
+                best = min(best, time.perf_counter() - t0)
+            return best
+
+        step(True), step(False)  # warm-up: kernels, allocator
+        # Measured on the Zen 5 machine: 1116 ms fp32 against 1015 ms bf16 (batch 8): not a clear
+        # win, unlike inference (2.6x), so auto trains in fp32 there.
+        fp32, bf16 = step(False), step(True)
+        # A clear win only (1.6x): bf16 also costs some accuracy, and a shared machine's noise
+        # must not flip the choice from run to run.
+        _BF16_TRAINING["cpu"] = bf16 < 0.6 * fp32
+        log.info("bf16 check: one encoder layer step %.0f ms in fp32, %.0f ms in bf16", 1e3 * fp32, 1e3 * bf16)
+    return _BF16_TRAINING["cpu"]

@@ -37,7 +37,7 @@ from .metrics import cv_table, flat, score_spans, summarize
 from .predict import Prediction, Predictor
 from .runs import (SCHEMA_VERSION, RunExistsError, RunWriteError, is_hub_id, model_card, partial_dir, run_info,
                    write_failure, write_json, write_run)
-from .runtime import TorchForward
+from .runtime import TorchForward, cpu_bf16_trains_faster, native_bf16
 
 __all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
 
@@ -139,17 +139,20 @@ def _no_long_sequence_warning(tokenizer: Any) -> None:
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU."""
+    """``auto`` -> bf16 on GPUs that support it, fp16 on older GPUs; on CPU bf16 where the CPU
+    has native bf16 and a short check shows it faster (:func:`~.runtime.cpu_bf16_trains_faster`), else fp32."""
     import torch
 
     cuda = torch.cuda.is_available()
     if precision == "auto":
         if not cuda:
-            return "fp32"
+            return "bf16" if cpu_bf16_trains_faster() else "fp32"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if precision == "bf16" and not cuda and native_bf16():
+        return precision
     if precision in ("bf16", "fp16") and not cuda:
-        raise ConfigError(f"train.precision={precision} needs a GPU: on CPU it is slower than fp32 "
-                          "(no native half-precision matmul); use precision: fp32 or auto")
+        raise ConfigError(f"train.precision={precision} needs a GPU (bf16: or a CPU with native bf16, "
+                          "avx512_bf16 or amx_bf16): elsewhere it is slower than fp32; use precision: fp32 or auto")
     return precision
 
 
@@ -273,6 +276,7 @@ def make_trainer(cfg: RunConfig, model: Any, tokenizer: Any, train_f: Features, 
         max_grad_norm=t.max_grad_norm,
         optim="adamw_torch_fused",  # one kernel per step; 4x faster than the for-each AdamW even on CPU
         bf16=precision == "bf16",
+        use_cpu=not cuda and precision == "bf16",  # the Trainer takes bf16 on CPU only when told it is on CPU
         fp16=precision == "fp16",
         eval_strategy=strategy,
         eval_steps=t.eval_steps or None,
