@@ -37,7 +37,7 @@ the machine was shared with ~7 other engineers' jobs: load average 10.8 before a
     target int8 >= 4x pipeline, spans >= 99%: 6.84x, 99.33% -> met
     target >= 90% of wall time in the forward: met
 
-A second run when the machine was quieter (load average 0.1 before, 2.7 after; 160 s)::
+A second run when the machine was quieter (load average 0.9 before, 2.7 after; 160 s)::
 
     method                                    words/s  x pipeline  in forward  positions  pos/s fwd  spans = fp32
     HF pipeline (first, stride 128)               347       1.00x         99%      22206        479             -
