@@ -1,88 +1,89 @@
-"""``indoevent evaluate``: score a run on annotated articles."""
+"""``indoevent evaluate``: score a run on annotated articles, through the extraction path."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from ..annotation.conll import ConllError, read_conll
-from ..annotation.convert import ConversionError, convert_export
+from ..annotation.conll import ConllError
 from ..annotation.lsexport import ExportError
-from ..model.metrics import table
-from ..model.runs import write_json
-from ..evaluation.evaluate import evaluate_model
+from ..atomic import write_text
+from ..evaluation.evaluate import EvaluationError, evaluate
+from ..evaluation.render import errors_table, frames_table
 from .common import annotation_choice, fail
 
 
-# --- evaluate ---------------------------------------------------------------------------------
 def _add_evaluate(sub) -> None:
     p = sub.add_parser(
-        "evaluate", help="score a trained run on annotated articles (strict span P/R/F1 per label)",
-        description="Predict annotated articles with a run folder's model, using the windows it was trained with, "
-                    "and print strict IOB2 span precision, recall and F1 per label (seqeval, word level), for "
-                    "entities and triggers separately. Warns when the articles were part of its training data.")
+        "evaluate", help="score a trained run on annotated articles: spans, error classes, frames, intervals",
+        description="Extract the raw text of each annotated article with a run folder's model (exactly as "
+                    "`indoevent extract` does) and score the predicted character spans against the gold ones: "
+                    "strict span P/R/F1 per label, micro and macro, entities and triggers apart, with 95%% "
+                    "bootstrap intervals over articles; nervaluate's error classes; trigger and argument scores. "
+                    "--out DIR writes metrics.json and a self-contained report.html. Warns when the articles "
+                    "were part of the model's training data.",
+        epilog="example: indoevent evaluate models/tiny --data annotations/seeds.json --out reports/tiny")
     p.add_argument("model", type=Path, help="run folder (models/<run-name>)")
-    p.add_argument("--export", type=Path, default=None, help="gold Label Studio export to score against")
+    p.add_argument("--data", type=Path, nargs="+", action="extend", default=[], metavar="FILE",
+                   help="gold data: Label Studio JSON exports (.json) and/or CoNLL column files")
+    p.add_argument("--export", type=Path, action="append", default=[], help="a gold Label Studio export (as --data)")
+    p.add_argument("--conll", type=Path, action="append", default=[], help="a CoNLL column file (as --data; repeatable)")
     p.add_argument("--annotation", default="latest", metavar="CHOICE", type=annotation_choice,
                    help="which annotation per task: latest (default), first, or annotator=ID")
-    p.add_argument("--conll", type=Path, action="append", default=[], help="CoNLL column file (repeatable)")
     p.add_argument("--label-map", action="append", default=[], metavar="SRC=DST",
                    help="CoNLL label mapping, e.g. PPL=PER or EVT=O (repeatable)")
     p.add_argument("--articles", nargs="+", default=None, metavar="ID", help="score only these article ids")
-    p.add_argument("--batch-size", type=int, default=32, help="windows per batch")
-    p.add_argument("--out", type=Path, default=None, help="also write the metrics as JSON")
+    p.add_argument("--batch-size", type=int, default=None, help="windows per forward (default 8 on CPU, 32 on GPU)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples over articles (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for metrics.json and report.html (a path ending in .json writes the metrics only)")
     p.set_defaults(func=_run_evaluate)
 
 
-def _run_evaluate(args) -> int:
-
-    if args.export is None and not args.conll:
-        return fail("give the articles to score: --export FILE and/or --conll FILE")
-    label_map = {}
-    for item in args.label_map:
+def _label_map(items: list[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for item in items:
         src, sep, dst = item.partition("=")
         if not sep:
-            return fail(f"--label-map {item!r}: expected SRC=DST")
-        label_map[src] = dst or None
-    articles = []
-    try:
-        if args.export is not None:
-            converted, report = convert_export(args.export, args.annotation, False)
-            articles += converted
-            left = len(report["misaligned_spans"]) + len(report["problems"])
-            if left or report["skipped"]:
-                print(f"warning: {args.export}: {len(report['misaligned_spans'])} misaligned span(s) and "
-                      f"{len(report['problems'])} problem(s) left out of the gold tags, skipped tasks: "
-                      f"{ {k: v['count'] for k, v in report['skipped'].items()} } (see indoevent validate)",
-                      file=sys.stderr)
-        for path in args.conll:
-            articles += read_conll(path, label_map)[0]
-    except (ExportError, ConversionError, ConllError, FileNotFoundError) as e:
-        return fail(str(e))
-    if args.articles:
-        unknown = set(args.articles) - {a.doc_id for a in articles}
-        if unknown:
-            return fail(f"unknown article id(s): {', '.join(sorted(unknown))}")
-        articles = [a for a in articles if a.doc_id in set(args.articles)]
+            raise EvaluationError(f"--label-map {item!r}: expected SRC=DST")
+        out[src] = dst or None
+    return out
+
+
+def _run_evaluate(args) -> int:
+    # --export and --conll are the older spellings of --data; an export is read as JSON, CoNLL as columns.
+    data = list(args.data) + list(args.export) + list(args.conll)
+    if not data:
+        return fail("give the articles to score: --data FILE... (Label Studio export or CoNLL)")
+    conll_as_json = [p for p in args.conll if p.suffix.lower() == ".json"]
+    if conll_as_json:
+        return fail(f"{conll_as_json[0]}: --conll expects a column file, not .json (use --data)")
     if not (args.model / "config.json").exists():
         return fail(f"{args.model}: not a run folder (no config.json)")
-    info = args.model / "run_info.json"
-    if info.exists():
-        trained = set(json.loads(info.read_text(encoding="utf-8")).get("split", {}).get("train", []))
-        seen = sorted(a.doc_id for a in articles if a.doc_id in trained)
-        if seen:
-            print(f"warning: {len(seen)} of {len(articles)} article(s) were in this model's training data "
-                  f"({', '.join(seen[:5])}{' ...' if len(seen) > 5 else ''}): their scores are optimistic",
-                  file=sys.stderr)
-
-    metrics, _ = evaluate_model(args.model, articles, args.batch_size)
-    print(f"{args.model}: {len(articles)} article(s), {sum(len(a.tokens) for a in articles)} words")
-    print(table(metrics))
+    try:
+        report = evaluate(args.model, data, annotation=args.annotation, label_map=_label_map(args.label_map),
+                          articles=args.articles, batch_size=args.batch_size, resamples=args.resamples,
+                          seed=args.seed, progress=sys.stderr.isatty())
+    except (EvaluationError, ExportError, ConllError, FileNotFoundError) as e:
+        return fail(str(e))
+    m = report.metrics
+    for w in m["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{args.model}: {len(m['articles'])} article(s)")
+    print(report.table())
+    print()
+    print(errors_table(m))
+    print()
+    print(frames_table(m))
     if args.out:
-        write_json(args.out, metrics)
-        print(f"wrote {args.out}")
+        if args.out.suffix.lower() == ".json":
+            write_text(args.out, json.dumps(m, indent=2, ensure_ascii=False) + "\n")
+            print(f"wrote {args.out}")
+        else:
+            report.write(args.out)
+            print(f"wrote {args.out / 'metrics.json'} and {args.out / 'report.html'}")
     return 0
 
 

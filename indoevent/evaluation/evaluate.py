@@ -1,17 +1,184 @@
-"""``indoevent evaluate``: score a saved run on annotated articles."""
+"""Evaluate a run on annotated articles, through the one prediction path.
+
+The run's :class:`~indoevent.events.extractor.Extractor` (the very code ``indoevent extract``
+runs) reads each gold article's raw text; its character spans are scored against the gold
+character spans. A gold span that extraction cannot produce (one that cuts a word) is missed.
+
+Usage::
+
+    from indoevent.evaluation import evaluate
+    report = evaluate("models/tiny", ["annotations/seeds.json"])
+    print(report.table())
+    report.write("reports/tiny")          # metrics.json and report.html
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterable, Sequence
 
+from ..annotation.conll import read_conll
+from ..annotation.lsexport import read_export
+from ..document import Document, Relation, Span
+from ..events.extractor import Extraction, Extractor
+from ..model.metrics import score_spans
 from ..model.predict import Predictor
 from ..model.train import score_articles
 from ..text.iob import TaggedWords
+from ..atomic import write_text
+from .analysis import analyse
+from .html import render_report
+from .render import headline_table
+
+DEFAULT_RESAMPLES = 1000
+
+
+class EvaluationError(ValueError):
+    """Bad evaluation input (unknown article id, unreadable data); the message names it."""
+
+
+@dataclass
+class ArticleResult:
+    """One gold article next to what the model extracted from its text."""
+
+    doc: Document
+    extraction: Extraction
+
+    @property
+    def doc_id(self) -> str:
+        return self.doc.doc_id
+
+
+@dataclass
+class Report:
+    """An evaluation: ``metrics`` (JSON-ready, everything ``metrics.json`` holds) and the articles."""
+
+    run: str
+    metrics: dict
+    articles: list[ArticleResult] = field(default_factory=list)
+
+    def table(self) -> str:
+        """The headline as Markdown: strict span P/R/F1 per label, micro and macro, with 95% intervals."""
+        return headline_table(self.metrics)
+
+    def write(self, out: str | Path) -> Path:
+        """Write ``OUT/metrics.json`` and ``OUT/report.html`` (atomically) and return ``OUT``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "metrics.json", json.dumps(self.metrics, indent=2, ensure_ascii=False) + "\n")
+        write_text(out / "report.html", render_report(self))
+        return out
+
+
+# --- gold ---------------------------------------------------------------------------------------
+def conll_documents(path: str | Path, label_map: dict[str, str | None] | None = None) -> list[Document]:
+    """The sentences of a CoNLL file as gold documents (text: tokens joined by spaces)."""
+    from ..text.iob import tags_to_word_spans
+
+    docs = []
+    for a in read_conll(path, label_map or {})[0]:
+        spans = [Span(a.starts[i], a.ends[j - 1], lab, a.text[a.starts[i]:a.ends[j - 1]], id=f"s{k}")
+                 for k, (i, j, lab) in enumerate(tags_to_word_spans(a.tags))]
+        docs.append(Document(a.doc_id, a.text, spans))
+    return docs
+
+
+def load_gold(paths: Iterable[str | Path], annotation: str = "latest",
+              label_map: dict[str, str | None] | None = None) -> tuple[list[Document], list[str]]:
+    """Gold documents from Label Studio exports (``.json``) and CoNLL files (anything else),
+    with warnings (problems the export reader found; they are not dropped silently)."""
+    docs: list[Document] = []
+    warnings: list[str] = []
+    for p in map(Path, paths):
+        if p.suffix.lower() == ".json":
+            r = read_export(p, annotation)
+            docs += r.documents
+            if r.problems:
+                warnings.append(f"{p}: {len(r.problems)} problem(s) in the gold (see indoevent validate), "
+                                f"first: {r.problems[0]}")
+            if r.skipped:
+                warnings.append(f"{p}: skipped tasks: { {k: len(v) for k, v in r.skipped.items()} }")
+        else:
+            docs += conll_documents(p, label_map)
+    ids = [d.doc_id for d in docs]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise EvaluationError(f"article id(s) given twice in the data: {', '.join(dup[:5])}")
+    return docs, warnings
+
+
+def training_documents(run: str | Path, given: Sequence[Document]) -> tuple[set[str], list[Document]]:
+    """The run's training article ids (``run_info.json``) and those articles' gold documents,
+    read from the given data and from the export the run's ``training_config.yaml`` names."""
+    run = Path(run)
+    info = run / "run_info.json"
+    if not info.is_file():
+        return set(), []
+    trained = set(json.loads(info.read_text(encoding="utf-8")).get("split", {}).get("train", []))
+    found = {d.doc_id: d for d in given if d.doc_id in trained}
+    cfg = run / "training_config.yaml"
+    if cfg.is_file() and len(found) < len(trained):
+        import yaml
+
+        data = (yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}).get("data") or {}
+        export = data.get("export")
+        if export and Path(export).is_file():
+            for d in read_export(export, data.get("annotation") or "latest").documents:
+                if d.doc_id in trained:
+                    found.setdefault(d.doc_id, d)
+    return trained, list(found.values())
+
+
+# --- evaluate -----------------------------------------------------------------------------------
+def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *, annotation: str = "latest",
+             label_map: dict[str, str | None] | None = None, articles: Sequence[str] | None = None,
+             extractor: Extractor | None = None, batch_size: int | None = None, resamples: int = DEFAULT_RESAMPLES,
+             seed: int = 0, progress: bool = False) -> Report:
+    """Extract every gold article's text with the run and score the spans and frames.
+
+    ``data``: export/CoNLL paths or :class:`~indoevent.document.Document` objects; ``articles``:
+    only these ids. ``resamples``: bootstrap resamples over articles for the 95% intervals.
+    """
+    docs, warnings = (list(data), []) if data and isinstance(data[0], Document) else load_gold(data, annotation, label_map)
+    if articles:
+        unknown = set(articles) - {d.doc_id for d in docs}
+        if unknown:
+            raise EvaluationError(f"unknown article id(s): {', '.join(sorted(unknown))}")
+        docs = [d for d in docs if d.doc_id in set(articles)]
+    if not docs:
+        raise EvaluationError("no gold article to evaluate on")
+    extractor = extractor or Extractor.from_pretrained(run, batch_size=batch_size)
+    extractions = extractor.extract_many([d.text for d in docs], ids=[d.doc_id for d in docs])
+    if progress:
+        from tqdm.auto import tqdm
+
+        extractions = tqdm(extractions, total=len(docs), desc="evaluate", unit="article")
+    results = [ArticleResult(d, x) for d, x in zip(docs, extractions)]
+    trained, train_docs = training_documents(run, docs) if Path(run).is_dir() else (set(), [])
+    seen_in_training = sorted(d.doc_id for d in docs if d.doc_id in trained)
+    if seen_in_training:
+        warnings.append(f"{len(seen_in_training)} of {len(docs)} article(s) were in this model's training data "
+                        f"({', '.join(seen_in_training[:5])}{' ...' if len(seen_in_training) > 5 else ''}): "
+                        "their scores are optimistic")
+    metrics = {
+        "run": str(run), "model_version": extractor.version, "articles": [d.doc_id for d in docs],
+        "trained_on": seen_in_training, "warnings": warnings,
+        "spans": score_spans([d.spans for d in docs], [x.extraction.spans for x in results]),
+        **analyse(results, extractor.linker, [s for d in train_docs for s in d.spans], resamples, seed),
+    }
+    return Report(str(run), metrics, results)
+
+
+def gold_relations(doc: Document) -> list[Relation]:
+    """The gold argument relations of a document (those whose ends are spans of it)."""
+    ids = {s.id for s in doc.spans}
+    return [r for r in doc.relations if r.trigger_id in ids and r.entity_id in ids]
 
 
 def evaluate_model(model_dir: str | Path, articles: Sequence[TaggedWords], batch_size: int = 32) -> tuple[dict, list]:
-    """Score a run directory on articles through the one prediction path (that of ``indoevent
-    extract``, with the run's windows); returns the strict character-span metrics and the
-    predictions per article."""
+    """Strict character-span scores of a run on word-level articles (``TaggedWords.spans``), through
+    the one prediction path, and the predictions per article: the headline of :func:`evaluate`
+    without the analysis, as training scores its dev articles."""
     return score_articles(Predictor.from_pretrained(model_dir, batch_size=batch_size), articles)
