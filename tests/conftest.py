@@ -35,3 +35,17 @@ def make_export(tmp_path):
         path.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
         return path
     return make
+
+
+@pytest.fixture(scope="session")
+def eval_run(tmp_path_factory) -> Path:
+    """The tiny model trained on four seed articles, the fifth held out as test (as `make demo`):
+    a real run whose errors are a mix of every kind. Shared by the evaluation, report and notebook tests."""
+    from indoevent.model.config import load_config
+    from indoevent.model.train import train
+
+    cfg = load_config(ROOT / "training" / "configs" / "tiny.yaml", {
+        "model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"), "model.tiny_corpus": str(ROOT / "seeds"),
+        "data.export": str(ROOT / "annotations" / "seeds.json"), "data.dev": 0,
+        "data.test": ["004_81279350a79d8947"], "train.epochs": 15})
+    return train(cfg, tmp_path_factory.mktemp("eval") / "tiny-4")

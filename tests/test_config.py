@@ -32,6 +32,7 @@ def test_backbones_of_the_real_configs():
     assert names["indobert-base-p1"] == "indobenchmark/indobert-base-p1"
     assert names["indolem-indobert"] == "indolem/indobert-base-uncased"
     assert names["xlm-roberta-base"] == "FacebookAI/xlm-roberta-base"
+    assert names["nusabert-base"] == "LazarusNLP/NusaBERT-base"
 
 
 def test_every_field_has_help():

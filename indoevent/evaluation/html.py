@@ -33,7 +33,7 @@ mark.err{outline:2px solid #d00;outline-offset:0}mark.missed,mark.spurious{outli
 mark.label,mark.boundary-label{outline-color:#70f}mark.boundary{outline-color:#f80}
 details{border:1px solid #ccc;border-radius:4px;margin:.4em 0;padding:.2em .6em}summary{cursor:pointer;font-weight:600}
 .legend span{display:inline-block;margin:0 .6em .2em 0}.errlist td{text-align:left;vertical-align:top}
-img{max-width:100%}
+img{max-width:100%}.errlist th{text-align:left}
 """
 
 # One article open at a time: opening one closes the others (the only script in the page).
@@ -48,11 +48,8 @@ document.querySelectorAll('details.article').forEach(function (d) {
 
 
 def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
@@ -73,7 +70,7 @@ def _md_table(md: str) -> str:
     return "\n".join(out)
 
 
-def _highlight(text: str, spans: Sequence[tuple[Span, str]], side: str) -> tuple[str, int]:
+def highlight(text: str, spans: Sequence[tuple[Span, str]], side: str) -> tuple[str, int]:
     """``text`` with each span wrapped in a coloured ``<mark>`` (class: its error kind); overlapping
     spans (never produced by the model, rare in gold) are drawn one after the other."""
     kinds = {(s.start, s.end, s.label): kind for s, kind in spans}
@@ -103,8 +100,8 @@ def _article(a: dict, result: Any) -> tuple[str, int]:
             kinds_pred[(e["pred"]["start"], e["pred"]["end"], e["pred"]["label"])] = e["kind"]
     gold = [(s, kinds_gold.get((s.start, s.end, s.label), "correct")) for s in doc.spans]
     pred = [(s, kinds_pred.get((s.start, s.end, s.label), "correct")) for s in x.spans]
-    g_html, ng = _highlight(doc.text, gold, "gold")
-    p_html, np_ = _highlight(doc.text, pred, "predicted")
+    g_html, ng = highlight(doc.text, gold, "gold")
+    p_html, np_ = highlight(doc.text, pred, "predicted")
     n_err = len(a["errors"])
     summary = (f"{escape(a['id'])}: F1 {a['f1']:.3f} (P {a['precision']:.3f}, R {a['recall']:.3f}); "
                f"{a['gold']} gold, {a['predicted']} predicted, {n_err} error(s)")
@@ -130,15 +127,23 @@ def _error_rows(per_article: Sequence[dict]) -> str:
 
 def f1_chart(m: dict) -> str:
     """Per-label strict F1 with 95% bootstrap intervals, as an inline PNG."""
-    import matplotlib
+    return _png(f1_figure(m))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def confusion_heatmap(m: dict) -> str:
+    """The word-level label confusion as an inline PNG."""
+    return _png(confusion_figure(m))
+
+
+def f1_figure(m: dict) -> Any:
+    """Per-label strict F1 with 95% bootstrap intervals (a matplotlib figure)."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no backend to choose
 
     labels = [lab for g in ("entities", "triggers") for lab in m["spans"][g]["labels"]]
     f1 = [m["spans"][g]["labels"][lab]["f1"] for g in ("entities", "triggers") for lab in m["spans"][g]["labels"]]
     iv = [m.get("intervals", {}).get(f"label.{lab}", {}).get("f1") or [v, v] for lab, v in zip(labels, f1)]
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(labels) + 2), 3.2))
+    fig = Figure(figsize=(max(6, 0.45 * len(labels) + 2), 3.2), layout="tight")
+    ax = fig.subplots()
     lo = [max(v - a, 0) for v, (a, _) in zip(f1, iv)]
     hi = [max(b - v, 0) for v, (_, b) in zip(f1, iv)]
     ax.bar(range(len(labels)), f1, color=[COLORS.get(lab, "#888") for lab in labels], edgecolor="#333",
@@ -147,19 +152,17 @@ def f1_chart(m: dict) -> str:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("strict F1")
     ax.set_title("per-label F1, 95% bootstrap interval over articles")
-    return _png(fig)
+    return fig
 
 
-def confusion_heatmap(m: dict) -> str:
-    """The word-level label confusion (O included) as an inline PNG, counts written in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def confusion_figure(m: dict) -> Any:
+    """The word-level label confusion (O included), counts written in the cells (a matplotlib figure)."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no backend to choose
     import numpy as np
 
     labels, mat = m["confusion"]["labels"], np.asarray(m["confusion"]["matrix"], dtype=float)
-    fig, ax = plt.subplots(figsize=(0.5 * len(labels) + 2.5, 0.45 * len(labels) + 2))
+    fig = Figure(figsize=(0.5 * len(labels) + 2.5, 0.45 * len(labels) + 2), layout="tight")
+    ax = fig.subplots()
     ax.imshow(np.log1p(mat), cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
@@ -172,7 +175,7 @@ def confusion_heatmap(m: dict) -> str:
             if mat[i, j]:
                 ax.text(j, i, int(mat[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if np.log1p(mat[i, j]) > 0.6 * np.log1p(top) else "black")
-    return _png(fig)
+    return fig
 
 
 def _buckets(m: dict) -> str:

@@ -1,0 +1,42 @@
+"""``indoevent compare``: several runs or cross-validation folders side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..annotation.conll import ConllError
+from ..annotation.lsexport import ExportError
+from ..atomic import write_text
+from ..evaluation.compare import compare_html, compare_table, load_entry
+from ..evaluation.evaluate import EvaluationError
+from .common import fail
+
+
+def _run_compare(args) -> int:
+    try:
+        entries = [load_entry(p, args.data, args.resamples, args.seed) for p in args.folders]
+    except (EvaluationError, ExportError, ConllError, FileNotFoundError, ValueError) as e:
+        return fail(str(e))
+    print(compare_table(entries))
+    if args.out:
+        write_text(args.out, compare_html(entries))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def add(sub) -> None:
+    p = sub.add_parser(
+        "compare", help="compare runs or cross-validation folders: span F1 with intervals, per-label chart",
+        description="A table of several runs (for example IndoBERT vs IndoLEM vs XLM-R vs NusaBERT): micro "
+                    "span F1 for entities, triggers and all, with 95%% bootstrap intervals over articles, as "
+                    "Markdown; --out FILE.html adds a per-label F1 chart. Each folder is an `indoevent evaluate "
+                    "--out` folder, a `train --cv` folder (its pooled test predictions), or a run folder "
+                    "(evaluated on --data when given).",
+        epilog="example: indoevent compare models/indobert-base-p1-cv models/nusabert-base-cv --out compare.html")
+    p.add_argument("folders", nargs="+", type=Path, metavar="RUN_OR_CV_DIR")
+    p.add_argument("--data", type=Path, nargs="+", default=None, metavar="FILE",
+                   help="gold data to evaluate run folders on (Label Studio export or CoNLL)")
+    p.add_argument("--out", type=Path, default=None, help="write an HTML page (table and chart)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.set_defaults(func=_run_compare)
