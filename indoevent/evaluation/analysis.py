@@ -340,11 +340,15 @@ def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_s
     counts = {n: c for n, c in counts.items() if not n.startswith("label.") or c[:, 1:].sum() > 0}
     totals = {name: prf(*c.sum(axis=0)) | {"gold": _int(c[:, 1].sum()), "predicted": _int(c[:, 2].sum())}
               for name, c in counts.items()}
-    intervals = bootstrap(counts, resamples, seed) if resamples else {}
     n = len(results)
-    note = (f"95% bootstrap intervals over {n} article(s), {resamples} resamples (seed {seed}). "
-            + (f"With only {n} article(s) the intervals are wide: resampling so few articles cannot say much "
-               "about articles not yet seen." if n < WIDE_BELOW else ""))
+    # One article resamples to itself: a zero-width interval would claim a certainty there is none.
+    intervals = bootstrap(counts, resamples, seed) if resamples and n > 1 else {}
+    if n < 2:
+        note = "One article only: no interval can be estimated; the scores may be far from those on other articles."
+    else:
+        note = (f"95% bootstrap intervals over {n} articles, {resamples} resamples (seed {seed}). "
+                + (f"With only {n} articles the intervals are wide: resampling so few articles cannot say much "
+                   "about articles not yet seen." if n < WIDE_BELOW else ""))
     golds = [r.doc.spans for r in results]
     preds = [r.extraction.spans for r in results]
     articles.sort(key=lambda a: (a["f1"], a["id"]))  # worst first
