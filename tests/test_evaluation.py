@@ -148,3 +148,26 @@ def test_cli_evaluate_old_flags_and_errors(eval_run, tmp_path, capsys):
     assert main(["evaluate", str(eval_run), "--export", str(SEED_EXPORT), "--resamples", "10", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["spans"]["all"]["micro"]["support"] > 0
     assert "were in this model's training data" in capsys.readouterr().err
+
+
+def test_compare_evaluations_runs_and_cv_folders(report, eval_run, tmp_path, capsys):
+    ev = report.write(tmp_path / "ev")
+    # A cross-validation folder as `train --cv` writes it: metrics.json with "cv", pooled predictions per article.
+    cv = tmp_path / "tiny-cv"
+    cv.mkdir()
+    (cv / "metrics.json").write_text(json.dumps({"cv": {"k": 2}}))
+    rows = [{"fold": 0, "doc_id": "a", "tokens": ["Putin", "bertemu", "Kim"], "gold": ["B-PER", "B-CONSULT", "B-PER"],
+             "pred": ["B-PER", "B-CONSULT", "O"]},
+            {"fold": 1, "doc_id": "b", "tokens": ["Xi", "tiba"], "gold": ["B-PER", "O"], "pred": ["B-PER", "O"]}]
+    (cv / "predictions.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "c.html"
+    assert main(["compare", str(ev), str(eval_run), str(cv), "--out", str(out), "--resamples", "100"]) == 0
+    table = capsys.readouterr().out
+    assert "| ev | evaluation | 5 |" in table and "| tiny-4 (test) | run |" in table
+    micro = report.metrics["spans"]["all"]["micro"]["f1"]
+    assert f"| {micro:.3f} [" in table  # the evaluation's score with its interval
+    # Entities: 2 of 3 PER found, none wrong (F1 0.8); triggers 1 of 1; all: 3 of 4 (F1 0.857).
+    assert "| tiny-cv | cv | 2 | 0.800 [" in table and "| 1.000 [1.00, 1.00] | 0.857 [" in table
+    html = out.read_text(encoding="utf-8")
+    assert html.count('src="data:image/png;base64,') == 1 and "<table>" in html
+    assert main(["compare", str(tmp_path / "nothing")]) == 1
