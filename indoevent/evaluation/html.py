@@ -14,10 +14,12 @@ from html import escape
 from typing import Any, Sequence
 
 from ..document import Span
-from ..schema import COLORS
+from ..schema import COLORS, HIGHLIGHT_OPACITY
 from .analysis import drawn
 from .render import errors_table, frames_table, headline_table
 
+# Spans are drawn as Label Studio draws them: the label's colour at its highlight opacity.
+ALPHA = f"{round(HIGHLIGHT_OPACITY * 255):02x}"
 KIND_NAMES = {"correct": "correct", "label": "wrong label", "boundary": "boundary", "boundary+label": "boundary and label",
               "spurious": "spurious", "missed": "missed"}
 
@@ -81,7 +83,7 @@ def highlight(text: str, spans: Sequence[tuple[Span, str]], side: str) -> tuple[
         err = "" if kind == "correct" else " err"
         title = f"{side} {s.label} [{s.start}, {s.end}): {KIND_NAMES[kind]}"
         out.append(f'<mark class="span {kind.replace("+", "-")}{err}" data-side="{side}" data-kind="{kind}" '
-                   f'style="background:{COLORS.get(s.label, "#ddd")}80" title="{escape(title)}">'
+                   f'style="background:{COLORS.get(s.label, "#dddddd")}{ALPHA}" title="{escape(title)}">'
                    f'{escape(text[s.start:s.end])}<sub>{s.label}</sub></mark>')
         pos = s.end
         n += 1
@@ -146,12 +148,13 @@ def f1_figure(m: dict) -> Any:
     ax = fig.subplots()
     lo = [max(v - a, 0) for v, (a, _) in zip(f1, iv)]
     hi = [max(b - v, 0) for v, (_, b) in zip(f1, iv)]
+    has_iv = bool(m.get("intervals"))
     ax.bar(range(len(labels)), f1, color=[COLORS.get(lab, "#888") for lab in labels], edgecolor="#333",
-           yerr=[lo, hi], capsize=3)
+           yerr=[lo, hi] if has_iv else None, capsize=3)
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("strict F1")
-    ax.set_title("per-label F1, 95% bootstrap interval over articles")
+    ax.set_title("per-label F1, 95% bootstrap interval over articles" if has_iv else "per-label F1 (no interval)")
     return fig
 
 
@@ -201,7 +204,7 @@ def _error_summary(m: dict) -> str:
 
 
 def legend() -> str:
-    items = "".join(f'<span><mark class="legend-swatch" style="background:{c}80">&nbsp;{lab}&nbsp;</mark></span>'
+    items = "".join(f'<span><mark class="legend-swatch" style="background:{c}{ALPHA}">&nbsp;{lab}&nbsp;</mark></span>'
                     for lab, c in COLORS.items())
     kinds = ("outline: <b style='color:#d00'>red</b> missed/spurious (dashed), <b style='color:#70f'>violet</b> "
              "wrong label, <b style='color:#f80'>orange</b> boundary; no outline: correct")
