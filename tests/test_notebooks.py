@@ -43,3 +43,20 @@ def test_notebook_runs_and_draws_its_figures(path, eval_run):
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(pngs) >= FIGURES[path.stem], f"{path.name}: {len(pngs)} figure(s)"
     assert any("text/html" in o.get("data", {}) or "text/markdown" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.slow
+def test_an_empty_model_parameter_trains_the_tiny_model(tmp_path):
+    """What the notebooks do when MODEL is empty: train tiny.yaml on four seeds into models/tiny-notebook."""
+    import json
+
+    from indoevent.evaluation.views import model_or_tiny
+
+    for name in ("training", "seeds", "annotations"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "notebooks").mkdir()
+    run = model_or_tiny("", root=tmp_path / "notebooks", epochs=2)
+    assert run == tmp_path / "models" / "tiny-notebook" and (run / "config.json").is_file()
+    split = json.loads((run / "run_info.json").read_text())["split"]
+    assert len(split["train"]) == 4 and split["test"] == ["004_81279350a79d8947"]
+    assert model_or_tiny("", root=tmp_path) == run  # trained once, then reused

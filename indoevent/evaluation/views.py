@@ -32,16 +32,18 @@ def repo_root(start: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"no {TINY_CONFIG} in {here} or above: run from the indoevent checkout")
 
 
-def model_or_tiny(model: str | Path | None = None, root: str | Path | None = None) -> Path:
+def model_or_tiny(model: str | Path | None = None, root: str | Path | None = None, epochs: int | None = None) -> Path:
     """``model`` if given; else the tiny model trained on four seed articles (the fifth held out as
-    test), trained now with ``training/configs/tiny.yaml`` unless ``models/tiny-notebook`` exists."""
+    test), trained now with ``training/configs/tiny.yaml`` (``epochs``: its 40 unless given) unless
+    ``models/tiny-notebook`` exists."""
     if model:
         return Path(model)
     root = repo_root(root)
     out = root / "models" / "tiny-notebook"
     if (out / "config.json").is_file():
         return out
-    return train(load_config(root / TINY_CONFIG, _tiny_overrides(root)), out)
+    overrides = _tiny_overrides(root) | ({"train.epochs": epochs} if epochs else {})
+    return train(load_config(root / TINY_CONFIG, overrides), out)
 
 
 def _tiny_overrides(root: Path) -> dict[str, Any]:
