@@ -156,9 +156,12 @@ def test_compare_evaluations_runs_and_cv_folders(report, eval_run, tmp_path, cap
     cv = tmp_path / "tiny-cv"
     cv.mkdir()
     (cv / "metrics.json").write_text(json.dumps({"cv": {"k": 2}}))
-    rows = [{"fold": 0, "doc_id": "a", "tokens": ["Putin", "bertemu", "Kim"], "gold": ["B-PER", "B-CONSULT", "B-PER"],
-             "pred": ["B-PER", "B-CONSULT", "O"]},
-            {"fold": 1, "doc_id": "b", "tokens": ["Xi", "tiba"], "gold": ["B-PER", "O"], "pred": ["B-PER", "O"]}]
+    def sp(a, b, label):
+        return {"start": a, "end": b, "label": label, "text": ""}
+
+    rows = [{"fold": 0, "doc_id": "a", "gold": [sp(0, 5, "PER"), sp(6, 13, "CONSULT"), sp(14, 17, "PER")],
+             "pred": [sp(0, 5, "PER"), sp(6, 13, "CONSULT")]},
+            {"fold": 1, "doc_id": "b", "gold": [sp(0, 2, "PER")], "pred": [sp(0, 2, "PER")]}]
     (cv / "predictions.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "c.html"
     assert main(["compare", str(ev), str(eval_run), str(cv), "--out", str(out), "--resamples", "100"]) == 0

@@ -44,13 +44,21 @@ def _from_evaluation(name: str, m: dict) -> Entry:
                  m.get("intervals", {}), {lab: v["f1"] for lab, v in m["spans"]["all"]["labels"].items()})
 
 
+def _spans(items: list) -> set[tuple]:
+    """A fold's gold or predicted spans as ``(start, end, label)``: character spans (dicts), or word
+    tags as cross-validation folders written before the one prediction path held them."""
+    if items and isinstance(items[0], str):
+        return set(tags_to_word_spans(items))
+    return {(s["start"], s["end"], s["label"]) for s in items}
+
+
 def _from_cv(name: str, folder: Path, resamples: int, seed: int) -> Entry:
-    """Pooled test predictions of every fold, counted per article (word spans of the gold and predicted tags)."""
+    """Pooled test predictions of every fold, counted per article."""
     rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines() if line]
     names = [f"spans.{g}" for g in GROUPS] + [f"label.{lab}" for lab in ENTITY_LABELS + EVENT_LABELS]
     counts = {n: np.zeros((len(rows), 3)) for n in names}
     for a, r in enumerate(rows):
-        g, p = set(tags_to_word_spans(r["gold"])), set(tags_to_word_spans(r["pred"]))
+        g, p = _spans(r["gold"]), _spans(r["pred"])
         for group in GROUPS:
             keep = set(GROUP_LABELS[group])
             gg, pp = {x for x in g if x[2] in keep}, {x for x in p if x[2] in keep}
