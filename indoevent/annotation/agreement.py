@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..document import Document
+from .inline import parse
+from .lsexport import read_export
 
 
 @dataclass
@@ -95,11 +98,6 @@ def agreement_table(spans: Agreement, args: Agreement) -> str:
 
 def load_annotation(path) -> list[Document]:
     """Documents from a Label Studio export (.json) or a folder of inline-markup ``.ann`` files."""
-    from pathlib import Path
-
-    from .inline import parse
-    from .lsexport import read_export
-
     path = Path(path)
     if path.is_dir():
         return [parse(p.read_text(encoding="utf-8"), p.stem, name=str(p)) for p in sorted(path.glob("*.ann"))]

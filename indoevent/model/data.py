@@ -16,6 +16,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..annotation.conll import ConllError, read_conll
+from ..annotation.convert import ConversionError, convert_export
+from ..annotation.lsexport import ExportError
 from ..text.iob import TaggedWords
 from ..schema import bio_tags
 from .windows import Window, encode_windows, special_tokens
@@ -42,10 +45,6 @@ class Corpus:
 
 def load_corpus(data: Any) -> Corpus:
     """Read the gold export and CoNLL files of a :class:`~indoevent.model.config.DataConfig`."""
-    from ..annotation.conll import ConllError, read_conll
-    from ..annotation.convert import ConversionError, convert_export
-    from ..annotation.lsexport import ExportError
-
     gold: list[TaggedWords] = []
     files: list[str] = []
     report: dict = {}

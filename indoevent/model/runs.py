@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import atomic
+from .. import __version__, atomic
 from ..atomic import OutputExistsError, sha256
 from ..schema import bio_tags
 from .config import dump_yaml
+from .metrics import cv_table, table
 
 SCHEMA_VERSION = 1  # of the run directory (config.json's "indoevent" attribute)
 
@@ -178,9 +179,6 @@ def is_hub_id(name: str) -> bool:
 
 def model_card(cfg: Any, metrics: dict, info: dict) -> str:
     """The run's ``README.md``: what the model is, how to use it, its scores and its limits."""
-    from .. import __version__
-    from .metrics import cv_table, table
-
     base = cfg.model.name_or_path
     front = ["---", "library_name: transformers", "pipeline_tag: token-classification", "language: id",
              "tags: [indoevent, token-classification, ner, event-extraction, plover]"]

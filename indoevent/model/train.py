@@ -38,6 +38,8 @@ from .predict import Prediction, Predictor
 from .runs import (SCHEMA_VERSION, RunExistsError, RunWriteError, is_hub_id, model_card, partial_dir, run_info,
                    write_failure, write_json, write_run)
 from .runtime import TorchForward, cpu_bf16_trains_faster, native_bf16
+from .splits import kfold
+from .tiny import ensure_tiny_bert
 
 __all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
 
@@ -127,8 +129,6 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
 def _ensure_base(model_cfg: Any) -> None:
     """Build the tiny test backbone if the config asks for it and it is missing."""
     if model_cfg.tiny_corpus:
-        from .tiny import ensure_tiny_bert
-
         ensure_tiny_bert(model_cfg.name_or_path, model_cfg.tiny_corpus)
 
 
@@ -531,8 +531,6 @@ def _print_summary(final: Path, metrics: dict, seconds: float) -> None:
 # --- cross-validation -------------------------------------------------------------------------
 def _folds(corpus: Corpus, k: int | None, seed: int) -> list:
     """The folds of ``--cv``, or a DataError saying which cv.k the gold articles allow."""
-    from .splits import kfold
-
     n = len(corpus.gold)
     if n < 3:
         raise DataError(f"--cv needs at least 3 gold articles (data.export), got {n}")
