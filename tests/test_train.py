@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -547,3 +548,24 @@ def test_the_first_run_on_a_fresh_clone_equals_later_ones(tmp_path):
     second = train(cfg, tmp_path / "second")
     a, b = load_file(first / "model.safetensors"), load_file(second / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_second_train_on_one_run_folder_stops_at_once(tmp_path):
+    """Two `train`s on one --output-dir shared one .partial folder, mixing checkpoints; now the second stops."""
+    import subprocess
+
+    final = tmp_path / "race"
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); f.write('4242'); f.flush(); "
+                               "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+                               str(tmp_path / ".race.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunExistsError, match=r"another indoevent train \(pid 4242"):
+            train(tiny_config(), final)
+        assert not final.exists() and not partial_dir(final).exists()  # nothing started, nothing mixed
+    finally:
+        holder.kill()
+        holder.wait()
+    # the lock is a POSIX flock, released when its holder exits: the run can go ahead
+    assert train(tiny_config(), final) == final and (final / "model.safetensors").exists()

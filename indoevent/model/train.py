@@ -414,9 +414,43 @@ def _as_config(config: RunConfig | str | Path | dict) -> RunConfig:
     return load_config(config)
 
 
+_LOCKS: dict[Path, Any] = {}  # run folder -> its open lock file, held until the process ends
+
+
+def _lock(final: Path) -> None:
+    """Hold ``.<name>.lock`` next to the run folder, so that a second ``train`` on it stops at once
+    instead of mixing its checkpoints into the first one's ``.partial`` folder."""
+    key = final.resolve()
+    if key in _LOCKS:  # this process already holds it (train called again in one Python session)
+        return
+    import fcntl
+
+    path = final.parent / f".{final.name}.lock"
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a+", encoding="utf-8")
+    except OSError as e:
+        raise RunWriteError(f"cannot write {path} ({write_failure(e) or e.strerror or e})") from e
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        pid = f.read().strip() or "?"
+        f.close()
+        raise RunExistsError(f"{final} is being written by another indoevent train (pid {pid}, lock {path}): "
+                             "wait for it to finish, or choose another --output-dir") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    _LOCKS[key] = f
+
+
 def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) -> Path:
     """The ``.<name>.partial`` folder of a run: checked, created, with the resolved config in it.
     Called once the data is read and checked, so a bad config or corpus creates nothing."""
+    if _is_main():
+        _lock(final)
     if final.exists() and not overwrite:
         raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another "
                              "--output-dir or run_name")
