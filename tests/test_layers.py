@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
 # Function-level imports still to lift, in modules other engineers own right now (reported, not hidden).
-KNOWN = {"indoevent/cli/extract.py", "indoevent/events/frames.py"}
+KNOWN = {"indoevent/evaluation/evaluate.py", "indoevent/events/frames.py", "indoevent/studio/backend.py"}
 
 
 def function_level_imports(path: Path) -> list[str]:
