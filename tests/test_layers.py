@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
 # Function-level imports still to lift, in modules other engineers own right now (reported, not hidden).
-KNOWN = {"indoevent/evaluation/evaluate.py", "indoevent/events/frames.py", "indoevent/studio/backend.py"}
+KNOWN: set[str] = set()  # files allowed function-level package imports: none
 
 
 def function_level_imports(path: Path) -> list[str]:

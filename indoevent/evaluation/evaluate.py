@@ -26,7 +26,7 @@ from ..events.extractor import Extraction, Extractor
 from ..model.metrics import score_spans
 from ..model.predict import Predictor
 from ..model.train import score_articles
-from ..text.iob import TaggedWords
+from ..text.iob import TaggedWords, tags_to_word_spans
 from ..atomic import write_text
 from .analysis import analyse
 from .html import render_report
@@ -75,8 +75,6 @@ class Report:
 # --- gold ---------------------------------------------------------------------------------------
 def conll_documents(path: str | Path, label_map: dict[str, str | None] | None = None) -> list[Document]:
     """The sentences of a CoNLL file as gold documents (text: tokens joined by spaces)."""
-    from ..text.iob import tags_to_word_spans
-
     docs = []
     for a in read_conll(path, label_map or {})[0]:
         spans = [Span(a.starts[i], a.ends[j - 1], lab, a.text[a.starts[i]:a.ends[j - 1]], id=f"s{k}")

@@ -29,6 +29,7 @@ from ..schema import ROLE_TARGETS, ROLES
 from ..text.sentences import SentenceIndex, split_sentences
 from ..document import Document, Relation, Span
 from ..text.tokenize import Word, tokenize
+from ..model.splits import kfold
 
 RECIPIENT_MARKERS = frozenset({"kepada", "dengan", "melawan", "terhadap"})
 PLACE_MARKERS = frozenset({"di", "ke"})
@@ -406,8 +407,6 @@ def fit_linker(documents: Sequence[Document], l2: float = 1.0, steps: int = 300,
 def cross_validate_linker(documents: Sequence[Document], **fit_kwargs) -> dict:
     """Leave-one-article-out argument scores of the rules and of the learned linker (trained
     on the other articles each time), with :func:`evaluate_linker`'s measures."""
-    from ..model.splits import kfold
-
     by_id = {d.doc_id: d for d in documents}
     rules, learned = LinkScores(), LinkScores()
     for fold in kfold(list(by_id), dev=False):

@@ -19,6 +19,7 @@ better. FastAPI and uvicorn are imported by :func:`create_app` and :func:`serve`
 # (``request: Request``, imported inside create_app) at run time, and strings it cannot resolve
 # would turn ``request`` into a required query parameter (422 on every call).
 import base64
+import os
 import hmac
 import threading
 import time
@@ -30,7 +31,7 @@ from typing import Any, Callable
 from ..annotation.lsexport import read_export
 from ..events.extractor import Extractor
 from ..model.metrics import score_spans
-from .client import connect
+from .client import TOKEN_ENV, URL_ENV, connect
 from .retrain import dev_f1, retrain
 from .tasks import check_labeling_config, predict_tasks
 
@@ -253,10 +254,6 @@ def serve(backend: Backend, host: str = "127.0.0.1", port: int = 9090,
 
 def environment_problem() -> str | None:
     """Why a retrain could not fetch its data, if it could not (checked at start, said once)."""
-    import os
-
-    from .client import TOKEN_ENV, URL_ENV
-
     missing = [v for v in (URL_ENV, TOKEN_ENV) if not os.environ.get(v)]
     if missing:
         return (f"{' and '.join('$' + m for m in missing)} not set: predictions work, but START_TRAINING cannot "
