@@ -172,26 +172,9 @@ def connect(url: str | None = None, token: str | None = None, timeout: float = 6
 # --- reading and checking tasks ---------------------------------------------------------------
 def read_tasks(path: str | Path) -> list[dict]:
     """Tasks from a Label Studio JSON export / task list, or from JSONL (one task a line, as
-    ``indoevent extract --format label-studio`` writes). Raises ExportError naming the line."""
-    path = Path(path)
-    if path.suffix != ".jsonl":
-        return load_tasks(path)
-    tasks = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ExportError(f"{path}: cannot read: {e}") from e
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            task = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ExportError(f"{path}:{n}:{e.colno}: malformed JSON: {e.msg}") from e
-        if not isinstance(task, dict):
-            raise ExportError(f"{path}:{n}: expected a task object, got {type(task).__name__}")
-        tasks.append(task)
-    return tasks
+    ``indoevent extract --format label-studio`` writes): the validator's reader, so push and
+    validate accept the same files. Raises ExportError naming the line."""
+    return load_tasks(path)
 
 
 def task_key(data: dict) -> str:
