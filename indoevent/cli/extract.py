@@ -117,15 +117,9 @@ def _run_extract(args) -> int:
     share = report.stats["forward_seconds"] / report.seconds if report.seconds else 0.0
     print(f"{report.written} article(s), {report.words} words -> {report.out} in {report.seconds:.1f}s "
           f"({rate:.0f} words/s, {share:.0%} in the model; model {extractor.version} loaded in {load_s:.1f}s)")
-    if report.skipped_done:
-        print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
     if report.tasks_json:
         print(f"Label Studio tasks: {report.tasks_json}")
-    if report.errors:
-        print(f"{len(report.errors)} input(s) could not be read (listed above); all others were written",
-              file=sys.stderr)
-        return 1
-    return 0
+    return _report_skipped(report)
 
 
 def _run_extract_ray(args) -> int:
@@ -141,6 +135,11 @@ def _run_extract_ray(args) -> int:
         return fail(str(e))
     print(f"{report.written} article(s), {report.words} words -> {report.out} in {report.seconds:.1f}s on Ray "
           f"({args.workers} worker(s))")
+    return _report_skipped(report)
+
+
+def _report_skipped(report) -> int:
+    """What both engines say at the end: articles resumed past, inputs that could not be read."""
     if report.skipped_done:
         print(f"{report.skipped_done} article(s) already in {report.out}: skipped")
     if report.errors:
