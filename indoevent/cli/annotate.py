@@ -119,9 +119,16 @@ def _add_gold(sub) -> None:
     p = sub.add_parser("gold", help="compile inline-markup gold (annotations/gold/*.ann) to a Label Studio export",
                        description="Compile the gold annotation, authored as inline markup "
                                    "(⟦ID:LABEL text > role=ID⟧), into a Label Studio JSON export. "
-                                   "With --check, exit 1 if OUT is not what the markup compiles to.")
-    p.add_argument("--markup", type=Path, default=Path("annotations/gold"), help="folder of .ann files")
-    p.add_argument("--seeds", type=Path, default=Path("seeds"), help="folder of the seed .txt files")
+                                   "Each .ann file's text comes from <its name>.txt in the first --texts folder "
+                                   "that has it. With --check, exit 1 if OUT is not what the markup compiles to.",
+                       epilog="the whole corpus (seeds and new articles):\n"
+                              "  indoevent gold --markup annotations/gold annotations/corpus/gold "
+                              "--texts seeds annotations/corpus/texts --out annotations/corpus.json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--markup", type=Path, nargs="+", default=[Path("annotations/gold")],
+                   help="folders of .ann files (default annotations/gold)")
+    p.add_argument("--texts", "--seeds", dest="texts", type=Path, nargs="+", default=[Path("seeds")],
+                   help="folders of the articles' .txt files (default seeds)")
     p.add_argument("--out", type=Path, default=Path("annotations/seeds.json"), help="export to write")
     p.add_argument("--check", action="store_true", help="only check that OUT is up to date")
     p.set_defaults(func=_run_gold)
@@ -130,7 +137,7 @@ def _add_gold(sub) -> None:
 def _run_gold(args) -> int:
 
     try:
-        text = dumps_export(build_gold(args.markup, args.seeds))
+        text = dumps_export(build_gold(args.markup, args.texts))
     except (ValueError, MarkupError) as e:
         return fail(str(e))
     except OSError as e:

@@ -20,6 +20,9 @@ from ..model.runs import RunExistsError
 from ..model.train import ModelLoadError
 from ..studio import tasks as studio_tasks
 from ..studio.retrain import cv_f1, dev_f1, retrain
+from ..studio.files import export_markup, fetch_next, submit_markup
+from ..annotation.lsexport import load_tasks
+from ..atomic import OutputExistsError
 
 
 # --- ls (Label Studio server) -----------------------------------------------------------------
@@ -78,8 +81,12 @@ def _add_ls(sub) -> None:
     s.add_argument("--out", type=Path, required=True, help="where to write the export (.json)")
     s.add_argument("--annotation", default="latest", metavar="CHOICE",
                    help="which annotation per task to count: latest (default), first, or annotator=ID")
+    s.add_argument("--ann", type=Path, default=None, metavar="DIR",
+                   help="also write each annotated task as DIR/<doc_id>.ann (inline markup, as annotations/gold)")
+    s.add_argument("--overwrite-ann", action="store_true", help="replace .ann files already in --ann DIR")
     s.set_defaults(func=_run_ls_pull)
     _add_loop(ls, server)
+    _add_files(ls, server)
 
 
 def _run_ls_status(args) -> int:
@@ -138,6 +145,12 @@ def _run_ls_pull(args) -> int:
     if r.problems:
         return fail(f"{r.path}: {len(r.problems)} problem(s): fix them in Label Studio, then pull again")
     print("valid")
+    if args.ann is not None:
+        try:
+            m = export_markup(load_tasks(r.path), args.ann, args.annotation, overwrite=args.overwrite_ann)
+        except (OutputExistsError, OSError) as e:
+            return fail(str(e))
+        print(f"wrote {len(m.written)} .ann files to {args.ann} ({m.unannotated} tasks unannotated)")
     return 0
 
 
@@ -305,6 +318,69 @@ def _run_ls_retrain(args) -> int:
     score = "" if f1 is None else f" ({'pooled cross-validated' if args.cv else 'dev'} span F1 {f1:.3f})"
     print(f"run: {r.run}{score}")
     return 0
+
+
+# --- task by task without a browser: next, submit ---------------------------------------------
+def _add_files(ls, server) -> None:
+    s = ls.add_parser("next", parents=[server], help="write the next task as an .ann markup file",
+                      description="Ask the project for the next task of this token's user (lowest prediction score "
+                                  "first once `ls rank` has turned uncertainty sampling on) and write it to "
+                                  "DIR/<doc_id>.ann as inline markup holding its newest prediction (the "
+                                  "pre-annotation), or its bare text with --no-predictions. Edit the file, then "
+                                  "`indoevent ls submit` it. Exits 3 when no task is left.",
+                      epilog="markup: ⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ "
+                             "(annotations/guidelines.md)")
+    s.add_argument("--project", required=True, help="project title or id")
+    s.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .ann file")
+    s.add_argument("--no-predictions", action="store_true",
+                   help="the bare text, without pre-annotations (an independent second annotation)")
+    s.set_defaults(func=_run_ls_next)
+    s = ls.add_parser("submit", parents=[server], help="store edited .ann files as their tasks' annotations",
+                      description="Validate each .ann file (its text without markup must be the task's text byte "
+                                  "for byte; spans and arguments must follow schema v1), then store it as the "
+                                  "annotation of the task whose doc_id is the file's name, by this token's user "
+                                  "(an earlier annotation of theirs is replaced, not doubled). A file with any "
+                                  "problem is not sent; its problems are listed one per line.")
+    s.add_argument("files", nargs="+", type=Path, metavar="FILE.ann")
+    s.add_argument("--project", required=True, help="project title or id")
+    s.set_defaults(func=_run_ls_submit)
+
+
+def _run_ls_next(args) -> int:
+    try:
+        studio = connect(args.url, args.token)
+        got = fetch_next(studio, args.project, args.out, with_predictions=not args.no_predictions)
+    except (StudioError, OutputExistsError, OSError) as e:
+        return fail(str(e))
+    if got is None:
+        print(f"no task left for this user in project {args.project!r}")
+        return 3
+    pre = f"pre-annotation of {got.model_version} (task score {got.score})" if got.model_version else "no pre-annotation"
+    print(f"task {got.task_id} ({got.doc_id}) -> {got.path}: {pre}")
+    return 0
+
+
+def _run_ls_submit(args) -> int:
+    try:
+        studio = connect(args.url, args.token)
+    except StudioError as e:
+        return fail(str(e))
+    bad = 0
+    for path in args.files:
+        try:
+            r = submit_markup(studio, args.project, path)
+        except InvalidExport as e:
+            _print_problems(e)
+            print(f"error: {e}", file=sys.stderr)
+            bad += 1
+            continue
+        except (StudioError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            bad += 1
+            continue
+        how = "updated" if r.updated else "created"
+        print(f"{path}: {how} annotation {r.annotation_id} of task {r.task_id} ({r.spans} spans, {r.relations} arguments)")
+    return 1 if bad else 0
 
 
 def add(sub) -> None:
