@@ -569,3 +569,37 @@ def test_a_second_train_on_one_run_folder_stops_at_once(tmp_path):
         holder.wait()
     # the lock is a POSIX flock, released when its holder exits: the run can go ahead
     assert train(tiny_config(), final) == final and (final / "model.safetensors").exists()
+
+
+# --- frozen splits (annotations/corpus/splits.json) ----------------------------------------------
+def test_frozen_splits_replace_dev_test_and_make_story_folds(tmp_path):
+    from indoevent.model.splits import load_splits
+
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps({"train": ["a1", "a2", "b1", "c1"], "dev": ["d1"], "test": ["t1"],
+                                "folds": [["a1", "a2"], ["b1"], ["c1", "d1"]]}), encoding="utf-8")
+    frozen = load_splits(path)
+    assert (frozen.dev, frozen.test) == (("d1",), ("t1",))
+    folds = frozen.folds()
+    assert [f.test for f in folds] == [("a1", "a2"), ("b1",), ("c1", "d1")]
+    assert folds[0].dev == ("b1",) and folds[0].train == ("c1", "d1")  # a story never straddles train and test
+    path.write_text(json.dumps({"train": ["a1"], "dev": ["a1"], "test": []}), encoding="utf-8")
+    with pytest.raises(ValueError, match="a1 is in train and in dev"):
+        load_splits(path)
+    path.write_text(json.dumps({"train": ["a1", "b1"], "dev": ["c1"], "test": ["t1"],
+                                "folds": [["a1"], ["b1"], ["t1"]]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="no test article"):
+        load_splits(path)
+
+
+def test_data_splits_must_cover_the_gold_exactly(tmp_path):
+    from indoevent.model.data import DataError
+    from indoevent.model.train import _frozen
+
+    class Gold:
+        gold = [type("A", (), {"doc_id": x})() for x in ("a", "b", "c")]
+
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps({"train": ["a", "b"], "dev": ["x"], "test": []}), encoding="utf-8")
+    with pytest.raises(DataError, match="in no split: c; not in the export: x"):
+        _frozen(Gold, str(path))

@@ -42,8 +42,9 @@ class ModelConfig:
                            "hub model id or local folder (config.json, weights, tokenizer); offline, point it at a "
                            "local copy and set HF_HUB_OFFLINE=1")
     revision: str | None = _f(None, "hub revision (branch, tag or commit) to pin the backbone to")
-    tiny_corpus: str | None = _f(None, "build a tiny random-init BERT at name_or_path from the .txt files of this "
-                                       "folder if it is missing (tests and tiny.yaml only; see indoevent/tiny.py)")
+    tiny_corpus: str | list[str] | None = _f(None, "build a tiny random-init BERT at name_or_path from the .txt files "
+                                                   "of this folder (or these folders) if it is missing (offline configs "
+                                                   "and tests; see indoevent/model/tiny.py)")
 
 
 @dataclass
@@ -78,6 +79,8 @@ class DataConfig:
     test: float | int | list[str] = _f(0, "gold articles held out for a final test score: fraction, count or "
                                           "ids; 0 for none")
     split_seed: int = _f(0, "seed of the article shuffle behind fraction and count splits (and of k-fold CV)")
+    splits: str | None = _f(None, "a frozen splits file (annotations/corpus/splits.json): its train/dev/test ids "
+                                  "replace dev and test, and its story folds make the --cv folds")
 
 
 @dataclass

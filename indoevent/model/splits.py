@@ -6,8 +6,10 @@ so test scores are not inflated by a near-copy of a headline in training.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 
@@ -47,3 +49,44 @@ def kfold(doc_ids: Sequence[str], k: int | None = None, seed: int = 0, dev: bool
         train = tuple(x for j, p in enumerate(parts) if j not in held_out for x in p)
         folds.append(Fold(i, tuple(sorted(train)), parts[(i + 1) % k] if dev else (), parts[i]))
     return folds
+
+
+@dataclass(frozen=True)
+class FrozenSplits:
+    """A committed split (``annotations/corpus/splits.json``): train/dev/test ids by story, and the
+    cross-validation parts (each a list of whole stories) over the train and dev articles."""
+
+    train: tuple[str, ...]
+    dev: tuple[str, ...]
+    test: tuple[str, ...]
+    parts: tuple[tuple[str, ...], ...]
+
+    def folds(self) -> list[Fold]:
+        """One fold per part: test on it, stop early on the next part, train on the rest (as ``kfold``)."""
+        k = len(self.parts)
+        if k < 3:
+            raise ValueError(f"cross-validation by story needs at least 3 parts, the splits file has {k}")
+        return [Fold(i, tuple(sorted(x for j, p in enumerate(self.parts) if j not in (i, (i + 1) % k) for x in p)),
+                     tuple(sorted(self.parts[(i + 1) % k])), tuple(sorted(self.parts[i]))) for i in range(k)]
+
+
+def load_splits(path: str | Path) -> FrozenSplits:
+    """Read a splits file: ``{"train": [...], "dev": [...], "test": [...], "folds": [[...], ...]}``.
+    Raises ValueError naming the file when an article is in two places or a fold holds a test article."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        parts = {k: tuple(raw[k]) for k in ("train", "dev", "test")}
+        folds = tuple(tuple(f) for f in raw.get("folds", []))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a splits file with train, dev and test lists ({e})") from e
+    seen: dict[str, str] = {}
+    for name, ids in parts.items():
+        for x in ids:
+            if x in seen:
+                raise ValueError(f"{path}: article {x} is in {seen[x]} and in {name}")
+            seen[x] = name
+    in_folds = [x for f in folds for x in f]
+    if folds and sorted(in_folds) != sorted(parts["train"] + parts["dev"]):
+        raise ValueError(f"{path}: the folds must hold each train and dev article once (and no test article)")
+    return FrozenSplits(parts["train"], parts["dev"], parts["test"], folds)

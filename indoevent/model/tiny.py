@@ -55,17 +55,26 @@ def train_wordpiece(texts: list[str], vocab_size: int = 2000, lowercase: bool = 
     return vocab
 
 
-def build_tiny_bert(out: str | Path, corpus: str | Path = "seeds", vocab_size: int = 2000, hidden_size: int = 128,
+def corpus_files(corpus: str | Path | list) -> list[Path]:
+    """The .txt files of a folder, a file, or a list of them, in a stable order."""
+    parts = corpus if isinstance(corpus, (list, tuple)) else [corpus]
+    files = []
+    for part in map(Path, parts):
+        found = sorted(part.glob("*.txt")) if part.is_dir() else [part]
+        if not found:
+            raise FileNotFoundError(f"{part}: no .txt files to train a vocabulary on")
+        files += found
+    return files
+
+
+def build_tiny_bert(out: str | Path, corpus: str | Path | list = "seeds", vocab_size: int = 2000, hidden_size: int = 128,
                     layers: int = 2, heads: int = 2, max_length: int = 512, seed: int = 0,
                     lowercase: bool = True) -> Path:
     """Write a tiny random-init ``BertModel`` checkpoint with a seed-trained vocabulary to ``out``."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizer
 
-    corpus = Path(corpus)
-    files = sorted(corpus.glob("*.txt")) if corpus.is_dir() else [corpus]
-    if not files:
-        raise FileNotFoundError(f"{corpus}: no .txt files to train a vocabulary on")
+    files = corpus_files(corpus)
     texts = [f.read_text(encoding="utf-8") for f in files]
     vocab = train_wordpiece(texts, vocab_size, lowercase)
     out = Path(out)
@@ -85,7 +94,7 @@ def build_tiny_bert(out: str | Path, corpus: str | Path = "seeds", vocab_size: i
     return out
 
 
-def ensure_tiny_bert(out: str | Path, corpus: str | Path = "seeds", **kwargs) -> Path:
+def ensure_tiny_bert(out: str | Path, corpus: str | Path | list = "seeds", **kwargs) -> Path:
     """Build the tiny checkpoint at ``out`` unless it is already there."""
     out = Path(out)
     if (out / "config.json").exists() and (out / "vocab.txt").exists():

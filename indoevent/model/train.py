@@ -38,7 +38,7 @@ from .predict import Prediction, Predictor
 from .runs import (SCHEMA_VERSION, RunExistsError, RunWriteError, is_hub_id, model_card, partial_dir, run_info,
                    write_failure, write_json, write_run)
 from .runtime import TorchForward, cpu_bf16_trains_faster, native_bf16
-from .splits import kfold
+from .splits import FrozenSplits, kfold, load_splits
 from .tiny import ensure_tiny_bert
 
 __all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
@@ -499,7 +499,11 @@ def _save_model(result: FitResult, cfg: RunConfig, out: Path) -> None:
 def _split(corpus: Corpus, cfg: RunConfig) -> dict[str, list[TaggedWords]]:
     """Gold articles split by article (data.dev, data.test), plus CoNLL sentences by their own split."""
     by_id = corpus.by_id()
-    ids = split_ids(list(by_id), cfg.data.dev, cfg.data.test, cfg.data.split_seed) if corpus.gold else ((), (), ())
+    if cfg.data.splits and corpus.gold:
+        frozen = _frozen(corpus, cfg.data.splits)
+        ids = (frozen.train, frozen.dev, frozen.test)
+    else:
+        ids = split_ids(list(by_id), cfg.data.dev, cfg.data.test, cfg.data.split_seed) if corpus.gold else ((), (), ())
     return {name: [by_id[i] for i in part] + corpus.extra[name] for name, part in zip(("train", "dev", "test"), ids)}
 
 
@@ -563,8 +567,30 @@ def _print_summary(final: Path, metrics: dict, seconds: float) -> None:
 
 
 # --- cross-validation -------------------------------------------------------------------------
-def _folds(corpus: Corpus, k: int | None, seed: int) -> list:
-    """The folds of ``--cv``, or a DataError saying which cv.k the gold articles allow."""
+def _frozen(corpus: Corpus, path: str) -> FrozenSplits:
+    """data.splits, checked against the gold: every gold article is in exactly one split."""
+    try:
+        frozen = load_splits(path)
+    except ValueError as e:
+        raise DataError(f"data.splits: {e}") from e
+    gold = {a.doc_id for a in corpus.gold}
+    listed = set(frozen.train) | set(frozen.dev) | set(frozen.test)
+    if gold != listed:
+        raise DataError(f"data.splits {path} does not match data.export: in no split: "
+                        f"{', '.join(sorted(gold - listed)) or 'none'}; not in the export: "
+                        f"{', '.join(sorted(listed - gold)) or 'none'}")
+    return frozen
+
+
+def _folds(corpus: Corpus, k: int | None, seed: int, splits: str | None = None) -> list:
+    """The folds of ``--cv`` (by story from data.splits, else by article), or a DataError saying
+    which cv.k the gold articles allow."""
+    if splits:
+        frozen = _frozen(corpus, splits)
+        try:
+            return frozen.folds()
+        except ValueError as e:
+            raise DataError(f"data.splits: {e}") from e
     n = len(corpus.gold)
     if n < 3:
         raise DataError(f"--cv needs at least 3 gold articles (data.export), got {n}")
@@ -595,7 +621,7 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
     # data: folds by article, checked before anything is written
     corpus = load_corpus(cfg.data)
     by_id = corpus.by_id()
-    folds = _folds(corpus, cfg.cv.k, cfg.data.split_seed)
+    folds = _folds(corpus, cfg.cv.k, cfg.data.split_seed, cfg.data.splits)
     work = _prepare_work(final, resume, overwrite, cfg)
 
     # one model per fold, scored on its test articles

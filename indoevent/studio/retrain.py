@@ -159,3 +159,36 @@ def dev_f1(metrics: dict | None) -> float | None:
         return float(metrics["dev"]["all"]["micro"]["f1"] or 0.0)  # type: ignore[index]
     except (TypeError, KeyError):
         return None
+
+
+# --- how far pre-annotations were from what annotators made of them ---------------------------
+def preannotation_scores(tasks: list[dict], model_version: str, doc_ids: Sequence[str]) -> dict:
+    """Strict span scores (``model.metrics.score_spans``) of one model version's predictions against
+    the corrected annotations of the given articles: the loop's curve, one point per batch. An
+    article without an annotation or without that version's prediction is an error naming it.
+
+    >>> res = lambda *s: [{"type": "labels", "from_name": "entity", "to_name": "text", "id": f"r{i}",
+    ...     "value": {"start": a, "end": b, "labels": [lab], "text": "x"}} for i, (a, b, lab) in enumerate(s)]
+    >>> task = {"data": {"text": "Putin bertemu Kim.", "doc_id": "b1"},
+    ...         "annotations": [{"id": 1, "result": res((0, 5, "PER"), (14, 17, "PER"))}],
+    ...         "predictions": [{"model_version": "m1", "result": res((0, 5, "PER"), (14, 17, "GPE"))}]}
+    >>> m = preannotation_scores([task], "m1", ["b1"])
+    >>> m["entities"]["micro"]["f1"], m["articles"]
+    (0.5, 1)
+    """
+    from ..model.metrics import score_spans
+
+    by_id = {str((t.get("data") or {}).get("doc_id")): (i, t) for i, t in enumerate(tasks)}
+    gold, pred = [], []
+    for doc_id in doc_ids:
+        if doc_id not in by_id:
+            raise StudioError(f"article {doc_id} is not in the export")
+        i, task = by_id[doc_id]
+        doc, _, _, _ = task_to_document(task, i)
+        preds = [p for p in task.get("predictions") or [] if p.get("model_version") == model_version]
+        if doc is None or not preds:
+            raise StudioError(f"article {doc_id}: {'no annotation' if doc is None else f'no prediction of {model_version}'}")
+        pdoc, _, _, _ = task_to_document({**task, "annotations": [{"result": preds[-1]["result"]}]}, i)
+        gold.append(doc.spans)
+        pred.append(pdoc.spans if pdoc else [])
+    return {**score_spans(gold, pred), "articles": len(doc_ids)}
