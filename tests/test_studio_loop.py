@@ -154,18 +154,58 @@ def test_health_and_setup_refuse_a_config_that_is_not_the_schema(client, backend
     assert bad.status_code == 400 and "ATTACK" in bad.json()["error"]
 
 
-def test_basic_auth_guards_everything_but_the_webhook(backend):
-    c = TestClient(create_app(backend, basic_auth=("tim", "rahasia")))
+SECRET = "s3cret-abc"
+HOOK = f"/secret/{SECRET}/webhook"
+
+
+@pytest.fixture
+def secret_env(monkeypatch):
+    monkeypatch.setenv("INDOEVENT_WEBHOOK_SECRET", SECRET)
+
+
+def set_up(c: TestClient, project: int = 4, **kw) -> None:
+    """The /setup Label Studio sends through the URL `ls connect` registered."""
+    r = c.post(f"/secret/{SECRET}/setup", json={"project": f"{project}.1712345678", "schema": render_config()}, **kw)
+    assert r.status_code == 200, r.text
+
+
+def test_basic_auth_guards_everything_but_the_webhook(wired_run, secret_env, tmp_path):
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path)
+    c = TestClient(create_app(b, basic_auth=("tim", "rahasia")))
     good = {"Authorization": "Basic " + base64.b64encode(b"tim:rahasia").decode()}
     wrong = {"Authorization": "Basic " + base64.b64encode(b"tim:salah").decode()}
     assert c.get("/health").status_code == 401
     assert c.get("/health", headers=wrong).status_code == 401
     assert c.get("/health", headers=good).status_code == 200
     assert c.post("/predict", json={"tasks": []}).status_code == 401
-    assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 1}}).status_code == 200
+    set_up(c, 1, headers=good)
+    assert c.post(HOOK, json={"action": "ANNOTATION_CREATED", "project": {"id": 1}}).status_code == 200
 
 
-def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
+def test_webhook_needs_the_secret_and_the_project_the_backend_was_set_up_for(wired_run, secret_env, tmp_path, caplog):
+    # Anyone who reached the port could start retrains (and swap the model) for any project id.
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path, studio_factory=lambda: 1 / 0)
+    c = TestClient(create_app(b))
+    train = {"action": "START_TRAINING", "project": {"id": 4}}
+    assert c.post("/webhook", json=train).status_code == 403          # no secret in the URL
+    assert c.post(HOOK, json=train).status_code == 403                # no project set up yet
+    assert c.post("/secret/wrong/setup", json={"project": "9.1", "schema": render_config()}).status_code == 404
+    set_up(c, 4)
+    assert c.post("/secret/wrong/webhook", json=train).status_code == 404
+    assert c.post(HOOK, json={**train, "project": {"id": 5}}).status_code == 403
+    assert c.post(f"/secret/{SECRET}/setup", json={"project": "5.1", "schema": render_config()}).status_code == 400
+    assert b.training.state == "idle" and c.get("/health").json()["project"] == 4
+    for i in range(50):  # made-up actions must not grow the counters
+        c.post(HOOK, json={"action": f"MADE_UP_{i}", "project": {"id": 4}})
+    assert len(c.get("/health").json()["events"]) <= 3
+    assert c.post(HOOK, json=train).json()["status"] == "started"
+    b.wait(10)
+    # Without the secret configured at all, no webhook is taken.
+    assert TestClient(create_app(Backend(wired_run, device="cpu", work_dir=tmp_path, secret=""))).post(
+        HOOK, json=train).status_code in (403, 404)
+
+
+def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run, secret_env, tmp_path, caplog):
     release = threading.Event()
     calls = []
 
@@ -174,11 +214,14 @@ def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
         release.wait(10)
         raise StudioError("cannot reach Label Studio at http://127.0.0.1:1")
 
-    b = Backend(wired_run, device="cpu", studio_factory=studio)
+    caplog.set_level("INFO", logger="indoevent.serve")
+    b = Backend(wired_run, device="cpu", studio_factory=studio, work_dir=tmp_path,
+                config=ROOT / "training/configs/tiny.yaml")
     c = TestClient(create_app(b))
-    assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 4}}).json()["status"] == "ok"
-    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
-    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "busy"
+    set_up(c, 4)
+    assert c.post(HOOK, json={"action": "ANNOTATION_CREATED", "project": {"id": 4}}).json()["status"] == "ok"
+    assert c.post(HOOK, json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
+    assert c.post(HOOK, json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "busy"
     assert c.get("/health").json()["training"]["state"] == "running"
     release.set()
     b.wait(10)
@@ -186,7 +229,10 @@ def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
     assert h["events"] == {"ANNOTATION_CREATED": 1, "START_TRAINING": 2}
     assert h["training"]["state"] == "failed" and "cannot reach Label Studio" in h["training"]["last"]["error"]
     assert h["model_version"] == b.model_version and len(calls) == 1  # still serving, trained once
-    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
+    said = [r.getMessage() for r in caplog.records if r.name == "indoevent.serve"]
+    assert any(m.startswith("retrain: started for project 4") for m in said)
+    assert any(m.startswith("retrain: failed: cannot reach Label Studio") for m in said)
+    assert c.post(HOOK, json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
     b.wait(10)
 
 

@@ -13,7 +13,7 @@ nothing. Everything sent is checked with the project's own validator first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,11 @@ from .client import (InvalidExport, Studio, StudioError, check_tasks, config_pro
 
 UNCERTAINTY = "Uncertainty sampling"
 SCORE_VIEW = "indoevent: lowest score first"
+# The tab shows these Data Manager columns only: the raw text and result columns fill the screen.
+SCORE_COLUMNS = ("tasks:id", "tasks:data.doc_id", "tasks:predictions_score", "tasks:predictions_model_versions")
+# A text longer than this gets an empty prediction and a warning (news articles stay far below):
+# one 1M-character text once made a 19 MB answer.
+MAX_TEXT = 200_000
 
 # What a loopback backend needs on the Label Studio server (../shared/PITFALLS.md): without the
 # first three the backend is refused as a "reserved network address" (403, a half-made backend),
@@ -74,10 +79,13 @@ def task_score(art: Extraction) -> float | None:
     return None if art.score is None else round(art.score, 4)
 
 
-def prediction(art: Extraction, model_version: str) -> dict:
+def prediction(art: Extraction, model_version: str, relations: bool = True) -> dict:
     """A Label Studio prediction of one article: regions with ids and scores, relations for the
-    event arguments (``Extraction.to_label_studio``), the task score and the model version."""
+    event arguments (``Extraction.to_label_studio``; left out with ``relations=False``, since a
+    long article gets 50-190 arrows over its words), the task score and the model version."""
     pred = art.to_label_studio(model_version)["predictions"][0]
+    if not relations:
+        pred["result"] = [r for r in pred["result"] if r.get("type") != "relation"]
     return {**pred, "score": task_score(art)}
 
 
@@ -88,12 +96,36 @@ def task_text(task: dict) -> str:
     return text if isinstance(text, str) else ""
 
 
-def predict_tasks(extractor: Extractor, tasks: Sequence[dict], batch_size: int | None = None) -> list[dict]:
+def unreadable(text: str) -> str | None:
+    """Why a text cannot be predicted (None: it can).
+
+    >>> unreadable("Putin \\ud800"), unreadable("Putin")
+    ('it holds a lone surrogate (not UTF-8)', None)
+    """
+    if len(text) > MAX_TEXT:
+        return f"{len(text)} characters, over the {MAX_TEXT} served"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it holds a lone surrogate (not UTF-8)"
+    return None
+
+
+def predict_tasks(extractor: Extractor, tasks: Sequence[dict], batch_size: int | None = None, *,
+                  relations: bool = True, warn: Callable[[str], None] | None = None) -> list[dict]:
     """One prediction per task, in order, batched through the extractor (an empty text gets
-    an empty result, never a missing entry)."""
+    an empty result, never a missing entry). A text the model cannot take (a lone surrogate,
+    an enormous one) gets an empty result and a ``warn``: one task never fails the batch."""
     ids = [str((t.get("data") or {}).get("doc_id") or t.get("id") or i) for i, t in enumerate(tasks)]
-    arts = extractor.extract_many([task_text(t) for t in tasks], batch_size=batch_size, ids=ids)
-    return [prediction(a, extractor.version) for a in arts]
+    texts = [task_text(t) for t in tasks]
+    for i, text in enumerate(texts):
+        why = unreadable(text)
+        if why:
+            texts[i] = ""
+            if warn is not None:
+                warn(f"task {ids[i]}: empty result: {why}")
+    arts = extractor.extract_many(texts, batch_size=batch_size, ids=ids)
+    return [prediction(a, extractor.version, relations) for a in arts]
 
 
 # --- projects ---------------------------------------------------------------------------------
