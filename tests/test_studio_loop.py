@@ -285,3 +285,82 @@ def test_retrain_into_an_existing_run_is_refused_before_the_server_is_asked(tmp_
     with pytest.raises(RunExistsError, match="--overwrite"):
         retrain(Studio(Untouchable(), "http://127.0.0.1:1"), ["p"], ROOT / "training/configs/tiny.yaml", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no annotations.json either
+
+
+# --- serve: bad input, busy port, logs (issue 14) ---------------------------------------------
+def test_a_lone_surrogate_or_an_enormous_text_empties_its_task_not_the_batch(backend, caplog, monkeypatch):
+    c = TestClient(create_app(backend), raise_server_exceptions=False)
+    caplog.set_level("INFO", logger="indoevent.serve")
+    body = '{"tasks": [{"id": 1, "data": {"text": "Putin \\ud800 bertemu"}}, {"id": 2, "data": {"text": "Putin."}}]}'
+    r = c.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and [len(x["result"]) for x in r.json()["results"]] == [0, 1]
+    said = [r.getMessage() for r in caplog.records if r.name == "indoevent.serve"]
+    assert any("task 1: empty result: it holds a lone surrogate" in m for m in said)
+    # Every call is logged at the default level: tasks, seconds, model version.
+    assert any(m.startswith("predict: 2 task(s) in ") and backend.model_version in m for m in said)
+    monkeypatch.setattr("indoevent.studio.tasks.MAX_TEXT", 20, raising=False)
+    r = c.post("/predict", json={"tasks": [{"id": 3, "data": {"text": "Putin bertemu Kim di Beijing."}}]})
+    assert r.json()["results"][0]["result"] == []
+
+
+def test_a_request_over_the_limit_is_refused_before_it_is_read(backend):
+    c = TestClient(create_app(backend))
+    assert c.post("/predict", json={"tasks": "x" * 5_000_000}).status_code == 413
+
+
+def test_relations_none_leaves_the_arrows_out(wired_run, tmp_path, capsys):
+    assert "--relations" in main_help(["serve", "--help"], capsys)
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path)
+    b.relations = False
+    (res,) = TestClient(create_app(b)).post("/predict", json={"tasks": [ls_task(0, TEXTS[0])]}).json()["results"]
+    assert res["result"] and not [x for x in res["result"] if x["type"] == "relation"]
+
+
+def main_help(args: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(args)
+    return capsys.readouterr().out
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(wired_run, tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        try:
+            rc = main(["serve", "--model", str(wired_run), "--port", str(port), "--work-dir", str(tmp_path)])
+        except SystemExit as e:  # uvicorn exits when it cannot bind
+            rc = e.code
+    out, err = capsys.readouterr()
+    assert rc == 1 and "http://" not in out
+    assert len(err.strip().splitlines()) == 1 and f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_a_retrain_that_cannot_start_says_why_in_one_line(wired_run, tmp_path, caplog):
+    caplog.set_level("INFO", logger="indoevent.serve")
+    one = [annotated("a", "Putin bertemu Kim.", [(0, 5, "PER")], "2025-01-01")]
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path, config=ROOT / "training/configs/tiny.yaml",
+                studio_factory=lambda: Studio(FakeClient(one), "http://fake"))
+    b.start_training(4)
+    b.wait(30)
+    assert b.training.state == "failed"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "1 annotated article(s)" in errors[0] and "needs at least 2" in errors[0]
+    caplog.clear()
+    b.config = tmp_path / "nowhere.yaml"
+    b.start_training(4)
+    b.wait(30)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "nowhere.yaml not found" in errors[0]
+
+
+class FakeClient:
+    """Label Studio's SDK client, as far as a snapshot export of one project goes."""
+
+    def __init__(self, tasks: list[dict]):
+        from types import SimpleNamespace as NS
+
+        done = NS(status="completed", id=1)
+        exports = NS(create=lambda *a, **k: done, get=lambda *a, **k: done, delete=lambda *a, **k: None,
+                     download=lambda *a, **k: iter([json.dumps(tasks).encode()]))
+        self.projects = NS(get=lambda pid: NS(id=pid, title="berita", label_config=render_config()), exports=exports)
