@@ -364,3 +364,42 @@ class FakeClient:
         exports = NS(create=lambda *a, **k: done, get=lambda *a, **k: done, delete=lambda *a, **k: None,
                      download=lambda *a, **k: iter([json.dumps(tasks).encode()]))
         self.projects = NS(get=lambda pid: NS(id=pid, title="berita", label_config=render_config()), exports=exports)
+
+
+def test_every_label_studio_start_shown_binds_to_this_machine():
+    # The same commands turn SSRF protection off: the server must not listen on every interface.
+    for doc in (ROOT / "README.md", ROOT / "annotations" / "guidelines.md"):
+        starts = [line for line in doc.read_text(encoding="utf-8").splitlines() if "label-studio start" in line]
+        assert starts and all("--internal-host 127.0.0.1" in line for line in starts), (doc, starts)
+
+
+def test_the_readme_loop_section_says_what_serve_logs():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    loop = text[text.index("## Annotating with Label Studio"):text.index("## Speed")]
+    for said in ("predict: 3 task(s) in", "retrain: started for project", "retrain: step", "retrain: done: run",
+                 "on the same 12 dev article(s)", "retrain: failed:", "served.json", "INDOEVENT_WEBHOOK_SECRET",
+                 "indoevent serve --model models/berita-r1/run"):
+        assert said in loop, said
+
+
+def test_a_swap_is_recorded_and_a_restart_serves_the_swapped_run(wired_run, tmp_path, monkeypatch, caplog):
+    import shutil
+
+    from indoevent.studio.retrain import Merged, RetrainReport
+
+    new_run = shutil.copytree(wired_run, tmp_path / "new-run")
+    monkeypatch.setattr("indoevent.studio.backend.retrain",
+                        lambda *a, **k: RetrainReport(tmp_path / "a.json", Merged(), new_run, None))
+    monkeypatch.setattr("indoevent.studio.backend.compare_on_dev", lambda *a: {
+        "dev_articles": 3, "dev_f1_new": 0.9, "dev_f1_served": 0.5, "dev_accepted_predictions": 2}, raising=False)
+    caplog.set_level("INFO", logger="indoevent.serve")
+    work = tmp_path / "work"
+    b = Backend(wired_run, device="cpu", work_dir=work, config=ROOT / "training/configs/tiny.yaml",
+                studio_factory=lambda: None)
+    b.start_training(4)
+    b.wait(30)
+    assert b.training.state == "done" and b.training.last["swapped"], b.training.last
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrain: done")]
+    assert done and "on the same 3 dev article(s)" in done[0] and "2 of them labelled exactly as" in done[0]
+    again = Backend(wired_run, device="cpu", work_dir=work)
+    assert again.run == Path(new_run).resolve() and again.swapped_from == str(wired_run)

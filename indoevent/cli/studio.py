@@ -19,6 +19,7 @@ from ..model.data import DataError
 from ..model.runs import RunExistsError
 from ..model.train import ModelLoadError
 from ..studio import tasks as studio_tasks
+from ..studio.backend import SECRET_ENV, secret_url
 from ..studio.retrain import cv_f1, dev_f1, retrain
 
 
@@ -36,6 +37,7 @@ examples:
   indoevent ls rank --project berita --model models/tiny            # lowest score first
   indoevent ls connect --project berita --url http://127.0.0.1:9090 # after `indoevent serve`
   indoevent ls retrain --project berita --config training/configs/tiny.yaml --out-dir models/berita-r1
+  indoevent serve --model models/berita-r1/run                       # then serve the new run
 """
 
 
@@ -276,13 +278,20 @@ def _run_ls_connect(args) -> int:
     print("A backend on 127.0.0.1 or a private address needs these in the Label Studio server's environment:")
     for name, value, why in studio_tasks.LOOPBACK_SETTINGS:
         print(f"  {name}={value}    # {why}")
-    print("Webhooks (START_TRAINING) carry no basic-auth credentials: /webhook of `indoevent serve` takes none.")
+    url = args.backend_url
+    secret = os.environ.get(SECRET_ENV)
+    if secret:  # Label Studio appends /webhook to this URL: the secret travels as a path segment
+        url = secret_url(url, secret)
+    else:
+        print(f"warning: ${SECRET_ENV} not set: `indoevent serve` refuses \"Start training\" without it",
+              file=sys.stderr)
     try:
         studio = connect(args.url, args.token)
-        b = studio_tasks.connect_backend(studio, args.project, args.backend_url, basic_auth=auth)
+        b = studio_tasks.connect_backend(studio, args.project, url, basic_auth=auth)
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
-    print(f"ML backend {b.id} at {b.url} connected (interactive) to project {b.project}: state {b.state}")
+    print(f"ML backend {b.id} at {args.backend_url} connected (interactive) to project {b.project}: state {b.state}"
+          + (" (webhooks through the secret URL)" if secret else ""))
     return 0
 
 
@@ -304,6 +313,7 @@ def _run_ls_retrain(args) -> int:
     f1 = cv_f1(r.metrics) if args.cv else dev_f1(r.metrics)
     score = "" if f1 is None else f" ({'pooled cross-validated' if args.cv else 'dev'} span F1 {f1:.3f})"
     print(f"run: {r.run}{score}")
+    print(f"to serve it: restart `indoevent serve --model {r.run}` (then `indoevent ls predict --model {r.run}`)")
     return 0
 
 

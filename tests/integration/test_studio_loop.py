@@ -29,6 +29,7 @@ SEEDS = ROOT / "annotations" / "seeds.json"
 WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
         "bertemu": "B-CONSULT", "rabu": "B-DATE"}
 EMOJI = "😀 Kim bertemu Putin 👍🏽 di Beijing."
+WEBHOOK_SECRET = "integration-secret"
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,7 @@ def backend_url(label_studio, wired_run, tiny_config, tmp_path):
 
     port = free_port()
     env = {**os.environ, "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token,
+           "INDOEVENT_WEBHOOK_SECRET": WEBHOOK_SECRET,
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "indoevent", "serve", "--model", str(wired_run), "--port", str(port),
@@ -164,7 +166,8 @@ def backend_url(label_studio, wired_run, tiny_config, tmp_path):
 
 
 def test_label_studio_gets_predictions_from_the_backend_and_start_training_retrains(
-        label_studio, studio, backend_url, wired_run, capsys, title):
+        label_studio, studio, backend_url, wired_run, capsys, title, monkeypatch):
+    monkeypatch.setenv("INDOEVENT_WEBHOOK_SECRET", WEBHOOK_SECRET)  # connect puts it in the backend's URL
     project = push(studio, SEEDS, title, progress=False)
     assert main(["ls", "connect", "--project", title, "--url", backend_url, "--ls-url", label_studio.url,
                  "--token", label_studio.token]) == 0
@@ -192,6 +195,7 @@ def test_label_studio_gets_predictions_from_the_backend_and_start_training_retra
     assert h["training"]["state"] == "done", h["training"]
     last = h["training"]["last"]
     assert last["project"] == project.project_id and last["dev_articles"] == 1 and Path(last["run"]).is_dir()
+    assert _health(backend_url)["project"] == project.project_id  # set up through the secret URL
     # Swapped only if better on the same dev article: the served version says which one won.
     assert h["model_version"] == (last["model_version"] if last["swapped"] else version)
 
