@@ -144,6 +144,11 @@ def _run_ls_pull(args) -> int:
 
 
 # --- the annotation loop: import, predict, rank, connect, retrain -------------------------------
+FORCE_HELP = ("use the run even if its dev F1 is below that of the project's model version (its setting, else the "
+              "newest version among its predictions), both scored on the run's dev articles the project has "
+              "annotated")
+
+
 def _add_loop(ls, server) -> None:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
@@ -167,6 +172,7 @@ def _add_loop(ls, server) -> None:
                                   "found), so low means look at me. Rerun to finish an interrupted run.")
     s.add_argument("--project", required=True, help="project title or id")
     s.add_argument("--model", type=Path, required=True, help="run directory")
+    s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_run_ls_predict)
     s = ls.add_parser("rank", parents=[server], help="serve tasks lowest prediction score first",
                       description="Turn on uncertainty sampling for the run's model version through the API (the "
@@ -177,7 +183,9 @@ def _add_loop(ls, server) -> None:
     s.add_argument("--project", required=True, help="project title or id")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--model", type=Path, help="run directory (its model version)")
-    g.add_argument("--model-version", help="a model version string as in the project's predictions")
+    g.add_argument("--model-version", help="a model version string as in the project's predictions (not "
+                                           "compared with the version in use: it names no run)")
+    s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_run_ls_rank)
     s = ls.add_parser("connect", help="register `indoevent serve` as the project's ML backend",
                       description="Register an ML backend (`indoevent serve`) with the project, interactive "
@@ -241,12 +249,14 @@ def _run_ls_import(args) -> int:
 def _run_ls_predict(args) -> int:
     try:
         studio = connect(args.url, args.token)
-        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size)
+        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size,
+                                         run=args.model, force=args.force)
     except InvalidExport as e:
         _print_problems(e)
         return fail(str(e))
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
+    _print_comparison(r.comparison)
     low = f"; lowest task score {min(r.scores):.3f}" if r.scores else ""
     print(f"project {r.project_id}: added predictions of {r.model_version} to {r.predicted} tasks "
           f"({r.had_it} already had one){low}")
@@ -256,14 +266,24 @@ def _run_ls_predict(args) -> int:
 def _run_ls_rank(args) -> int:
     try:
         studio = connect(args.url, args.token)
-        version = args.model_version or Extractor.from_pretrained(args.model, device="cpu").version
-        r = studio_tasks.rank(studio, args.project, version)
+        extractor = Extractor.from_pretrained(args.model, device="cpu") if args.model else None
+        version = args.model_version or extractor.version
+        r = studio_tasks.rank(studio, args.project, version, extractor=extractor, run=args.model, force=args.force)
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
+    _print_comparison(r.comparison)
+    if args.model_version:
+        print("no dev F1 comparison with the project's model version: --model-version names no run (no dev articles)")
     print(f"project {r.project_id}: sampling {r.sampling!r} for model version {r.model_version}: \"Label All "
           f"Tasks\" serves the lowest-scoring task next")
     print(f"fallback: Data Manager tab {studio_tasks.SCORE_VIEW!r} (id {r.view_id}) sorts tasks by prediction score")
     return 0
+
+
+def _print_comparison(cmp: studio_tasks.DevComparison | None) -> None:
+    """The run against the project's model version; a warning when it scores below it (--force)."""
+    if cmp is not None:
+        print(("warning: " if cmp.worse else "") + cmp.describe(), file=sys.stderr if cmp.worse else sys.stdout)
 
 
 def _run_ls_connect(args) -> int:

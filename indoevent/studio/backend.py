@@ -43,8 +43,8 @@ from typing import Any, Callable
 
 from ..annotation.lsexport import read_export
 from ..events.extractor import Extractor
-from ..model.metrics import score_spans
 from .client import TOKEN_ENV, URL_ENV, connect
+from .compare import dev_ids, span_f1
 from .retrain import dev_f1, retrain
 from .tasks import check_labeling_config, predict_tasks
 
@@ -268,8 +268,7 @@ def compare_on_dev(old: Extractor, new: Extractor, run: Path, export: Path) -> d
     same articles for both: the served model's own dev score is on other ones), and how many of
     them are labelled exactly as the served model predicted them: accepted pre-annotations, on
     which the served model scores perfectly (the comparison then leans towards keeping it)."""
-    info = json.loads((Path(run) / "run_info.json").read_text(encoding="utf-8"))
-    dev = set(info.get("split", {}).get("dev") or [])
+    dev = dev_ids(run)
     docs = [d for d in read_export(export).documents if d.doc_id in dev]
     out = {"dev_articles": len(docs), "dev_f1_new": 0.0, "dev_f1_served": 0.0, "dev_accepted_predictions": 0}
     if not docs:
@@ -279,9 +278,8 @@ def compare_on_dev(old: Extractor, new: Extractor, run: Path, export: Path) -> d
     served = [a.spans for a in old.extract_many(texts)]
     key = lambda spans: sorted((s.start, s.end, s.label) for s in spans)  # noqa: E731
     out["dev_accepted_predictions"] = sum(key(g) == key(p) for g, p in zip(gold, served))
-    out["dev_f1_served"] = float(score_spans(gold, served)["all"]["micro"]["f1"] or 0.0)
-    out["dev_f1_new"] = float(score_spans(gold, [a.spans for a in new.extract_many(texts)])["all"]["micro"]["f1"]
-                              or 0.0)
+    out["dev_f1_served"] = span_f1(gold, served)
+    out["dev_f1_new"] = span_f1(gold, [a.spans for a in new.extract_many(texts)])
     return out
 
 

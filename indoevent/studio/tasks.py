@@ -13,7 +13,7 @@ nothing. Everything sent is checked with the project's own validator first.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from ..events.extractor import Extraction, Extractor
 from ..schema import TEXT_NAME
 from .client import (InvalidExport, Studio, StudioError, check_tasks, config_problems, existing_keys, find_project,
                      import_request, task_key)
+from .compare import DevComparison, compare_on_dev_tasks, dev_ids, version_in_use
 
 UNCERTAINTY = "Uncertainty sampling"
 SCORE_VIEW = "indoevent: lowest score first"
@@ -209,15 +210,43 @@ def import_articles(studio: Studio, paths: Sequence[str | Path], project: str | 
     return report
 
 
-def project_tasks(studio: Studio, project_id: int) -> list[dict]:
-    """Every task of a project with its data and the model versions of its predictions."""
+def _plain(item: Any) -> dict:
+    """An SDK object (a prediction) as the dict Label Studio sent."""
+    return item if isinstance(item, dict) else item.model_dump(mode="json")
+
+
+def project_tasks(studio: Studio, project_id: int, full: Container[str] = ()) -> list[dict]:
+    """Every task of a project with its data, the model versions of its predictions and, in
+    ``predictions``, each one's version and date. Tasks whose doc_id is in ``full`` keep their
+    annotations and whole predictions (the others' would fill memory on a large project)."""
     with studio.talking(f"listing the tasks of project {project_id}"):
         out = []
         for t in studio.client.tasks.list(project=project_id, fields="all", page_size=100):
-            versions = {p.get("model_version") if isinstance(p, dict) else getattr(p, "model_version", None)
-                        for p in (t.predictions or [])}
-            out.append({"id": t.id, "data": t.data or {}, "model_versions": versions})
+            data = t.data or {}
+            preds = [_plain(p) for p in (t.predictions or [])]
+            task = {"id": t.id, "data": data, "model_versions": {p.get("model_version") for p in preds}}
+            if str(data.get("doc_id")) in full:
+                task |= {"annotations": [_plain(a) for a in (t.annotations or [])], "predictions": preds}
+            else:
+                task["predictions"] = [{k: p.get(k) for k in ("model_version", "created_at")} for p in preds]
+            out.append(task)
         return out
+
+
+class WorseRun(StudioError):
+    """A run that scores below the project's model version on the same dev articles (``--force``)."""
+
+
+def guard_run(found: Any, tasks: Sequence[dict], extractor: Extractor, dev: set[str], force: bool) -> DevComparison:
+    """The run (``extractor``, its ``dev`` doc_ids) against the version the project uses, on
+    the same annotated dev articles (``compare.py``); :class:`WorseRun` if it scores below it,
+    unless ``force``."""
+    used = version_in_use(getattr(found, "model_version", None), tasks, extractor.version)
+    cmp = compare_on_dev_tasks(tasks, dev, extractor, used)
+    if cmp.worse and not force:
+        raise WorseRun(f"{cmp.describe()}: {extractor.version} scores below the version project {found.id} uses; "
+                       "nothing was changed (pass --force to use it anyway)")
+    return cmp
 
 
 @dataclass
@@ -227,17 +256,22 @@ class PredictReport:
     predicted: int = 0
     had_it: int = 0           # tasks that already held a prediction of this version
     scores: list[float] = field(default_factory=list)
+    comparison: DevComparison | None = None
 
 
 def predict_project(studio: Studio, project: str | int, extractor: Extractor, *, batch_size: int = 32,
-                    progress: bool = True) -> PredictReport:
+                    progress: bool = True, run: str | Path | None = None, force: bool = False) -> PredictReport:
     """Add a prediction of the extractor's model version to every task of a project that has
     none from it (new tasks and old ones alike), ``batch_size`` tasks at a time: an interrupted
-    run keeps what it sent, and running it again finishes the rest."""
+    run keeps what it sent, and running it again finishes the rest. With ``run`` (the
+    extractor's folder) a run that scores below the project's model version is refused
+    (:func:`guard_run`) unless ``force``."""
     found, _ = open_project(studio, project, create=False)
-    tasks = project_tasks(studio, found.id)
+    dev = dev_ids(run) if run is not None else set()
+    tasks = project_tasks(studio, found.id, full=dev)
+    cmp = guard_run(found, tasks, extractor, dev, force) if run is not None else None
     todo = [t for t in tasks if extractor.version not in t["model_versions"]]
-    report = PredictReport(found.id, extractor.version, had_it=len(tasks) - len(todo))
+    report = PredictReport(found.id, extractor.version, had_it=len(tasks) - len(todo), comparison=cmp)
     bar = _bar(len(todo), "predict", progress and bool(todo))
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
@@ -280,15 +314,18 @@ class RankReport:
     model_version: str
     sampling: str
     view_id: int
+    comparison: DevComparison | None = None
 
 
-def rank(studio: Studio, project: str | int, model_version: str) -> RankReport:
+def rank(studio: Studio, project: str | int, model_version: str, *, extractor: Extractor | None = None,
+         run: str | Path | None = None, force: bool = False) -> RankReport:
     """Serve the tasks of a project lowest score first, for one model version.
 
     Label Studio's uncertainty sampling is set through the API (its Community UI offers only
     sequential and random, but the API takes it once predictions of that version exist), so
     "Label All Tasks" and ``/api/projects/{id}/next`` give the least certain task next. As a
     fallback a Data Manager tab sorted by prediction score, lowest first, is created (or kept).
+    With ``run`` and its ``extractor`` a run that scores below the project's model version is refused (:func:`guard_run`) unless ``force``.
     """
     found, _ = open_project(studio, project, create=False)
     with studio.talking(f"reading the model versions of project {found.id}"):
@@ -298,6 +335,10 @@ def rank(studio: Studio, project: str | int, model_version: str) -> RankReport:
     if model_version not in versions:
         raise StudioError(f"project {found.id} at {studio.url} has no predictions of model version {model_version!r} "
                           f"(it has {', '.join(map(str, versions)) or 'none'}): run `indoevent ls predict` first")
+    cmp = None
+    if run is not None and extractor is not None:  # before the project's model version is changed
+        dev = dev_ids(run)
+        cmp = guard_run(found, project_tasks(studio, found.id, full=dev), extractor, dev, force)
     with studio.talking(f"turning on uncertainty sampling in project {found.id}"):
         studio.client.projects.update(found.id, sampling=UNCERTAINTY, model_version=model_version)
     view = next((v for v in _views(studio, found.id) if (v.data or {}).get("title") == SCORE_VIEW), None)
@@ -306,7 +347,7 @@ def rank(studio: Studio, project: str | int, model_version: str) -> RankReport:
             view = studio.client.views.create(project=found.id, data={
                 "title": SCORE_VIEW, "ordering": ["tasks:predictions_score"],
                 "hiddenColumns": {"explore": [], "labeling": []}})
-    return RankReport(found.id, model_version, UNCERTAINTY, view.id)
+    return RankReport(found.id, model_version, UNCERTAINTY, view.id, cmp)
 
 
 def _views(studio: Studio, project_id: int) -> list:
