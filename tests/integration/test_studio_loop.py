@@ -104,8 +104,16 @@ def test_predict_retrain_predict_again(label_studio, studio, wired_run, tiny_con
     v2 = Extractor.from_pretrained(out / "run", device="cpu").version
     assert v2 != v1 and (out / "run" / "metrics.json").is_file()
 
-    assert main(["ls", "predict", "--project", title, "--model", str(out / "run"), *ls_args(label_studio)]) == 0
+    # Three steps from a random head score below the wired model on the run's dev article: --force.
+    again = ["ls", "predict", "--project", title, "--model", str(out / "run"), *ls_args(label_studio)]
+    assert main(again) == 1
+    err = capsys.readouterr().err
+    assert f"for {v1} (the project's model version) on the same 1 dev article(s)" in err and "--force" in err
+    assert set(map(frozenset, versions_per_task(studio, first.project_id).values())) == {frozenset({v1})}
+    assert main(again + ["--force"]) == 0
     assert "to 6 tasks (0 already had one)" in capsys.readouterr().out
+    assert main(["ls", "rank", "--project", title, "--model", str(out / "run"), *ls_args(label_studio)]) == 1
+    assert "--force" in capsys.readouterr().err
     assert set(map(frozenset, versions_per_task(studio, first.project_id).values())) == {frozenset({v1, v2})}
     assert main(["ls", "predict", "--project", title, "--model", str(wired_run), *ls_args(label_studio)]) == 0
     assert "to 0 tasks (6 already had one)" in capsys.readouterr().out
