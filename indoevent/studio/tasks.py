@@ -324,8 +324,9 @@ def rank(studio: Studio, project: str | int, model_version: str, *, extractor: E
     Label Studio's uncertainty sampling is set through the API (its Community UI offers only
     sequential and random, but the API takes it once predictions of that version exist), so
     "Label All Tasks" and ``/api/projects/{id}/next`` give the least certain task next. As a
-    fallback a Data Manager tab sorted by prediction score, lowest first, is created (or kept).
-    With ``run`` and its ``extractor`` a run that scores below the project's model version is refused (:func:`guard_run`) unless ``force``.
+    fallback a Data Manager tab sorted by prediction score, lowest first, showing only
+    :data:`SCORE_COLUMNS`, is created (or updated). With ``run`` and its ``extractor`` a run
+    that scores below the project's model version is refused (:func:`guard_run`) unless ``force``.
     """
     found, _ = open_project(studio, project, create=False)
     with studio.talking(f"reading the model versions of project {found.id}"):
@@ -341,13 +342,38 @@ def rank(studio: Studio, project: str | int, model_version: str, *, extractor: E
         cmp = guard_run(found, project_tasks(studio, found.id, full=dev), extractor, dev, force)
     with studio.talking(f"turning on uncertainty sampling in project {found.id}"):
         studio.client.projects.update(found.id, sampling=UNCERTAINTY, model_version=model_version)
+    tab = score_tab(column_ids(studio, found.id))
     view = next((v for v in _views(studio, found.id) if (v.data or {}).get("title") == SCORE_VIEW), None)
-    if view is None:
-        with studio.talking(f"creating a Data Manager tab in project {found.id}"):
-            view = studio.client.views.create(project=found.id, data={
-                "title": SCORE_VIEW, "ordering": ["tasks:predictions_score"],
-                "hiddenColumns": {"explore": [], "labeling": []}})
+    with studio.talking(f"writing the Data Manager tab {SCORE_VIEW!r} of project {found.id}"):
+        if view is None:
+            view = studio.client.views.create(project=found.id, data=tab)
+        else:  # a tab made by an older version shows every raw column
+            view = studio.client.views.update(str(view.id), project=found.id, data=tab)
     return RankReport(found.id, model_version, UNCERTAINTY, view.id, cmp)
+
+
+def column_ids(studio: Studio, project_id: int) -> list[str]:
+    """The ids of the project's Data Manager columns as tabs name them (``tasks:data.doc_id``)."""
+    answer = api(studio, "GET", "api/dm/columns", f"listing the Data Manager columns of project {project_id}",
+                 params={"project": project_id}) or {}
+    out = []
+    for c in answer.get("columns", []) if isinstance(answer, dict) else []:
+        if c.get("children"):  # "data" only groups the data.* columns
+            continue
+        name = f"{c['parent']}.{c['id']}" if c.get("parent") else c["id"]
+        out.append(f"{c.get('target', 'tasks')}:{name}")
+    return out
+
+
+def score_tab(columns: Sequence[str]) -> dict:
+    """The data of the score tab: lowest score first, every column but :data:`SCORE_COLUMNS` hidden.
+
+    >>> score_tab(["tasks:id", "tasks:data.text"])["hiddenColumns"]
+    {'explore': ['tasks:data.text'], 'labeling': ['tasks:data.text']}
+    """
+    hidden = [c for c in columns if c not in SCORE_COLUMNS]
+    return {"title": SCORE_VIEW, "ordering": ["tasks:predictions_score"],
+            "hiddenColumns": {"explore": hidden, "labeling": list(hidden)}}
 
 
 def _views(studio: Studio, project_id: int) -> list:

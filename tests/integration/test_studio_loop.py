@@ -130,11 +130,22 @@ def test_uncertainty_sampling_serves_the_lowest_score_next(label_studio, studio,
     scores = {"a": 0.9, "b": 0.31, "c": 0.6}
     studio.client.projects.import_predictions(project.id, request=[
         {"task": ids[k], "model_version": "m-1", "score": s, "result": []} for k, s in scores.items()])
+    # A tab an older `ls rank` made showed every raw column: it is updated, not doubled.
+    studio.client.views.create(project=project.id, data={"title": SCORE_VIEW, "ordering": [],
+                                                         "hiddenColumns": {"explore": [], "labeling": []}})
     assert main(["ls", "rank", "--project", title, "--model-version", "m-1", *ls_args(label_studio)]) == 0
     assert "Uncertainty sampling" in capsys.readouterr().out
     assert next_task(studio, project.id)["id"] == ids["b"]
     views = [v for v in studio.client.views.list(project=project.id) if v.data.get("title") == SCORE_VIEW]
     assert len(views) == 1 and views[0].data["ordering"] == ["tasks:predictions_score"]
+    # Only id, doc_id, score and model version show: every other column the server lists is hidden.
+    assert "tasks:data.text" in views[0].data["hiddenColumns"]["explore"]
+    from indoevent.studio.tasks import SCORE_COLUMNS, column_ids
+
+    columns = column_ids(studio, project.id)
+    assert set(SCORE_COLUMNS) <= set(columns) and "tasks:data.text" in columns
+    for mode in ("explore", "labeling"):
+        assert sorted(views[0].data["hiddenColumns"][mode]) == sorted(set(columns) - set(SCORE_COLUMNS))
     assert main(["ls", "rank", "--project", title, "--model-version", "m-2", *ls_args(label_studio)]) == 1
     assert "no predictions of model version 'm-2'" in capsys.readouterr().err
 
