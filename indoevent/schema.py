@@ -38,17 +38,19 @@ CONTROL_OF: dict[str, str] = {
 }
 
 # One colour per label, used in the Label Studio config. Label Studio highlights a span with its
-# label's colour at 30% opacity over the white page, so the colours were chosen for what that
-# shows: every event colour differs from every other, from each entity colour and from white by a
-# CIEDE2000 distance of at least 10 at that opacity (tests/test_validate.py measures it; the old
-# palette had REQUEST vs PROTEST at 5.8 and MOBILIZE vs white at 5.4).
+# label's colour at 30% opacity over the white page, so the event colours were chosen (searched
+# for) by what that shows: any two event labels >= 11.5 CIEDE2000 apart and >= 14 degrees apart
+# in hue (no two in one hue family), each >= 10 from white and of chroma >= 9.5 (a dark colour
+# stays a tint, never a grey), and >= 7 from each entity colour (another control, another group).
+# tests/test_validate.py measures it; the palette before had CONSULT, AID and RETREAT all cyan.
+# 12 between events with 8 against entities has no solution with 16 labels at this opacity.
 HIGHLIGHT_OPACITY = 0.3
 COLORS: dict[str, str] = {
     "PER": "#e6194b", "ORG": "#3cb44b", "GPE": "#4363d8", "LOC": "#f58231", "DATE": "#911eb4",
-    "AGREE": "#00ff00", "CONSULT": "#00d2ff", "SUPPORT": "#d2ff00", "CONCEDE": "#f0ffa5",
-    "COOPERATE": "#005a4b", "AID": "#00ffd2", "RETREAT": "#a5fff0", "REQUEST": "#d2a5ff",
-    "ACCUSE": "#5a5a0f", "REJECT": "#ff9696", "THREATEN": "#4b1e00", "PROTEST": "#ffb400",
-    "SANCTION": "#001e3c", "MOBILIZE": "#78c3ff", "COERCE": "#2d002d", "ASSAULT": "#ff2d00",
+    "AGREE": "#00ff96", "CONSULT": "#6b3000", "SUPPORT": "#51ff00", "CONCEDE": "#005b48", "COOPERATE": "#30acf3",
+    "AID": "#fcf106", "RETREAT": "#0000ff", "REQUEST": "#82000f", "ACCUSE": "#330167", "REJECT": "#ffa7ca",
+    "THREATEN": "#00205a", "PROTEST": "#eb03e6", "SANCTION": "#ff4700", "MOBILIZE": "#f6cf7f", "COERCE": "#04f4fe",
+    "ASSAULT": "#befcc8",
 }
 
 

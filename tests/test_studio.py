@@ -244,3 +244,82 @@ def test_failed_snapshot_is_an_error():
 def test_empty_export_is_refused(tmp_path):
     with pytest.raises(InvalidExport, match="no tasks; nothing was sent"):
         push(Studio(Untouchable(), "http://ls:8080"), write(tmp_path, []), "seeds")
+
+
+# --- a run below the project's model version needs --force (issue 14 B3) -----------------------
+def loop_studio(tasks: list[dict], sent: list, model_version: str = "") -> Studio:
+    """A server holding project 3 with these tasks; import_predictions records what it is given."""
+    project = SimpleNamespace(id=3, title="berita", label_config=render_config(), model_version=model_version)
+    projects = SimpleNamespace(list=lambda title: [project], get=lambda pid: project,
+                               import_predictions=lambda pid, request: sent.extend(request))
+    listed = SimpleNamespace(list=lambda **kw: [SimpleNamespace(**{"annotations": [], "predictions": [], **t})
+                                                for t in tasks])
+    return Studio(SimpleNamespace(projects=projects, tasks=listed), "http://ls:8080")
+
+
+class SpanlessExtractor:
+    """A run that finds nothing: its dev F1 is 0."""
+
+    version = "new-2"
+
+    def extract_many(self, texts, batch_size=None, ids=None):
+        from indoevent.events.extractor import Extraction
+
+        return [Extraction(t, [], [], [], id=i) for t, i in zip(texts, ids or [None] * len(texts))]
+
+
+def annotated_task(tid: int, doc_id: str, stored: dict[str, str]) -> dict:
+    """A task annotated with MARKUP whose stored predictions (version -> date) equal the gold."""
+    t = task(doc_id)
+    preds = [{"model_version": v, "created_at": date, "result": t["annotations"][0]["result"]}
+             for v, date in stored.items()]
+    return {**t, "id": tid, "predictions": preds}
+
+
+def test_a_run_below_the_projects_model_version_needs_force(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_info.json").write_text(json.dumps({"split": {"train": ["c"], "dev": ["a", "b", "d"]}}))
+    tasks = [annotated_task(1, "a", {"old-1": "2025-01-01", "mid-1": "2025-02-01"}),
+             annotated_task(2, "b", {"old-1": "2025-01-01", "mid-1": "2025-02-01"}),
+             annotated_task(3, "c", {"old-1": "2025-01-01"}),           # a training article of the run
+             {"id": 4, "data": {"text": "Putin.", "doc_id": "d"}}]       # a dev article nobody labelled
+    sent: list = []
+    monkeypatch.setattr("indoevent.cli.studio.connect", lambda url, token: loop_studio(tasks, sent))
+    monkeypatch.setattr("indoevent.cli.studio.Extractor",
+                        SimpleNamespace(from_pretrained=lambda *a, **k: SpanlessExtractor()))
+    args = ["ls", "predict", "--project", "3", "--model", str(run)]
+    assert main(args) == 1 and sent == []
+    err = capsys.readouterr().err
+    # Scored against the newest version (no setting) on the 2 dev articles that are annotated.
+    assert "dev F1 0.000 for new-2 vs 1.000 for mid-1 (the project's model version) on the same 2 dev article(s)" \
+        in err and "--force" in err
+    assert main(args + ["--force"]) == 0 and len(sent) == 4
+    assert "warning: dev F1 0.000 for new-2 vs 1.000 for mid-1" in capsys.readouterr().err
+    # The project's setting wins over the newest version; a run without dev articles says so and goes on.
+    monkeypatch.setattr("indoevent.cli.studio.connect", lambda url, token: loop_studio(tasks, sent, "old-1"))
+    assert main(args) == 1 and "1.000 for old-1" in capsys.readouterr().err
+    (run / "run_info.json").write_text(json.dumps({"split": {"dev": []}}))
+    assert main(args) == 0
+    assert "no dev F1 comparison with the project's model version: the run has no dev articles" \
+        in capsys.readouterr().out
+
+
+def test_the_dev_comparison_says_why_it_could_not_compare():
+    from indoevent.studio.compare import compare_on_dev_tasks, version_in_use
+
+    tasks = [annotated_task(1, "a", {"old-1": "2025-01-01"}), {"id": 2, "data": {"text": "Kim.", "doc_id": "b"}}]
+    ex = SpanlessExtractor()
+    assert version_in_use("", tasks, ex.version) == "old-1" and version_in_use("", tasks[1:], ex.version) is None
+    said = {why: compare_on_dev_tasks(tasks, dev, ex, version).why_not for why, dev, version in (
+        ("no dev", set(), "old-1"), ("no version", {"a"}, None), ("same", {"a"}, "new-2"),
+        ("unannotated", {"b"}, "old-1"), ("unpredicted", {"a"}, "other-3"))}
+    assert said == {"no dev": "the run has no dev articles (run_info.json)",
+                    "no version": "the project has no predictions of another model version",
+                    "same": "the project already uses new-2",
+                    "unannotated": "none of the run's 1 dev article(s) is annotated in the project",
+                    "unpredicted": "none of the run's 1 dev article(s) is annotated in the project with a "
+                                   "prediction of other-3"}
+    better = compare_on_dev_tasks([{**tasks[0], "predictions": [{"model_version": "old-1", "result": []}]}],
+                                  {"a"}, ex, "old-1")
+    assert (better.articles, better.f1_new, better.f1_used, better.worse) == (1, 0.0, 0.0, False)

@@ -154,18 +154,58 @@ def test_health_and_setup_refuse_a_config_that_is_not_the_schema(client, backend
     assert bad.status_code == 400 and "ATTACK" in bad.json()["error"]
 
 
-def test_basic_auth_guards_everything_but_the_webhook(backend):
-    c = TestClient(create_app(backend, basic_auth=("tim", "rahasia")))
+SECRET = "s3cret-abc"
+HOOK = f"/secret/{SECRET}/webhook"
+
+
+@pytest.fixture
+def secret_env(monkeypatch):
+    monkeypatch.setenv("INDOEVENT_WEBHOOK_SECRET", SECRET)
+
+
+def set_up(c: TestClient, project: int = 4, **kw) -> None:
+    """The /setup Label Studio sends through the URL `ls connect` registered."""
+    r = c.post(f"/secret/{SECRET}/setup", json={"project": f"{project}.1712345678", "schema": render_config()}, **kw)
+    assert r.status_code == 200, r.text
+
+
+def test_basic_auth_guards_everything_but_the_webhook(wired_run, secret_env, tmp_path):
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path)
+    c = TestClient(create_app(b, basic_auth=("tim", "rahasia")))
     good = {"Authorization": "Basic " + base64.b64encode(b"tim:rahasia").decode()}
     wrong = {"Authorization": "Basic " + base64.b64encode(b"tim:salah").decode()}
     assert c.get("/health").status_code == 401
     assert c.get("/health", headers=wrong).status_code == 401
     assert c.get("/health", headers=good).status_code == 200
     assert c.post("/predict", json={"tasks": []}).status_code == 401
-    assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 1}}).status_code == 200
+    set_up(c, 1, headers=good)
+    assert c.post(HOOK, json={"action": "ANNOTATION_CREATED", "project": {"id": 1}}).status_code == 200
 
 
-def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
+def test_webhook_needs_the_secret_and_the_project_the_backend_was_set_up_for(wired_run, secret_env, tmp_path, caplog):
+    # Anyone who reached the port could start retrains (and swap the model) for any project id.
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path, studio_factory=lambda: 1 / 0)
+    c = TestClient(create_app(b))
+    train = {"action": "START_TRAINING", "project": {"id": 4}}
+    assert c.post("/webhook", json=train).status_code == 403          # no secret in the URL
+    assert c.post(HOOK, json=train).status_code == 403                # no project set up yet
+    assert c.post("/secret/wrong/setup", json={"project": "9.1", "schema": render_config()}).status_code == 404
+    set_up(c, 4)
+    assert c.post("/secret/wrong/webhook", json=train).status_code == 404
+    assert c.post(HOOK, json={**train, "project": {"id": 5}}).status_code == 403
+    assert c.post(f"/secret/{SECRET}/setup", json={"project": "5.1", "schema": render_config()}).status_code == 400
+    assert b.training.state == "idle" and c.get("/health").json()["project"] == 4
+    for i in range(50):  # made-up actions must not grow the counters
+        c.post(HOOK, json={"action": f"MADE_UP_{i}", "project": {"id": 4}})
+    assert len(c.get("/health").json()["events"]) <= 3
+    assert c.post(HOOK, json=train).json()["status"] == "started"
+    b.wait(10)
+    # Without the secret configured at all, no webhook is taken.
+    assert TestClient(create_app(Backend(wired_run, device="cpu", work_dir=tmp_path, secret=""))).post(
+        HOOK, json=train).status_code in (403, 404)
+
+
+def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run, secret_env, tmp_path, caplog):
     release = threading.Event()
     calls = []
 
@@ -174,11 +214,14 @@ def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
         release.wait(10)
         raise StudioError("cannot reach Label Studio at http://127.0.0.1:1")
 
-    b = Backend(wired_run, device="cpu", studio_factory=studio)
+    caplog.set_level("INFO", logger="indoevent.serve")
+    b = Backend(wired_run, device="cpu", studio_factory=studio, work_dir=tmp_path,
+                config=ROOT / "training/configs/tiny.yaml")
     c = TestClient(create_app(b))
-    assert c.post("/webhook", json={"action": "ANNOTATION_CREATED", "project": {"id": 4}}).json()["status"] == "ok"
-    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
-    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "busy"
+    set_up(c, 4)
+    assert c.post(HOOK, json={"action": "ANNOTATION_CREATED", "project": {"id": 4}}).json()["status"] == "ok"
+    assert c.post(HOOK, json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
+    assert c.post(HOOK, json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "busy"
     assert c.get("/health").json()["training"]["state"] == "running"
     release.set()
     b.wait(10)
@@ -186,7 +229,10 @@ def test_webhook_records_annotations_and_runs_one_retrain_at_a_time(wired_run):
     assert h["events"] == {"ANNOTATION_CREATED": 1, "START_TRAINING": 2}
     assert h["training"]["state"] == "failed" and "cannot reach Label Studio" in h["training"]["last"]["error"]
     assert h["model_version"] == b.model_version and len(calls) == 1  # still serving, trained once
-    assert c.post("/webhook", json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
+    said = [r.getMessage() for r in caplog.records if r.name == "indoevent.serve"]
+    assert any(m.startswith("retrain: started for project 4") for m in said)
+    assert any(m.startswith("retrain: failed: cannot reach Label Studio") for m in said)
+    assert c.post(HOOK, json={"action": "START_TRAINING", "project": {"id": 4}}).json()["status"] == "started"
     b.wait(10)
 
 
@@ -239,3 +285,121 @@ def test_retrain_into_an_existing_run_is_refused_before_the_server_is_asked(tmp_
     with pytest.raises(RunExistsError, match="--overwrite"):
         retrain(Studio(Untouchable(), "http://127.0.0.1:1"), ["p"], ROOT / "training/configs/tiny.yaml", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no annotations.json either
+
+
+# --- serve: bad input, busy port, logs (issue 14) ---------------------------------------------
+def test_a_lone_surrogate_or_an_enormous_text_empties_its_task_not_the_batch(backend, caplog, monkeypatch):
+    c = TestClient(create_app(backend), raise_server_exceptions=False)
+    caplog.set_level("INFO", logger="indoevent.serve")
+    body = '{"tasks": [{"id": 1, "data": {"text": "Putin \\ud800 bertemu"}}, {"id": 2, "data": {"text": "Putin."}}]}'
+    r = c.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and [len(x["result"]) for x in r.json()["results"]] == [0, 1]
+    said = [r.getMessage() for r in caplog.records if r.name == "indoevent.serve"]
+    assert any("task 1: empty result: it holds a lone surrogate" in m for m in said)
+    # Every call is logged at the default level: tasks, seconds, model version.
+    assert any(m.startswith("predict: 2 task(s) in ") and backend.model_version in m for m in said)
+    monkeypatch.setattr("indoevent.studio.tasks.MAX_TEXT", 20, raising=False)
+    r = c.post("/predict", json={"tasks": [{"id": 3, "data": {"text": "Putin bertemu Kim di Beijing."}}]})
+    assert r.json()["results"][0]["result"] == []
+
+
+def test_a_request_over_the_limit_is_refused_before_it_is_read(backend):
+    c = TestClient(create_app(backend))
+    assert c.post("/predict", json={"tasks": "x" * 5_000_000}).status_code == 413
+
+
+def test_relations_none_leaves_the_arrows_out(wired_run, tmp_path, capsys):
+    assert "--relations" in main_help(["serve", "--help"], capsys)
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path)
+    b.relations = False
+    (res,) = TestClient(create_app(b)).post("/predict", json={"tasks": [ls_task(0, TEXTS[0])]}).json()["results"]
+    assert res["result"] and not [x for x in res["result"] if x["type"] == "relation"]
+
+
+def main_help(args: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(args)
+    return capsys.readouterr().out
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(wired_run, tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        try:
+            rc = main(["serve", "--model", str(wired_run), "--port", str(port), "--work-dir", str(tmp_path)])
+        except SystemExit as e:  # uvicorn exits when it cannot bind
+            rc = e.code
+    out, err = capsys.readouterr()
+    assert rc == 1 and "http://" not in out
+    assert len(err.strip().splitlines()) == 1 and f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_a_retrain_that_cannot_start_says_why_in_one_line(wired_run, tmp_path, caplog):
+    caplog.set_level("INFO", logger="indoevent.serve")
+    one = [annotated("a", "Putin bertemu Kim.", [(0, 5, "PER")], "2025-01-01")]
+    b = Backend(wired_run, device="cpu", work_dir=tmp_path, config=ROOT / "training/configs/tiny.yaml",
+                studio_factory=lambda: Studio(FakeClient(one), "http://fake"))
+    b.start_training(4)
+    b.wait(30)
+    assert b.training.state == "failed"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "1 annotated article(s)" in errors[0] and "needs at least 2" in errors[0]
+    caplog.clear()
+    b.config = tmp_path / "nowhere.yaml"
+    b.start_training(4)
+    b.wait(30)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "nowhere.yaml not found" in errors[0]
+
+
+class FakeClient:
+    """Label Studio's SDK client, as far as a snapshot export of one project goes."""
+
+    def __init__(self, tasks: list[dict]):
+        from types import SimpleNamespace as NS
+
+        done = NS(status="completed", id=1)
+        exports = NS(create=lambda *a, **k: done, get=lambda *a, **k: done, delete=lambda *a, **k: None,
+                     download=lambda *a, **k: iter([json.dumps(tasks).encode()]))
+        self.projects = NS(get=lambda pid: NS(id=pid, title="berita", label_config=render_config()), exports=exports)
+
+
+def test_every_label_studio_start_shown_binds_to_this_machine():
+    # The same commands turn SSRF protection off: the server must not listen on every interface.
+    for doc in (ROOT / "README.md", ROOT / "annotations" / "guidelines.md"):
+        starts = [line for line in doc.read_text(encoding="utf-8").splitlines() if "label-studio start" in line]
+        assert starts and all("--internal-host 127.0.0.1" in line for line in starts), (doc, starts)
+
+
+def test_the_readme_loop_section_says_what_serve_logs():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    loop = text[text.index("## Annotating with Label Studio"):text.index("## Speed")]
+    for said in ("predict: 3 task(s) in", "retrain: started for project", "retrain: step", "retrain: done: run",
+                 "on the same 12 dev article(s)", "retrain: failed:", "served.json", "INDOEVENT_WEBHOOK_SECRET",
+                 "indoevent serve --model models/berita-r1/run"):
+        assert said in loop, said
+
+
+def test_a_swap_is_recorded_and_a_restart_serves_the_swapped_run(wired_run, tmp_path, monkeypatch, caplog):
+    import shutil
+
+    from indoevent.studio.retrain import Merged, RetrainReport
+
+    new_run = shutil.copytree(wired_run, tmp_path / "new-run")
+    monkeypatch.setattr("indoevent.studio.backend.retrain",
+                        lambda *a, **k: RetrainReport(tmp_path / "a.json", Merged(), new_run, None))
+    monkeypatch.setattr("indoevent.studio.backend.compare_on_dev", lambda *a: {
+        "dev_articles": 3, "dev_f1_new": 0.9, "dev_f1_served": 0.5, "dev_accepted_predictions": 2}, raising=False)
+    caplog.set_level("INFO", logger="indoevent.serve")
+    work = tmp_path / "work"
+    b = Backend(wired_run, device="cpu", work_dir=work, config=ROOT / "training/configs/tiny.yaml",
+                studio_factory=lambda: None)
+    b.start_training(4)
+    b.wait(30)
+    assert b.training.state == "done" and b.training.last["swapped"], b.training.last
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrain: done")]
+    assert done and "on the same 3 dev article(s)" in done[0] and "2 of them labelled exactly as" in done[0]
+    again = Backend(wired_run, device="cpu", work_dir=work)
+    assert again.run == Path(new_run).resolve() and again.swapped_from == str(wired_run)

@@ -603,3 +603,26 @@ def test_data_splits_must_cover_the_gold_exactly(tmp_path):
     path.write_text(json.dumps({"train": ["a", "b"], "dev": ["x"], "test": []}), encoding="utf-8")
     with pytest.raises(DataError, match="in no split: c; not in the export: x"):
         _frozen(Gold, str(path))
+
+
+def test_the_run_config_retrains_from_any_working_directory(tmp_path, monkeypatch):
+    # `serve --model RUN` retrains with RUN/training_config.yaml from wherever it was started: the
+    # relative paths of the config the run was trained with must not depend on that folder.
+    from indoevent.model.runs import write_run
+
+    here = tmp_path / "repo"
+    for folder in ("models/_base/tiny-bert", "seeds", "annotations"):
+        (here / folder).mkdir(parents=True)
+    (here / "annotations" / "seeds.json").write_text("[]")
+    (here / "extra.conll").write_text("")
+    monkeypatch.chdir(here)
+    cfg = load_config(TINY, {"data.conll": [{"path": "extra.conll"}]})
+    run = write_run(tmp_path / ".run.partial", here / "runs" / "tiny", cfg, {}, {}, "card")
+    monkeypatch.chdir(tmp_path)  # elsewhere
+    again = load_config(run / "training_config.yaml")
+    assert Path(again.model.name_or_path) == here / "models/_base/tiny-bert" and Path(again.model.name_or_path).is_dir()
+    assert Path(again.model.tiny_corpus) == here / "seeds"
+    assert Path(again.data.export) == here / "annotations/seeds.json" and Path(again.data.conll[0].path).is_file()
+    hub = write_run(tmp_path / ".hub.partial", here / "runs" / "hub", load_config(TINY, {
+        "model.name_or_path": "indobenchmark/indobert-base-p1", "model.tiny_corpus": None}), {}, {}, "card")
+    assert load_config(hub / "training_config.yaml").model.name_or_path == "indobenchmark/indobert-base-p1"

@@ -250,29 +250,51 @@ def test_a_bad_annotation_choice_says_what_choice_accepts(root, tmp_path, capsys
         read_export(root / "annotations" / "seeds.json", "bogus")
 
 
+# What an annotator sees of a label (its colour at 30% over white) must tell it apart; the rule:
+EVENT_PAIR_MIN = 11.5     # CIEDE2000 between any two event labels: different at a glance
+HUE_GAP_MIN = 14          # degrees of CIE LCh hue between any two event labels: no two in one hue family
+WHITE_MIN = 10            # CIEDE2000 from white: every event span reads as highlighted
+CHROMA_MIN = 9.5          # CIE LCh chroma: a dark label stays a tint of its hue, never a grey
+ENTITY_EVENT_MIN = 7      # an event against an entity label: other controls, shown in other groups
+
+
+def seen(label: str):
+    """A label's colour as Label Studio highlights a span: at HIGHLIGHT_OPACITY over white."""
+    from coloraide import Color
+
+    from indoevent.schema import COLORS, HIGHLIGHT_OPACITY
+
+    return Color.layer([Color(COLORS[label]).set("alpha", HIGHLIGHT_OPACITY), "white"], space="srgb")
+
+
 def test_event_colours_stay_apart_at_label_studios_highlight_opacity():
-    # Annotators see a label's colour at 30% over white; there REQUEST and PROTEST, CONCEDE and AID,
-    # COOPERATE and ASSAULT looked alike, and REQUEST barely showed. CIEDE2000 distance >= 10
-    # ("clearly different at a glance") for every event pair, against each entity and against white.
+    """Measured on every pair of event labels at 30% over white: CIEDE2000 >= 11.5 and hue
+    angles >= 14 degrees apart (CONSULT, AID and RETREAT all read as cyan, SANCTION, COERCE,
+    THREATEN and ACCUSE all as grey, in the palette before), each >= 10 from white and of chroma
+    >= 9.5; an event against an entity >= 7 (different controls, in different groups). Stricter
+    sets (12 between events with 8 against entities, or 10 against entities and white) have no
+    solution with 16 event labels at this opacity."""
     from itertools import combinations
 
     from coloraide import Color
 
-    from indoevent.schema import COLORS, ENTITY_LABELS, EVENT_LABELS, HIGHLIGHT_OPACITY
+    from indoevent.schema import COLORS, ENTITY_LABELS, EVENT_LABELS
 
-    def seen(label):
-        return Color.layer([Color(COLORS[label]).set("alpha", HIGHLIGHT_OPACITY), "white"], space="srgb")
+    def far(a, b):
+        return round(a.delta_e(b, method="2000"), 1)
 
-    def distance(a, b):
-        return a.delta_e(b, method="2000")
-
-    pairs = [(a, b) for a, b in combinations(EVENT_LABELS, 2)] + \
-            [(a, b) for a in EVENT_LABELS for b in ENTITY_LABELS]
-    close = [(a, b, round(distance(seen(a), seen(b)), 1)) for a, b in pairs if distance(seen(a), seen(b)) < 10]
+    lch = {e: seen(e).convert("lch-d65") for e in EVENT_LABELS}
+    hues = {e: c["hue"] for e, c in lch.items()}
+    close = [(a, b, far(seen(a), seen(b))) for a, b in combinations(EVENT_LABELS, 2)
+             if far(seen(a), seen(b)) < EVENT_PAIR_MIN]
     assert close == []
-    faint = [(a, round(distance(seen(a), Color("white")), 1)) for a in EVENT_LABELS
-             if distance(seen(a), Color("white")) < 10]
-    assert faint == []
+    family = [(a, b, hues[a], hues[b]) for a, b in combinations(EVENT_LABELS, 2)
+              if min(abs(hues[a] - hues[b]), 360 - abs(hues[a] - hues[b])) < HUE_GAP_MIN]
+    assert family == [], sorted((round(h), e) for e, h in hues.items())  # the hue angles, in order
+    assert [(e, far(seen(e), Color("white"))) for e in EVENT_LABELS if far(seen(e), Color("white")) < WHITE_MIN] == []
+    assert [(e, round(c["chroma"], 1)) for e, c in lch.items() if c["chroma"] < CHROMA_MIN] == []
+    assert [(a, b, far(seen(a), seen(b))) for a in EVENT_LABELS for b in ENTITY_LABELS
+            if far(seen(a), seen(b)) < ENTITY_EVENT_MIN] == []
     assert len(set(COLORS.values())) == len(COLORS)
 
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
 
-from ..studio.backend import Backend, environment_problem, serve
+from ..studio.backend import SECRET_ENV, STATE_FILE, Backend, environment_problem, listen, serve
 from .common import fail
 
 PASSWORD_ENV = "INDOEVENT_BACKEND_PASSWORD"
 
 EPILOG = """examples:
-  LABEL_STUDIO_URL=http://localhost:8080 LABEL_STUDIO_API_KEY=... indoevent serve --model models/tiny
+  export INDOEVENT_WEBHOOK_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(16))')
+  LABEL_STUDIO_URL=http://127.0.0.1:8080 LABEL_STUDIO_API_KEY=... indoevent serve --model models/tiny
   indoevent ls connect --project berita --url http://127.0.0.1:9090
 
 The Label Studio address and token (for retraining on "Start training") come from
-$LABEL_STUDIO_URL and $LABEL_STUDIO_API_KEY only. With --basic-auth-user, the password comes
-from $INDOEVENT_BACKEND_PASSWORD; /webhook takes no credentials (Label Studio sends none).
+$LABEL_STUDIO_URL and $LABEL_STUDIO_API_KEY only. Webhooks ("Start training") are accepted only
+with the secret in $INDOEVENT_WEBHOOK_SECRET, which `ls connect` puts in the backend's URL, and
+only for the project Label Studio set the backend up for. With --basic-auth-user, the password
+comes from $INDOEVENT_BACKEND_PASSWORD (Label Studio's webhooks send none: the secret guards them).
+Every /predict call and every retrain (start, progress, F1s, swap) is logged on stderr.
 """
 
 
@@ -40,6 +45,9 @@ def _add_serve(sub) -> None:
                    help="retraining config override, e.g. --set train.epochs=3 (repeatable)")
     p.add_argument("--work-dir", type=Path, default=None, help="where retrained runs go (default RUN-retrain/)")
     p.add_argument("--basic-auth-user", default=None, help=f"ask for basic auth (password from ${PASSWORD_ENV})")
+    p.add_argument("--relations", choices=("all", "none"), default="all",
+                   help="argument relations in predictions (default all; none: a long article gets 50-190 "
+                        "arrows over its words)")
     p.set_defaults(func=_run_serve)
 
 
@@ -51,16 +59,35 @@ def _run_serve(args) -> int:
             return fail(f"--basic-auth-user needs the password in ${PASSWORD_ENV}")
         auth = (args.basic_auth_user, password)
     try:
+        sock = listen(args.host, args.port)
+    except OSError as e:
+        return fail(f"cannot listen on {args.host}:{args.port}: {e.strerror or e} (another `indoevent serve`? "
+                    "pick another --port)")
+    try:
         backend = Backend(args.model, config=args.config, work_dir=args.work_dir, overrides=tuple(args.set),
-                          device=args.device)
+                          device=args.device, secret=os.environ.get(SECRET_ENV), relations=args.relations == "all")
     except (OSError, ValueError) as e:
+        sock.close()
         return fail(f"{args.model}: {e}")
-    warn = environment_problem()
-    if warn:
+    _log_to_stderr()
+    for warn in filter(None, (environment_problem(), None if backend.secret else
+                              f"${SECRET_ENV} not set: webhooks (\"Start training\") are refused")):
         print(f"warning: {warn}", file=sys.stderr)
-    print(f"indoevent ML backend: {backend.model_version} on http://{args.host}:{args.port}", flush=True)
-    serve(backend, args.host, args.port, auth)
+    if backend.swapped_from:
+        print(f"serving {backend.run}, the run a retrain swapped in for {backend.swapped_from} "
+              f"(recorded in {backend.work_dir / STATE_FILE})", flush=True)
+    print(f"indoevent ML backend: {backend.model_version} listening on http://{args.host}:{args.port}", flush=True)
+    serve(backend, sock, auth)
     return 0
+
+
+def _log_to_stderr() -> None:
+    """The backend's log (predict calls, retrains) on stderr at INFO: the serve default."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("indoevent.serve")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 def add(sub) -> None:

@@ -19,6 +19,7 @@ from ..model.data import DataError
 from ..model.runs import RunExistsError
 from ..model.train import ModelLoadError
 from ..studio import tasks as studio_tasks
+from ..studio.backend import SECRET_ENV, secret_url
 from ..studio.retrain import cv_f1, dev_f1, retrain
 from ..studio.files import export_markup, fetch_next, submit_markup
 from ..annotation.lsexport import load_tasks
@@ -39,6 +40,7 @@ examples:
   indoevent ls rank --project berita --model models/tiny            # lowest score first
   indoevent ls connect --project berita --url http://127.0.0.1:9090 # after `indoevent serve`
   indoevent ls retrain --project berita --config training/configs/tiny.yaml --out-dir models/berita-r1
+  indoevent serve --model models/berita-r1/run                       # then serve the new run
 """
 
 
@@ -155,6 +157,11 @@ def _run_ls_pull(args) -> int:
 
 
 # --- the annotation loop: import, predict, rank, connect, retrain -------------------------------
+FORCE_HELP = ("use the run even if its dev F1 is below that of the project's model version (its setting, else the "
+              "newest version among its predictions), both scored on the run's dev articles the project has "
+              "annotated")
+
+
 def _add_loop(ls, server) -> None:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
@@ -178,6 +185,7 @@ def _add_loop(ls, server) -> None:
                                   "found), so low means look at me. Rerun to finish an interrupted run.")
     s.add_argument("--project", required=True, help="project title or id")
     s.add_argument("--model", type=Path, required=True, help="run directory")
+    s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_run_ls_predict)
     s = ls.add_parser("rank", parents=[server], help="serve tasks lowest prediction score first",
                       description="Turn on uncertainty sampling for the run's model version through the API (the "
@@ -188,7 +196,9 @@ def _add_loop(ls, server) -> None:
     s.add_argument("--project", required=True, help="project title or id")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--model", type=Path, help="run directory (its model version)")
-    g.add_argument("--model-version", help="a model version string as in the project's predictions")
+    g.add_argument("--model-version", help="a model version string as in the project's predictions (not "
+                                           "compared with the version in use: it names no run)")
+    s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_run_ls_rank)
     s = ls.add_parser("connect", help="register `indoevent serve` as the project's ML backend",
                       description="Register an ML backend (`indoevent serve`) with the project, interactive "
@@ -252,12 +262,14 @@ def _run_ls_import(args) -> int:
 def _run_ls_predict(args) -> int:
     try:
         studio = connect(args.url, args.token)
-        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size)
+        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size,
+                                         run=args.model, force=args.force)
     except InvalidExport as e:
         _print_problems(e)
         return fail(str(e))
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
+    _print_comparison(r.comparison)
     low = f"; lowest task score {min(r.scores):.3f}" if r.scores else ""
     print(f"project {r.project_id}: added predictions of {r.model_version} to {r.predicted} tasks "
           f"({r.had_it} already had one){low}")
@@ -267,14 +279,24 @@ def _run_ls_predict(args) -> int:
 def _run_ls_rank(args) -> int:
     try:
         studio = connect(args.url, args.token)
-        version = args.model_version or Extractor.from_pretrained(args.model, device="cpu").version
-        r = studio_tasks.rank(studio, args.project, version)
+        extractor = Extractor.from_pretrained(args.model, device="cpu") if args.model else None
+        version = args.model_version or extractor.version
+        r = studio_tasks.rank(studio, args.project, version, extractor=extractor, run=args.model, force=args.force)
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
+    _print_comparison(r.comparison)
+    if args.model_version:
+        print("no dev F1 comparison with the project's model version: --model-version names no run (no dev articles)")
     print(f"project {r.project_id}: sampling {r.sampling!r} for model version {r.model_version}: \"Label All "
           f"Tasks\" serves the lowest-scoring task next")
     print(f"fallback: Data Manager tab {studio_tasks.SCORE_VIEW!r} (id {r.view_id}) sorts tasks by prediction score")
     return 0
+
+
+def _print_comparison(cmp: studio_tasks.DevComparison | None) -> None:
+    """The run against the project's model version; a warning when it scores below it (--force)."""
+    if cmp is not None:
+        print(("warning: " if cmp.worse else "") + cmp.describe(), file=sys.stderr if cmp.worse else sys.stdout)
 
 
 def _run_ls_connect(args) -> int:
@@ -289,13 +311,20 @@ def _run_ls_connect(args) -> int:
     print("A backend on 127.0.0.1 or a private address needs these in the Label Studio server's environment:")
     for name, value, why in studio_tasks.LOOPBACK_SETTINGS:
         print(f"  {name}={value}    # {why}")
-    print("Webhooks (START_TRAINING) carry no basic-auth credentials: /webhook of `indoevent serve` takes none.")
+    url = args.backend_url
+    secret = os.environ.get(SECRET_ENV)
+    if secret:  # Label Studio appends /webhook to this URL: the secret travels as a path segment
+        url = secret_url(url, secret)
+    else:
+        print(f"warning: ${SECRET_ENV} not set: `indoevent serve` refuses \"Start training\" without it",
+              file=sys.stderr)
     try:
         studio = connect(args.url, args.token)
-        b = studio_tasks.connect_backend(studio, args.project, args.backend_url, basic_auth=auth)
+        b = studio_tasks.connect_backend(studio, args.project, url, basic_auth=auth)
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
-    print(f"ML backend {b.id} at {b.url} connected (interactive) to project {b.project}: state {b.state}")
+    print(f"ML backend {b.id} at {args.backend_url} connected (interactive) to project {b.project}: state {b.state}"
+          + (" (webhooks through the secret URL)" if secret else ""))
     return 0
 
 
@@ -317,6 +346,7 @@ def _run_ls_retrain(args) -> int:
     f1 = cv_f1(r.metrics) if args.cv else dev_f1(r.metrics)
     score = "" if f1 is None else f" ({'pooled cross-validated' if args.cv else 'dev'} span F1 {f1:.3f})"
     print(f"run: {r.run}{score}")
+    print(f"to serve it: restart `indoevent serve --model {r.run}` (then `indoevent ls predict --model {r.run}`)")
     return 0
 
 

@@ -5,7 +5,8 @@ override that names an unknown key, or gives a value of the wrong type, fails wi
 naming the file and the key: a typo must never silently fall back to a default.
 
 Relative paths (data files, model folders, output) are relative to the working directory,
-as in the Hugging Face examples: run ``indoevent train`` from the repository root.
+as in the Hugging Face examples: run ``indoevent train`` from the repository root. A run
+folder's ``training_config.yaml`` holds them absolute (``runs.self_contained``).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ its ``checkpoints/``, the finished files in ``final/``) and published by one ren
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -20,7 +21,7 @@ from typing import Any, Callable
 from .. import __version__, atomic
 from ..atomic import OutputExistsError, sha256
 from ..schema import bio_tags
-from .config import dump_yaml
+from .config import RunConfig, dump_yaml
 from .metrics import cv_table, table
 
 SCHEMA_VERSION = 1  # of the run directory (config.json's "indoevent" attribute)
@@ -93,7 +94,7 @@ def write_run(work: Path, final: Path, cfg: Any, metrics: dict, info: dict, card
         built.mkdir(parents=True)
         if save_model is not None:
             save_model(built)
-        (built / "training_config.yaml").write_text(dump_yaml(cfg), encoding="utf-8")
+        (built / "training_config.yaml").write_text(dump_yaml(self_contained(cfg)), encoding="utf-8")
         write_json(built / "metrics.json", metrics)
         write_json(built / "run_info.json", info)
         for name, text in (files or {}).items():
@@ -111,6 +112,37 @@ def write_run(work: Path, final: Path, cfg: Any, metrics: dict, info: dict, card
         os.replace(work / "checkpoints", final / "checkpoints")
     shutil.rmtree(work, ignore_errors=True)
     return final
+
+
+def _absolute(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _absolute_all(paths: str | list[str] | None) -> str | list[str] | None:
+    """One path or a list of them made absolute; None stays None."""
+    if isinstance(paths, list):
+        return [_absolute(x) for x in paths]
+    return paths and _absolute(paths)
+
+
+def self_contained(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with its local paths (a backbone folder, ``tiny_corpus``, the export, the splits and
+    CoNLL files) made absolute, as the run folder's ``training_config.yaml`` holds them: relative
+    paths are read from the working directory, and ``serve --model RUN`` retrains with this
+    config from wherever it was started. A hub id stays as it is.
+
+    >>> from indoevent.model.config import from_dict
+    >>> c = self_contained(from_dict({"run_name": "t", "model": {"name_or_path": "xlm-roberta-base"},
+    ...                               "data": {"export": "a.json"}}))
+    >>> c.model.name_or_path, c.data.export == os.path.abspath("a.json")
+    ('xlm-roberta-base', True)
+    """
+    m, d = cfg.model, cfg.data
+    base = m.name_or_path if is_hub_id(m.name_or_path) else _absolute(m.name_or_path)
+    model = dataclasses.replace(m, name_or_path=base, tiny_corpus=_absolute_all(m.tiny_corpus))
+    conll = [dataclasses.replace(c, path=_absolute(c.path)) for c in d.conll]
+    data = dataclasses.replace(d, export=_absolute_all(d.export), splits=_absolute_all(d.splits), conll=conll)
+    return dataclasses.replace(cfg, model=model, data=data)
 
 
 def git_info() -> dict:

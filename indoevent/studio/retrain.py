@@ -23,7 +23,8 @@ from typing import Any
 from ..annotation.checks import Problem
 from ..annotation.lsexport import choose_annotation, task_label, task_to_document
 from ..atomic import write_text
-from ..model.config import RunConfig, load_config
+from ..model.config import DataConfig, RunConfig, load_config
+from ..model.data import split_ids
 from ..model.runs import RunExistsError
 from ..model.train import train
 from .client import InvalidExport, Studio, StudioError, find_project, snapshot
@@ -137,12 +138,33 @@ def retrain(studio: Studio, projects: Sequence[str | int], config: RunConfig | s
     else:  # read (and checked) before the server is asked for anything
         cfg = load_config(config, overrides)
     merged = merge_exports(pull_projects(studio, projects))
+    need = articles_needed(cfg.data)
+    if not cv and len(merged.tasks) < need:
+        raise InvalidExport(f"{len(merged.tasks)} annotated article(s) in the project(s); training needs at least "
+                            f"{need} (data.dev {cfg.data.dev}, data.test {cfg.data.test}, one to train on): "
+                            "annotate more, then retrain", [])
     export = write_merged(merged, out_dir / "annotations.json")
     cfg.data.export = str(export)
     run = train(cfg, target, cv=cv, overwrite=overwrite, callbacks=callbacks)
     metrics_path = Path(run) / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
     return RetrainReport(export, merged, Path(run), metrics)
+
+
+def articles_needed(data: DataConfig, most: int = 1000) -> int:
+    """The fewest annotated articles the split of ``data`` leaves one to train on.
+
+    >>> from indoevent.model.config import from_dict
+    >>> articles_needed(from_dict({"run_name": "t", "data": {"dev": 1, "test": 0}}).data)
+    2
+    """
+    for n in range(1, most):
+        try:
+            if split_ids([str(i) for i in range(n)], data.dev, data.test, seed=0)[0]:
+                return n
+        except ValueError:  # DataError: nothing left, or named ids this many articles lack
+            continue
+    return most
 
 
 def cv_f1(metrics: dict | None) -> float | None:

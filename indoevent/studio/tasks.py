@@ -13,7 +13,7 @@ nothing. Everything sent is checked with the project's own validator first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,15 @@ from ..events.extractor import Extraction, Extractor
 from ..schema import TEXT_NAME
 from .client import (InvalidExport, Studio, StudioError, check_tasks, config_problems, existing_keys, find_project,
                      import_request, task_key)
+from .compare import DevComparison, compare_on_dev_tasks, dev_ids, version_in_use
 
 UNCERTAINTY = "Uncertainty sampling"
 SCORE_VIEW = "indoevent: lowest score first"
+# The tab shows these Data Manager columns only: the raw text and result columns fill the screen.
+SCORE_COLUMNS = ("tasks:id", "tasks:data.doc_id", "tasks:predictions_score", "tasks:predictions_model_versions")
+# A text longer than this gets an empty prediction and a warning (news articles stay far below):
+# one 1M-character text once made a 19 MB answer.
+MAX_TEXT = 200_000
 
 # What a loopback backend needs on the Label Studio server (../shared/PITFALLS.md): without the
 # first three the backend is refused as a "reserved network address" (403, a half-made backend),
@@ -74,10 +80,13 @@ def task_score(art: Extraction) -> float | None:
     return None if art.score is None else round(art.score, 4)
 
 
-def prediction(art: Extraction, model_version: str) -> dict:
+def prediction(art: Extraction, model_version: str, relations: bool = True) -> dict:
     """A Label Studio prediction of one article: regions with ids and scores, relations for the
-    event arguments (``Extraction.to_label_studio``), the task score and the model version."""
+    event arguments (``Extraction.to_label_studio``; left out with ``relations=False``, since a
+    long article gets 50-190 arrows over its words), the task score and the model version."""
     pred = art.to_label_studio(model_version)["predictions"][0]
+    if not relations:
+        pred["result"] = [r for r in pred["result"] if r.get("type") != "relation"]
     return {**pred, "score": task_score(art)}
 
 
@@ -88,12 +97,36 @@ def task_text(task: dict) -> str:
     return text if isinstance(text, str) else ""
 
 
-def predict_tasks(extractor: Extractor, tasks: Sequence[dict], batch_size: int | None = None) -> list[dict]:
+def unreadable(text: str) -> str | None:
+    """Why a text cannot be predicted (None: it can).
+
+    >>> unreadable("Putin \\ud800"), unreadable("Putin")
+    ('it holds a lone surrogate (not UTF-8)', None)
+    """
+    if len(text) > MAX_TEXT:
+        return f"{len(text)} characters, over the {MAX_TEXT} served"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it holds a lone surrogate (not UTF-8)"
+    return None
+
+
+def predict_tasks(extractor: Extractor, tasks: Sequence[dict], batch_size: int | None = None, *,
+                  relations: bool = True, warn: Callable[[str], None] | None = None) -> list[dict]:
     """One prediction per task, in order, batched through the extractor (an empty text gets
-    an empty result, never a missing entry)."""
+    an empty result, never a missing entry). A text the model cannot take (a lone surrogate,
+    an enormous one) gets an empty result and a ``warn``: one task never fails the batch."""
     ids = [str((t.get("data") or {}).get("doc_id") or t.get("id") or i) for i, t in enumerate(tasks)]
-    arts = extractor.extract_many([task_text(t) for t in tasks], batch_size=batch_size, ids=ids)
-    return [prediction(a, extractor.version) for a in arts]
+    texts = [task_text(t) for t in tasks]
+    for i, text in enumerate(texts):
+        why = unreadable(text)
+        if why:
+            texts[i] = ""
+            if warn is not None:
+                warn(f"task {ids[i]}: empty result: {why}")
+    arts = extractor.extract_many(texts, batch_size=batch_size, ids=ids)
+    return [prediction(a, extractor.version, relations) for a in arts]
 
 
 # --- projects ---------------------------------------------------------------------------------
@@ -177,15 +210,43 @@ def import_articles(studio: Studio, paths: Sequence[str | Path], project: str | 
     return report
 
 
-def project_tasks(studio: Studio, project_id: int) -> list[dict]:
-    """Every task of a project with its data and the model versions of its predictions."""
+def _plain(item: Any) -> dict:
+    """An SDK object (a prediction) as the dict Label Studio sent."""
+    return item if isinstance(item, dict) else item.model_dump(mode="json")
+
+
+def project_tasks(studio: Studio, project_id: int, full: Container[str] = ()) -> list[dict]:
+    """Every task of a project with its data, the model versions of its predictions and, in
+    ``predictions``, each one's version and date. Tasks whose doc_id is in ``full`` keep their
+    annotations and whole predictions (the others' would fill memory on a large project)."""
     with studio.talking(f"listing the tasks of project {project_id}"):
         out = []
         for t in studio.client.tasks.list(project=project_id, fields="all", page_size=100):
-            versions = {p.get("model_version") if isinstance(p, dict) else getattr(p, "model_version", None)
-                        for p in (t.predictions or [])}
-            out.append({"id": t.id, "data": t.data or {}, "model_versions": versions})
+            data = t.data or {}
+            preds = [_plain(p) for p in (t.predictions or [])]
+            task = {"id": t.id, "data": data, "model_versions": {p.get("model_version") for p in preds}}
+            if str(data.get("doc_id")) in full:
+                task |= {"annotations": [_plain(a) for a in (t.annotations or [])], "predictions": preds}
+            else:
+                task["predictions"] = [{k: p.get(k) for k in ("model_version", "created_at")} for p in preds]
+            out.append(task)
         return out
+
+
+class WorseRun(StudioError):
+    """A run that scores below the project's model version on the same dev articles (``--force``)."""
+
+
+def guard_run(found: Any, tasks: Sequence[dict], extractor: Extractor, dev: set[str], force: bool) -> DevComparison:
+    """The run (``extractor``, its ``dev`` doc_ids) against the version the project uses, on
+    the same annotated dev articles (``compare.py``); :class:`WorseRun` if it scores below it,
+    unless ``force``."""
+    used = version_in_use(getattr(found, "model_version", None), tasks, extractor.version)
+    cmp = compare_on_dev_tasks(tasks, dev, extractor, used)
+    if cmp.worse and not force:
+        raise WorseRun(f"{cmp.describe()}: {extractor.version} scores below the version project {found.id} uses; "
+                       "nothing was changed (pass --force to use it anyway)")
+    return cmp
 
 
 @dataclass
@@ -195,17 +256,22 @@ class PredictReport:
     predicted: int = 0
     had_it: int = 0           # tasks that already held a prediction of this version
     scores: list[float] = field(default_factory=list)
+    comparison: DevComparison | None = None
 
 
 def predict_project(studio: Studio, project: str | int, extractor: Extractor, *, batch_size: int = 32,
-                    progress: bool = True) -> PredictReport:
+                    progress: bool = True, run: str | Path | None = None, force: bool = False) -> PredictReport:
     """Add a prediction of the extractor's model version to every task of a project that has
     none from it (new tasks and old ones alike), ``batch_size`` tasks at a time: an interrupted
-    run keeps what it sent, and running it again finishes the rest."""
+    run keeps what it sent, and running it again finishes the rest. With ``run`` (the
+    extractor's folder) a run that scores below the project's model version is refused
+    (:func:`guard_run`) unless ``force``."""
     found, _ = open_project(studio, project, create=False)
-    tasks = project_tasks(studio, found.id)
+    dev = dev_ids(run) if run is not None else set()
+    tasks = project_tasks(studio, found.id, full=dev)
+    cmp = guard_run(found, tasks, extractor, dev, force) if run is not None else None
     todo = [t for t in tasks if extractor.version not in t["model_versions"]]
-    report = PredictReport(found.id, extractor.version, had_it=len(tasks) - len(todo))
+    report = PredictReport(found.id, extractor.version, had_it=len(tasks) - len(todo), comparison=cmp)
     bar = _bar(len(todo), "predict", progress and bool(todo))
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
@@ -248,15 +314,19 @@ class RankReport:
     model_version: str
     sampling: str
     view_id: int
+    comparison: DevComparison | None = None
 
 
-def rank(studio: Studio, project: str | int, model_version: str) -> RankReport:
+def rank(studio: Studio, project: str | int, model_version: str, *, extractor: Extractor | None = None,
+         run: str | Path | None = None, force: bool = False) -> RankReport:
     """Serve the tasks of a project lowest score first, for one model version.
 
     Label Studio's uncertainty sampling is set through the API (its Community UI offers only
     sequential and random, but the API takes it once predictions of that version exist), so
     "Label All Tasks" and ``/api/projects/{id}/next`` give the least certain task next. As a
-    fallback a Data Manager tab sorted by prediction score, lowest first, is created (or kept).
+    fallback a Data Manager tab sorted by prediction score, lowest first, showing only
+    :data:`SCORE_COLUMNS`, is created (or updated). With ``run`` and its ``extractor`` a run
+    that scores below the project's model version is refused (:func:`guard_run`) unless ``force``.
     """
     found, _ = open_project(studio, project, create=False)
     with studio.talking(f"reading the model versions of project {found.id}"):
@@ -266,15 +336,44 @@ def rank(studio: Studio, project: str | int, model_version: str) -> RankReport:
     if model_version not in versions:
         raise StudioError(f"project {found.id} at {studio.url} has no predictions of model version {model_version!r} "
                           f"(it has {', '.join(map(str, versions)) or 'none'}): run `indoevent ls predict` first")
+    cmp = None
+    if run is not None and extractor is not None:  # before the project's model version is changed
+        dev = dev_ids(run)
+        cmp = guard_run(found, project_tasks(studio, found.id, full=dev), extractor, dev, force)
     with studio.talking(f"turning on uncertainty sampling in project {found.id}"):
         studio.client.projects.update(found.id, sampling=UNCERTAINTY, model_version=model_version)
+    tab = score_tab(column_ids(studio, found.id))
     view = next((v for v in _views(studio, found.id) if (v.data or {}).get("title") == SCORE_VIEW), None)
-    if view is None:
-        with studio.talking(f"creating a Data Manager tab in project {found.id}"):
-            view = studio.client.views.create(project=found.id, data={
-                "title": SCORE_VIEW, "ordering": ["tasks:predictions_score"],
-                "hiddenColumns": {"explore": [], "labeling": []}})
-    return RankReport(found.id, model_version, UNCERTAINTY, view.id)
+    with studio.talking(f"writing the Data Manager tab {SCORE_VIEW!r} of project {found.id}"):
+        if view is None:
+            view = studio.client.views.create(project=found.id, data=tab)
+        else:  # a tab made by an older version shows every raw column
+            view = studio.client.views.update(str(view.id), project=found.id, data=tab)
+    return RankReport(found.id, model_version, UNCERTAINTY, view.id, cmp)
+
+
+def column_ids(studio: Studio, project_id: int) -> list[str]:
+    """The ids of the project's Data Manager columns as tabs name them (``tasks:data.doc_id``)."""
+    answer = api(studio, "GET", "api/dm/columns", f"listing the Data Manager columns of project {project_id}",
+                 params={"project": project_id}) or {}
+    out = []
+    for c in answer.get("columns", []) if isinstance(answer, dict) else []:
+        if c.get("children"):  # "data" only groups the data.* columns
+            continue
+        name = f"{c['parent']}.{c['id']}" if c.get("parent") else c["id"]
+        out.append(f"{c.get('target', 'tasks')}:{name}")
+    return out
+
+
+def score_tab(columns: Sequence[str]) -> dict:
+    """The data of the score tab: lowest score first, every column but :data:`SCORE_COLUMNS` hidden.
+
+    >>> score_tab(["tasks:id", "tasks:data.text"])["hiddenColumns"]
+    {'explore': ['tasks:data.text'], 'labeling': ['tasks:data.text']}
+    """
+    hidden = [c for c in columns if c not in SCORE_COLUMNS]
+    return {"title": SCORE_VIEW, "ordering": ["tasks:predictions_score"],
+            "hiddenColumns": {"explore": hidden, "labeling": list(hidden)}}
 
 
 def _views(studio: Studio, project_id: int) -> list:

@@ -29,6 +29,7 @@ SEEDS = ROOT / "annotations" / "seeds.json"
 WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
         "bertemu": "B-CONSULT", "rabu": "B-DATE"}
 EMOJI = "😀 Kim bertemu Putin 👍🏽 di Beijing."
+WEBHOOK_SECRET = "integration-secret"
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +104,16 @@ def test_predict_retrain_predict_again(label_studio, studio, wired_run, tiny_con
     v2 = Extractor.from_pretrained(out / "run", device="cpu").version
     assert v2 != v1 and (out / "run" / "metrics.json").is_file()
 
-    assert main(["ls", "predict", "--project", title, "--model", str(out / "run"), *ls_args(label_studio)]) == 0
+    # Three steps from a random head score below the wired model on the run's dev article: --force.
+    again = ["ls", "predict", "--project", title, "--model", str(out / "run"), *ls_args(label_studio)]
+    assert main(again) == 1
+    err = capsys.readouterr().err
+    assert f"for {v1} (the project's model version) on the same 1 dev article(s)" in err and "--force" in err
+    assert set(map(frozenset, versions_per_task(studio, first.project_id).values())) == {frozenset({v1})}
+    assert main(again + ["--force"]) == 0
     assert "to 6 tasks (0 already had one)" in capsys.readouterr().out
+    assert main(["ls", "rank", "--project", title, "--model", str(out / "run"), *ls_args(label_studio)]) == 1
+    assert "--force" in capsys.readouterr().err
     assert set(map(frozenset, versions_per_task(studio, first.project_id).values())) == {frozenset({v1, v2})}
     assert main(["ls", "predict", "--project", title, "--model", str(wired_run), *ls_args(label_studio)]) == 0
     assert "to 0 tasks (6 already had one)" in capsys.readouterr().out
@@ -121,11 +130,22 @@ def test_uncertainty_sampling_serves_the_lowest_score_next(label_studio, studio,
     scores = {"a": 0.9, "b": 0.31, "c": 0.6}
     studio.client.projects.import_predictions(project.id, request=[
         {"task": ids[k], "model_version": "m-1", "score": s, "result": []} for k, s in scores.items()])
+    # A tab an older `ls rank` made showed every raw column: it is updated, not doubled.
+    studio.client.views.create(project=project.id, data={"title": SCORE_VIEW, "ordering": [],
+                                                         "hiddenColumns": {"explore": [], "labeling": []}})
     assert main(["ls", "rank", "--project", title, "--model-version", "m-1", *ls_args(label_studio)]) == 0
     assert "Uncertainty sampling" in capsys.readouterr().out
     assert next_task(studio, project.id)["id"] == ids["b"]
     views = [v for v in studio.client.views.list(project=project.id) if v.data.get("title") == SCORE_VIEW]
     assert len(views) == 1 and views[0].data["ordering"] == ["tasks:predictions_score"]
+    # Only id, doc_id, score and model version show: every other column the server lists is hidden.
+    assert "tasks:data.text" in views[0].data["hiddenColumns"]["explore"]
+    from indoevent.studio.tasks import SCORE_COLUMNS, column_ids
+
+    columns = column_ids(studio, project.id)
+    assert set(SCORE_COLUMNS) <= set(columns) and "tasks:data.text" in columns
+    for mode in ("explore", "labeling"):
+        assert sorted(views[0].data["hiddenColumns"][mode]) == sorted(set(columns) - set(SCORE_COLUMNS))
     assert main(["ls", "rank", "--project", title, "--model-version", "m-2", *ls_args(label_studio)]) == 1
     assert "no predictions of model version 'm-2'" in capsys.readouterr().err
 
@@ -142,6 +162,7 @@ def backend_url(label_studio, wired_run, tiny_config, tmp_path):
 
     port = free_port()
     env = {**os.environ, "LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.token,
+           "INDOEVENT_WEBHOOK_SECRET": WEBHOOK_SECRET,
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "indoevent", "serve", "--model", str(wired_run), "--port", str(port),
@@ -164,7 +185,8 @@ def backend_url(label_studio, wired_run, tiny_config, tmp_path):
 
 
 def test_label_studio_gets_predictions_from_the_backend_and_start_training_retrains(
-        label_studio, studio, backend_url, wired_run, capsys, title):
+        label_studio, studio, backend_url, wired_run, capsys, title, monkeypatch):
+    monkeypatch.setenv("INDOEVENT_WEBHOOK_SECRET", WEBHOOK_SECRET)  # connect puts it in the backend's URL
     project = push(studio, SEEDS, title, progress=False)
     assert main(["ls", "connect", "--project", title, "--url", backend_url, "--ls-url", label_studio.url,
                  "--token", label_studio.token]) == 0
@@ -192,6 +214,7 @@ def test_label_studio_gets_predictions_from_the_backend_and_start_training_retra
     assert h["training"]["state"] == "done", h["training"]
     last = h["training"]["last"]
     assert last["project"] == project.project_id and last["dev_articles"] == 1 and Path(last["run"]).is_dir()
+    assert _health(backend_url)["project"] == project.project_id  # set up through the secret URL
     # Swapped only if better on the same dev article: the served version says which one won.
     assert h["model_version"] == (last["model_version"] if last["swapped"] else version)
 
