@@ -15,13 +15,7 @@ from ..annotation.labelconfig import check_config_file
 from ..annotation.lsexport import ExportError
 from ..annotation.validate import label_table, validate
 from ..atomic import OutputExistsError, write_text
-from .common import annotation_choice, fail
-
-
-def cannot_write(path: Path, e: OSError) -> int:
-    """One line for a failed write (a full disk, no permission); the atomic writers left nothing behind."""
-    return fail(f"{path}: cannot write: {e.strerror or e}; nothing was written and any earlier {path.name} "
-                "is unchanged (free some space, or choose another place)")
+from .common import annotation_choice, cannot_write, fail
 
 
 # --- validate ---------------------------------------------------------------------------------

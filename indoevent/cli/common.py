@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..annotation.lsexport import CHOICES, check_choice
 
@@ -12,6 +13,18 @@ def fail(message: str, code: int = 1) -> int:
     """Print one clear error line and return the exit code."""
     print(f"indoevent: error: {message}", file=sys.stderr)
     return code
+
+
+def cannot_write(path: Path, e: OSError) -> int:
+    """One line for a failed write (a full disk, no permission); the atomic writers left nothing behind."""
+    return fail(f"{path}: cannot write: {e.strerror or e}; nothing was written and any earlier {path.name} "
+                "is unchanged (free some space, or choose another place)")
+
+
+def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
+    """The --overwrite of a command that writes (the output rule: README, Outputs)."""
+    p.add_argument("--overwrite", action="store_true",
+                   help=f"replace an existing --out, if it is {what} (anything else is never replaced)")
 
 
 def annotation_choice(value: str) -> str:

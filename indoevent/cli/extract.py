@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError, read_export
-from ..atomic import write_text
+from ..atomic import OutputExistsError, check_output as check_any_output, write_text
 from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
 from ..events.ray_engine import extract_ray
-from ..events.frames import cross_validation_report, fit_linker, report
-from .common import fail
+from ..events.frames import LearnedLinker, cross_validation_report, fit_linker, report
+from .common import add_overwrite, fail
 
 
 # --- extract ----------------------------------------------------------------------------------
@@ -161,6 +161,7 @@ def _add_linker(sub) -> None:
     p.add_argument("action", choices=["evaluate", "fit"])
     p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/seeds.json)")
     p.add_argument("--out", type=Path, help="fit: where to write the linker (RUN/linker.json)")
+    add_overwrite(p, "a linker written by `indoevent linker fit`")
     p.set_defaults(func=_run_linker)
 
 
@@ -173,16 +174,24 @@ def _run_linker(args) -> int:
     if result.problems:
         return fail(f"{args.export}: {len(result.problems)} schema problem(s); run `indoevent validate` first")
     docs = result.documents
+    if not docs:
+        return fail(f"{args.export}: no annotated article")
     if args.action == "evaluate":
         print("rules on all gold articles:")
         print(report(docs))
         print()
-        print(cross_validation_report(docs))
+        # Leaving one article out of one leaves nothing to fit on.
+        print(cross_validation_report(docs) if len(docs) > 1 else
+              "leave-one-article-out needs at least 2 articles: not run")
         return 0
     if args.out is None:
         return fail("linker fit needs --out RUN/linker.json")
     if args.out.is_dir():
         return fail(f"{args.out}: is a folder; give --out a file name, e.g. {args.out / 'linker.json'}")
+    try:
+        check_any_output(args.out, [args.export], args.overwrite, LearnedLinker.is_file, "a linker of `linker fit`")
+    except OutputExistsError as e:
+        return fail(str(e))
     linker = fit_linker(docs)
     try:
         write_text(args.out, json.dumps(linker.to_json(), indent=0) + "\n")

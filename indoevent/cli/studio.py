@@ -9,10 +9,11 @@ from pathlib import Path
 
 from ..annotation.lsexport import ExportError
 from ..studio.client import InvalidExport, StudioError, connect, push
-from ..studio.client import StudioError, connect, pull
+from ..atomic import check_output
+from ..studio.client import StudioError, connect, is_task_list, pull
 from ..studio.client import StudioError, connect, status
 from ..studio.client import redact
-from .common import fail
+from .common import add_overwrite, fail
 from ..events.extractor import Extractor
 from ..model.config import ConfigError
 from ..model.data import DataError
@@ -78,6 +79,7 @@ def _add_ls(sub) -> None:
     s.add_argument("--out", type=Path, required=True, help="where to write the export (.json)")
     s.add_argument("--annotation", default="latest", metavar="CHOICE",
                    help="which annotation per task to count: latest (default), first, or annotator=ID")
+    add_overwrite(s, "a Label Studio export (a JSON list of tasks)")
     s.set_defaults(func=_run_ls_pull)
     _add_loop(ls, server)
 
@@ -124,6 +126,7 @@ def _run_ls_push(args) -> int:
 def _run_ls_pull(args) -> int:
 
     try:
+        check_output(args.out, (), args.overwrite, is_task_list, "a Label Studio export")  # before the network
         studio = connect(args.url, args.token)
         r = pull(studio, args.project, args.out, args.annotation)
     except (StudioError, OSError) as e:

@@ -416,6 +416,15 @@ def snapshot(studio: Studio, project_id: int, timeout: float = 600.0,
     return data
 
 
+def is_task_list(path: Path) -> bool:
+    """Whether ``path`` holds a Label Studio export (a JSON list of tasks): what ``ls pull --overwrite`` replaces."""
+    try:
+        tasks = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(tasks, list) and all(isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks)
+
+
 def pull(studio: Studio, project: str | int, out: str | Path, choose: str = "latest") -> PullReport:
     """Export a project (snapshot JSON with full predictions) to ``out``, written atomically,
     then validate and count it. Problems are reported in the result, not raised: the file
