@@ -244,3 +244,22 @@ def test_failed_snapshot_is_an_error():
 def test_empty_export_is_refused(tmp_path):
     with pytest.raises(InvalidExport, match="no tasks; nothing was sent"):
         push(Studio(Untouchable(), "http://ls:8080"), write(tmp_path, []), "seeds")
+
+
+def test_a_url_with_user_and_password_still_sends_the_token(monkeypatch):
+    """httpx turns user:pass@ in the URL into basic auth in place of the token: Label Studio
+    then answered 401 and the error blamed the token."""
+    import label_studio_sdk
+
+    built = {}
+
+    class FakeClient:
+        def __init__(self, **kwargs):
+            built.update(kwargs)
+            self.versions = SimpleNamespace(get=lambda **k: SimpleNamespace(release="1.23", edition="Community"))
+            self.users = SimpleNamespace(whoami=lambda: SimpleNamespace(email="a@b", username=None, id=1))
+
+    monkeypatch.setattr(label_studio_sdk, "LabelStudio", FakeClient)
+    studio = connect("http://team:secret@localhost:8080", "the-token")
+    assert built["base_url"] == "http://localhost:8080" and built["api_key"] == "the-token"
+    assert "secret" not in studio.url
