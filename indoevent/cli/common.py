@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,21 @@ def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
     """The --overwrite of a command that writes (the output rule: README, Outputs)."""
     p.add_argument("--overwrite", action="store_true",
                    help=f"replace an existing --out, if it is {what} (anything else is never replaced)")
+
+
+# The devices torch names: cpu, cuda, cuda:1, mps, xpu:0 ...
+DEVICE = re.compile(r"(cpu|cuda|mps|xpu|hpu|npu)(:\d+)?")
+
+
+def bad_settings(args: argparse.Namespace) -> str | None:
+    """What is wrong with --batch-size or --device, as one line (None: nothing), before a model is loaded."""
+    size = getattr(args, "batch_size", None)
+    if size is not None and size < 1:
+        return f"--batch-size {size}: give 1 or more windows per forward"
+    device = getattr(args, "device", None)
+    if device is not None and not DEVICE.fullmatch(device):
+        return f"--device {device!r}: give cpu, cuda, cuda:N or mps"
+    return None
 
 
 def annotation_choice(value: str) -> str:

@@ -11,7 +11,7 @@ from ..annotation.lsexport import ExportError
 from ..atomic import OutputExistsError, check_output, write_text
 from ..evaluation.evaluate import EvaluationError, evaluate, is_report
 from ..evaluation.render import errors_table, frames_table
-from .common import add_overwrite, annotation_choice, cannot_write, fail
+from .common import add_overwrite, annotation_choice, bad_settings, cannot_write, fail
 
 
 def _add_evaluate(sub) -> None:
@@ -65,8 +65,8 @@ def _run_evaluate(args) -> int:
         return fail(f"{args.model}: not a run folder (no config.json)")
     if args.resamples < 0:
         return fail(f"--resamples {args.resamples}: give 0 (no intervals) or more")
-    if args.batch_size is not None and args.batch_size < 1:
-        return fail(f"--batch-size {args.batch_size}: give 1 or more windows per forward")
+    if bad_settings(args):
+        return fail(bad_settings(args))
     try:
         if args.out:
             check_output(args.out, [*data, args.model], args.overwrite, is_report, "a report of `indoevent evaluate`")

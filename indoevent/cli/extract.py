@@ -13,7 +13,7 @@ from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
 from ..events.ray_engine import extract_ray
 from ..events.frames import LearnedLinker, cross_validation_report, fit_linker, report
-from .common import add_overwrite, fail
+from .common import add_overwrite, bad_settings, fail
 
 
 # --- extract ----------------------------------------------------------------------------------
@@ -83,6 +83,9 @@ def _run_extract(args) -> int:
     import time
 
 
+    bad = bad_settings(args)
+    if bad:
+        return fail(bad)
     if args.engine == "ray":
         return _run_extract_ray(args)
     try:
