@@ -190,3 +190,46 @@ def test_a_killed_build_is_cleaned_by_the_next_one(tmp_path, monkeypatch, make_e
     assert main(["convert", str(export), "--out", str(out)]) == 0
     assert [p.name for p in tmp_path.glob(".out.*")] == []
     capsys.readouterr()
+
+
+# --- one line, not a traceback -----------------------------------------------------------------
+def test_evaluate_negative_resamples_is_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    assert main(["evaluate", str(run), "--data", str(SEEDS_EXPORT), "--resamples", "-5"]) == 1
+    assert "--resamples -5" in err_of(capsys)
+
+
+def test_linker_evaluate_on_one_or_no_article(make_export, capsys):
+    one = make_export("⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1⟧ Kim.")
+    assert main(["linker", "evaluate", str(one)]) == 0
+    assert "needs at least 2 articles" in capsys.readouterr().out
+    assert main(["linker", "evaluate", str(make_export(name="none.json"))]) == 1
+    assert "no annotated article" in err_of(capsys)
+
+
+def test_compare_names_the_file_that_is_not_json(tmp_path, capsys):
+    report = tmp_path / "x"
+    report.mkdir()
+    (report / "metrics.json").write_text("{not json")
+    assert main(["compare", str(report)]) == 1
+    assert f"{report / 'metrics.json'}: not JSON" in err_of(capsys)
+
+
+def test_merge_refuses_event_types_outside_the_schema(tmp_path, capsys):
+    f = frames(tmp_path, MEET)
+    f.write_text(f.read_text().replace('"CONSULT"', '"PARTY"'))
+    assert main(["merge", str(f), "--out", str(tmp_path / "m"), "--no-progress"]) == 1
+    assert "'PARTY' is not an event type" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+def test_frames_and_merge_on_an_empty_input_name_it(tmp_path, capsys):
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    assert main(["frames", str(empty), "--out", str(tmp_path / "f.jsonl")]) == 1
+    assert str(empty) in err_of(capsys) and not (tmp_path / "f.jsonl").exists()
+    nothing = tmp_path / "nothing.jsonl"
+    nothing.write_text("")
+    assert main(["merge", str(nothing), "--out", str(tmp_path / "m"), "--no-progress"]) == 1
+    assert str(nothing) in err_of(capsys) and not (tmp_path / "m").exists()
