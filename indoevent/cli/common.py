@@ -22,6 +22,13 @@ def cannot_write(path: Path, e: OSError) -> int:
                 "is unchanged (free some space, or choose another place)")
 
 
+def cannot_load(run: Path, e: Exception) -> int:
+    """One line for a run that does not load (ModelLoadError, or transformers' OSError and ValueError)."""
+    # Our own messages start with the run folder or its file; those of transformers and torch do not.
+    message = str(e).strip()
+    return fail(message if message.startswith(str(run)) else f"cannot load model {run}: {message}")
+
+
 def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
     """The --overwrite of a command that writes (the output rule: README, Outputs)."""
     p.add_argument("--overwrite", action="store_true",

@@ -11,7 +11,8 @@ from ..annotation.lsexport import ExportError
 from ..atomic import OutputExistsError, check_output, write_text
 from ..evaluation.evaluate import EvaluationError, evaluate, is_report
 from ..evaluation.render import errors_table, frames_table
-from .common import add_overwrite, annotation_choice, bad_settings, cannot_write, fail
+from ..model.checkpoint import ModelLoadError
+from .common import add_overwrite, annotation_choice, bad_settings, cannot_load, cannot_write, fail
 
 
 def _add_evaluate(sub) -> None:
@@ -76,6 +77,8 @@ def _run_evaluate(args) -> int:
         report = evaluate(args.model, data, annotation=args.annotation, label_map=_label_map(args.label_map),
                           articles=args.articles, batch_size=args.batch_size, resamples=args.resamples,
                           seed=args.seed, progress=sys.stderr.isatty())
+    except ModelLoadError as e:
+        return cannot_load(args.model, e)
     except (EvaluationError, ExportError, ConllError, FileNotFoundError) as e:
         return fail(str(e))
     m = report.metrics

@@ -13,7 +13,7 @@ from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
 from ..events.ray_engine import extract_ray
 from ..events.frames import LearnedLinker, cross_validation_report, fit_linker, report
-from .common import add_overwrite, bad_settings, fail
+from .common import add_overwrite, bad_settings, cannot_load, fail
 
 
 # --- extract ----------------------------------------------------------------------------------
@@ -97,10 +97,8 @@ def _run_extract(args) -> int:
         extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,
                                               quantize=args.quantize, runtime=args.runtime,
                                               batch_size=args.batch_size)
-    except (OSError, ValueError) as e:
-        # Our own messages start with the run folder; those of transformers and torch do not.
-        message = str(e)
-        return fail(message if message.startswith(str(args.model)) else f"cannot load model {args.model}: {message}")
+    except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
+        return cannot_load(args.model, e)
     print(f"runtime: {extractor.runtime}", file=sys.stderr)
     load_s = time.perf_counter() - t0
 

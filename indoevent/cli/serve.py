@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..studio.backend import Backend, environment_problem, serve
-from .common import fail
+from .common import cannot_load, fail
 
 PASSWORD_ENV = "INDOEVENT_BACKEND_PASSWORD"
 
@@ -53,8 +53,8 @@ def _run_serve(args) -> int:
     try:
         backend = Backend(args.model, config=args.config, work_dir=args.work_dir, overrides=tuple(args.set),
                           device=args.device)
-    except (OSError, ValueError) as e:
-        return fail(f"{args.model}: {e}")
+    except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
+        return cannot_load(args.model, e)
     warn = environment_problem()
     if warn:
         print(f"warning: {warn}", file=sys.stderr)

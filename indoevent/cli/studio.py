@@ -13,7 +13,7 @@ from ..atomic import check_output
 from ..studio.client import StudioError, connect, is_task_list, pull
 from ..studio.client import StudioError, connect, status
 from ..studio.client import redact
-from .common import add_overwrite, fail
+from .common import add_overwrite, cannot_load, fail
 from ..events.extractor import Extractor
 from ..model.config import ConfigError
 from ..model.data import DataError
@@ -208,8 +208,13 @@ def _add_loop(ls, server) -> None:
     s.set_defaults(func=_run_ls_retrain)
 
 
-def _extractor(args) -> Extractor:
-    return Extractor.from_pretrained(args.model, device=args.device)
+def _extractor(args) -> Extractor | int:
+    """The run of --model, or the exit status of its one-line error (loaded before connecting:
+    a damaged run is found without a server)."""
+    try:
+        return Extractor.from_pretrained(args.model, device=args.device)
+    except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
+        return cannot_load(args.model, e)
 
 
 def _print_problems(e: InvalidExport) -> None:
@@ -218,9 +223,11 @@ def _print_problems(e: InvalidExport) -> None:
 
 
 def _run_ls_import(args) -> int:
+    extractor = _extractor(args) if args.model else None
+    if isinstance(extractor, int):
+        return extractor
     try:
         studio = connect(args.url, args.token)
-        extractor = _extractor(args) if args.model else None
         r = studio_tasks.import_articles(studio, args.paths, args.project, extractor=extractor,
                                          batch_size=args.batch_size)
     except InvalidExport as e:
@@ -240,9 +247,12 @@ def _run_ls_import(args) -> int:
 
 
 def _run_ls_predict(args) -> int:
+    extractor = _extractor(args)
+    if isinstance(extractor, int):
+        return extractor
     try:
         studio = connect(args.url, args.token)
-        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size)
+        r = studio_tasks.predict_project(studio, args.project, extractor, batch_size=args.batch_size)
     except InvalidExport as e:
         _print_problems(e)
         return fail(str(e))

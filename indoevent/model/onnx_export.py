@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import building, sha256
+from .checkpoint import read_config, read_tokenizer, read_weights
 
 log = logging.getLogger("indoevent")
 ONNX_DIR = "onnx"  # where `indoevent export-onnx` puts its files inside a run
@@ -61,15 +62,16 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
     also writes ``model.int8.onnx`` (dynamic int8 weights, fp32 activations)."""
     import onnx
     import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     if quantize not in (None, "int8"):
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
     run = Path(run)
     out = Path(out) if out is not None else run / ONNX_DIR
-    tokenizer = AutoTokenizer.from_pretrained(run)
+    # The tokenizer is checked against the model: without its files the export would answer
+    # with a 5-token vocabulary ([UNK] for every word) and no error.
+    tokenizer = read_tokenizer(run, read_config(run))
     # Eager attention: the SDPA graph is not recognised by the optimiser's attention fusion.
-    model = AutoModelForTokenClassification.from_pretrained(run, attn_implementation="eager").eval()
+    model = read_weights(run, attn_implementation="eager").eval()
     with_types = "token_type_ids" in tokenizer.model_input_names
 
     enc = tokenizer(["Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.", "Xi hadir."],

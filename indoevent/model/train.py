@@ -32,6 +32,7 @@ from typing import Any, Iterator, Sequence
 from ..document import Span
 from ..schema import bio_tags
 from ..text.iob import TaggedWords
+from .checkpoint import ModelLoadError
 from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
 from .data import Collator, Corpus, DataError, Features, encode_articles, load_corpus, split_ids
 from .metrics import cv_table, flat, score_spans, summarize
@@ -43,10 +44,6 @@ from .splits import kfold
 from .tiny import ensure_tiny_bert
 
 __all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
-
-
-class ModelLoadError(RuntimeError):
-    """The backbone could not be loaded (no network, wrong name, missing files)."""
 
 
 def _is_main() -> bool:
