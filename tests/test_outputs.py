@@ -233,3 +233,63 @@ def test_frames_and_merge_on_an_empty_input_name_it(tmp_path, capsys):
     nothing.write_text("")
     assert main(["merge", str(nothing), "--out", str(tmp_path / "m"), "--no-progress"]) == 1
     assert str(nothing) in err_of(capsys) and not (tmp_path / "m").exists()
+
+
+# --- a full disk: one line naming the output, nothing half written -------------------------------
+def _full_disk_under(monkeypatch, out: Path) -> None:
+    """os.replace fails with ENOSPC for ``out`` and anything inside it (the atomic writers' last step)."""
+    real = os.replace
+
+    def full_disk(a, b):
+        if Path(b) == out or out in Path(b).parents:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(a, b)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+
+
+def _one_line(argv: list[str], capsys) -> str:
+    try:
+        code = main(argv)
+    except OSError as e:  # what a full disk did before: a traceback
+        code, err = None, f"Traceback: {e}"
+    else:
+        err = capsys.readouterr().err
+    assert code == 1, err
+    return err_of_text(err)
+
+
+def err_of_text(err: str) -> str:
+    assert "Traceback" not in err and err.count("indoevent: error:") == 1, err
+    return err
+
+
+def test_frames_on_a_full_disk(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "gold.jsonl"
+    _full_disk_under(monkeypatch, out)
+    assert f"{out}: cannot write: No space left on device" in _one_line(
+        ["frames", str(SEEDS_EXPORT), "--out", str(out)], capsys)
+    assert os.listdir(tmp_path) == []  # no temporary file left
+
+
+def test_evaluate_out_on_a_full_disk(untrained_run, tmp_path, capsys, monkeypatch):
+    run = shutil.copytree(untrained_run, tmp_path / "run")  # evaluate exports it to ONNX: not the shared one
+    report = tmp_path / "report"
+    _full_disk_under(monkeypatch, report)
+    assert f"{report}: cannot write: No space left on device" in _one_line(
+        ["evaluate", str(run), "--data", str(SEEDS_EXPORT), "--articles", "004_81279350a79d8947", "--resamples", "0",
+         "--out", str(report)], capsys)
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no report, no temporary folder
+
+
+def test_compare_out_on_a_full_disk(tmp_path, capsys, monkeypatch):
+    evaluation = tmp_path / "report"
+    evaluation.mkdir()
+    micro = {"micro": {"precision": 0.5, "recall": 0.5, "f1": 0.5}, "labels": {}}
+    (evaluation / "metrics.json").write_text(json.dumps({"articles": ["a"], "spans": dict.fromkeys(
+        ("entities", "triggers", "all"), micro)}))
+    page = tmp_path / "compare.html"
+    _full_disk_under(monkeypatch, page)
+    assert f"{page}: cannot write: No space left on device" in _one_line(
+        ["compare", str(evaluation), "--out", str(page)], capsys)
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
