@@ -25,7 +25,8 @@ def _add_validate(sub) -> None:
                                    "schema v1, the chosen annotation of each task and every prediction: offsets inside "
                                    "the text and matching value.text, clean span edges, no overlaps, known labels "
                                    "and control names, relations from a trigger to an allowed entity. Prints a "
-                                   "per-label count table; exits 1 listing every problem by task id and offset.")
+                                   "per-label count table; exits 1 listing every problem by task id and offset, "
+                                   "and on an export with no tasks.")
     p.add_argument("export", type=Path, help="Label Studio JSON export (a list of tasks), or JSONL (one task a "
                                              "line, as `indoevent ls push` takes)")
     p.add_argument("--annotation", default="latest", metavar="CHOICE", type=annotation_choice,
@@ -41,6 +42,8 @@ def _run_validate(args) -> int:
         result = validate(args.export, args.annotation)
     except ExportError as e:
         return fail(str(e))
+    if result.n_tasks == 0:
+        return fail(f"{args.export}: no tasks (an empty export); nothing to validate")
     print(f"{args.export}: {result.n_tasks} tasks, {len(result.documents)} annotated, "
           f"{result.n_predictions} prediction(s)")
     print(label_table(result))
