@@ -155,17 +155,24 @@ def _add_agree(sub) -> None:
     p = sub.add_parser("agree", help="agreement between two annotations of the same articles",
                        description="Exact-span F1 per label and argument F1 per role between two annotations "
                                    "(Label Studio exports or folders of .ann markup), matched by doc_id; "
-                                   "articles only in A are listed. Prints each difference with its offsets.")
+                                   "articles only in A are listed. Prints each difference with its offsets: "
+                                   "spans, and arguments (trigger, role, entity) only in A or only in B. Spans "
+                                   "an export cannot place (outside the text; relations to a missing span) "
+                                   "are left out, with a warning.")
     p.add_argument("a", type=Path, help="reference annotation (export .json or folder of .ann)")
     p.add_argument("b", type=Path, help="second annotation")
     p.add_argument("--only-common", action="store_true", help="compare only articles present in both")
     p.set_defaults(func=_run_agree)
 
 
+def _warn(message: str) -> None:
+    print(f"indoevent: warning: {message}", file=sys.stderr)
+
+
 def _run_agree(args) -> int:
 
     try:
-        a, b = load_annotation(args.a), load_annotation(args.b)
+        a, b = load_annotation(args.a, _warn), load_annotation(args.b, _warn)
     except (ExportError, MarkupError) as e:
         return fail(str(e))
     if args.only_common:
