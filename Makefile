@@ -34,7 +34,7 @@ demo: setup
 	$(BIN)/indoevent train --config training/configs/tiny.yaml --output-dir models/tiny-4 --overwrite \
 	  --data.dev=0 --data.test=[004_81279350a79d8947]
 	$(BIN)/indoevent evaluate models/tiny-4 --data annotations/seeds.json --articles 004_81279350a79d8947 \
-	  --out results/eval-tiny-4 > /dev/null
+	  --out results/eval-tiny-4 --overwrite > /dev/null
 	@$(BIN)/python -m indoevent.evaluation.views results/seeds.jsonl
 	@echo; echo "evaluation report (trained on 4 seed articles, tested on the 5th): $(CURDIR)/results/eval-tiny-4/report.html"
 

@@ -4,19 +4,78 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 
 class OutputExistsError(FileExistsError):
-    """The destination exists and replacing it was not asked for."""
+    """The destination exists and replacing it was not asked for (or it is not ours to replace)."""
+
+
+# --- the output rule of every command ----------------------------------------------------------
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file (also through links and other spellings)."""
+    a, b = Path(a), Path(b)
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False,
+                 ours: Callable[[Path], bool] | None = None, kind: str = "an output of this command") -> Path:
+    """The one rule for what a command may write over (the README's "Outputs"): an input of
+    the command never; an existing ``out`` (an empty folder counts as new) only with
+    ``overwrite``; and never, even with it, unless ``ours(out)`` says it is of the kind the
+    command writes (``kind`` names it in the messages). Raises :class:`OutputExistsError`; writing is the
+    caller's, atomically (:func:`replacing`, :func:`building`)."""
+    out = Path(out)
+    for p in inputs:
+        if same_file(out, p) or (out.is_dir() and Path(p).exists() and Path(p).resolve().is_relative_to(out.resolve())):
+            raise OutputExistsError(f"{out}: is an input of this command (or holds one); give --out another path")
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return out
+    if ours is not None and not ours(out):
+        raise OutputExistsError(f"{out}: not {kind}, so it is never replaced, even with --overwrite; "
+                                f"choose another --out")
+    if not overwrite:
+        raise OutputExistsError(f"{out} already exists ({kind}): pass --overwrite to replace it, or choose "
+                                f"another --out")
+    return out
+
+
+def folder_of(names: Iterable[str]) -> Callable[[Path], bool]:
+    """``ours`` for :func:`check_output`: a folder that holds only some of ``names`` (what the command writes)."""
+    allowed = set(names)
+    return lambda p: p.is_dir() and {c.name for c in p.iterdir()} <= allowed
+
+
+@contextmanager
+def locked(path: str | Path, what: str) -> Iterator[None]:
+    """Hold ``path``'s lock file (``.NAME.lock`` beside it) for the block; a second writer fails at
+    once with an :class:`OutputExistsError`. The lock file goes when the block ends (the kernel
+    drops the lock itself if the process dies)."""
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputExistsError(f"{path}: another {what} is writing it; wait for it to finish, or "
+                                    f"choose another --out") from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -131,7 +190,9 @@ def building(final: str | Path, overwrite: bool = True) -> Iterator[Path]:
         warnings.warn(note, stacklevel=3)
     if final.exists() and not overwrite:
         raise OutputExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    _remove_orphans(final)
+    # The builder's pid is in the name, so a later run can tell a killed build from a live one.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", dir=final.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes the folder private; the result is an ordinary folder
@@ -140,6 +201,25 @@ def building(final: str | Path, overwrite: bool = True) -> Iterator[Path]:
         publish(tmp, final, overwrite=overwrite)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # gone already when published
+
+
+def _remove_orphans(final: Path) -> None:
+    """Remove the build folders of :func:`building` beside ``final`` whose process is gone (killed)."""
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.(\d+)\.[^.]+")
+    for p in final.parent.iterdir():
+        m = pattern.fullmatch(p.name)
+        if m and p.is_dir() and not _alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def sha256(path: str | Path) -> str:

@@ -49,3 +49,14 @@ def eval_run(tmp_path_factory) -> Path:
         "data.export": str(ROOT / "annotations" / "seeds.json"), "data.dev": 0,
         "data.test": ["004_81279350a79d8947"], "train.epochs": 15})
     return train(cfg, tmp_path_factory.mktemp("eval") / "tiny-4")
+
+
+@pytest.fixture(scope="session")
+def untrained_run(tmp_path_factory) -> Path:
+    """A run folder with an untrained head on the tiny base (seconds, no training): for tests of
+    what commands do with a run, not of what it predicts."""
+    from indoevent.model.tiny import ensure_tiny_bert
+    from scaffold import init_run
+
+    base = ensure_tiny_bert(ROOT / "models" / "_base" / "tiny-bert", ROOT / "seeds")
+    return init_run(base, tmp_path_factory.mktemp("untrained") / "run")

@@ -467,3 +467,32 @@ def test_two_concurrent_runs_write_each_article_once(run, tmp_path):
     # Either the second found the first at work and stopped, or it came after and found all done.
     for code, err in results:
         assert code == 0 or "another `indoevent extract` is writing it" in err, err
+
+
+def test_a_lone_surrogate_gets_an_empty_result_not_a_failed_batch(extractor, caplog):
+    """Extractor.extract raised TypeError on "\\ud800" (serve's /predict too); now that article is
+    answered with nothing found and a warning, and the articles around it as usual."""
+    good = "Putin bertemu Kim di Beijing."
+    arts = list(extractor.extract_many([good, "Putin \ud800 bertemu", good]))
+    assert [len(a.entities) > 0 for a in arts] == [True, False, True]
+    assert arts[1].text == "Putin \ud800 bertemu" and arts[1].events == [] and arts[1].triggers == []
+    assert extractor.extract("\ud800").entities == []
+    assert "surrogate" in caplog.text
+
+
+@pytest.mark.parametrize("flag", [["--batch-size", "0"], ["--batch-size", "-3"], ["--device", "banana"]])
+def test_bad_batch_size_or_device_is_one_line(run, tmp_path, capsys, flag):
+    src = tmp_path / "a.txt"
+    src.write_text("Putin bertemu Kim.")
+    assert main(["extract", str(src), "--model", str(run), "--out", str(tmp_path / "r.jsonl"), "--no-progress",
+                 *flag]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("indoevent: error:") == 1 and flag[0] in err
+
+
+@pytest.mark.parametrize("content", ["", "\n"])
+def test_an_empty_jsonl_is_an_error_naming_it(run, tmp_path, capsys, content):
+    src = tmp_path / "news.jsonl"
+    src.write_text(content)
+    assert main(["extract", str(src), "--model", str(run), "--out", str(tmp_path / "r.jsonl"), "--no-progress"]) == 1
+    assert str(src) in capsys.readouterr().err

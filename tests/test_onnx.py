@@ -142,3 +142,19 @@ def test_model_version_is_that_of_what_runs(random_run):
     hashes = {name: v.split("@")[1].removesuffix("-int8") for name, v in versions.items()}
     assert len(set(hashes.values())) == 3, versions
     assert versions["int8"].endswith("-int8")
+
+
+def test_an_export_is_stale_when_the_config_or_tokenizer_changed(base, tmp_path):
+    """A changed id2label (or vocabulary) made the old export answer with wrong labels, exit 0."""
+    from indoevent.model.onnx_export import is_fresh
+
+    run = init_run(base, tmp_path / "run", wire=WIRE)
+    export_onnx(run)
+    assert check_fresh(run) is None and is_fresh(run)
+    config = json.loads((run / "config.json").read_text())
+    config["id2label"] = {k: "O" for k in config["id2label"]}
+    (run / "config.json").write_text(json.dumps(config))
+    assert "config.json" in (check_fresh(run) or "") and not is_fresh(run)
+    init_run(base, run, wire=WIRE)
+    (run / "tokenizer.json").write_text((run / "tokenizer.json").read_text().replace('"putin"', '"putin2"'))
+    assert "tokenizer.json" in (check_fresh(run) or "")

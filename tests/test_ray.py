@@ -126,3 +126,22 @@ def test_ray_engine_refuses_other_inputs_before_starting(run, tmp_path, capsys):
     src.write_text("Putin bertemu Kim Jong Un.", encoding="utf-8")
     assert main(["extract", str(src), "--model", str(run), "--out", str(tmp_path / "o.jsonl"), "--engine", "ray"]) == 1
     assert "reads .jsonl files and Parquet" in capsys.readouterr().err and not (tmp_path / "o.jsonl").exists()
+
+
+def test_ray_overwrite_keeps_the_old_results_until_the_new_run_is_done(tmp_path, monkeypatch):
+    """--engine ray --overwrite emptied --out before extracting: a crash lost the old results."""
+    from indoevent.events import ray_engine
+
+    out = tmp_path / "r.jsonl"
+    old = json.dumps({"id": "a", "entities": [], "triggers": [], "events": [], "model_version": "m@1"}) + "\n"
+    out.write_text(old)
+    src = write_inputs(tmp_path)
+
+    def crash(model, inputs, target, *args):
+        Path(target).write_text("half a line")
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(ray_engine, "_extract", crash)
+    with pytest.raises(RuntimeError):
+        ray_engine.extract_ray("run", [src], out, overwrite=True)
+    assert out.read_text() == old and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -54,11 +54,11 @@ def test_server_down_names_the_url_and_what_to_check():
     assert url in msg and "cannot reach Label Studio" in msg and "--url" in msg
 
 
-def test_cli_server_down_is_one_line_without_a_trace(capsys, monkeypatch):
+def test_cli_server_down_is_one_line_without_a_trace(capsys, monkeypatch, tmp_path):
     url = f"http://127.0.0.1:{closed_port()}"
     monkeypatch.setenv("LABEL_STUDIO_URL", url)  # the URL comes from the environment too
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-token")
-    for argv in (["ls", "status"], ["ls", "pull", "seeds", "--out", os.devnull]):
+    for argv in (["ls", "status"], ["ls", "pull", "seeds", "--out", str(tmp_path / "pulled.json")]):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("indoevent: error: cannot reach Label Studio at " + url)
@@ -93,7 +93,8 @@ def test_credentials_in_the_url_are_never_echoed(capsys, monkeypatch, code, body
     else:
         msg = str(explain(url, "pushing", ApiError(status_code=code, headers={}, body=body)))
     assert "rah" not in msg and "sia" not in msg and "admin" not in msg
-    assert f"http://***@127.0.0.1:" in msg
+    # connect drops user:pass@ (the token authenticates); explain masks them where a URL still has them
+    assert ("http://***@127.0.0.1:" if code else "http://127.0.0.1:") in msg
 
 
 # --- checks before sending --------------------------------------------------------------------
@@ -323,3 +324,22 @@ def test_the_dev_comparison_says_why_it_could_not_compare():
     better = compare_on_dev_tasks([{**tasks[0], "predictions": [{"model_version": "old-1", "result": []}]}],
                                   {"a"}, ex, "old-1")
     assert (better.articles, better.f1_new, better.f1_used, better.worse) == (1, 0.0, 0.0, False)
+
+
+def test_a_url_with_user_and_password_still_sends_the_token(monkeypatch):
+    """httpx turns user:pass@ in the URL into basic auth in place of the token: Label Studio
+    then answered 401 and the error blamed the token."""
+    import label_studio_sdk
+
+    built = {}
+
+    class FakeClient:
+        def __init__(self, **kwargs):
+            built.update(kwargs)
+            self.versions = SimpleNamespace(get=lambda **k: SimpleNamespace(release="1.23", edition="Community"))
+            self.users = SimpleNamespace(whoami=lambda: SimpleNamespace(email="a@b", username=None, id=1))
+
+    monkeypatch.setattr(label_studio_sdk, "LabelStudio", FakeClient)
+    studio = connect("http://team:secret@localhost:8080", "the-token")
+    assert built["base_url"] == "http://localhost:8080" and built["api_key"] == "the-token"
+    assert "secret" not in studio.url

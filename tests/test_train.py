@@ -284,6 +284,18 @@ def test_unreachable_hub_names_the_model_and_the_fix(tmp_path, monkeypatch, caps
     assert not (tmp_path / "r").exists()
 
 
+def test_a_refused_run_leaves_nothing_beside_it(tmp_path):
+    """The README says a refused run creates nothing: no .NAME.partial/, no .NAME.lock."""
+    cfg = tiny_config(**{"model.tiny_corpus": None, "model.name_or_path": str(tmp_path / "nowhere")})
+    with pytest.raises(ModelLoadError):
+        train(cfg, tmp_path / "r")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_finished_run_leaves_no_lock_file(run):
+    assert sorted(p.name for p in run.parent.iterdir()) == [run.name]
+
+
 def test_missing_local_folder_is_named(tmp_path):
     cfg = tiny_config(**{"model.tiny_corpus": None, "model.name_or_path": str(tmp_path / "nowhere")})
     with pytest.raises(ModelLoadError, match="local folder that does not exist"):

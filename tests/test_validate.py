@@ -324,3 +324,12 @@ def test_validate_checks_every_prediction_as_push_does(tmp_path, capsys):
     assert "task 2 (b) prediction 1 (tiny-abc) at [6, 99): offsets outside the text" in err
     assert "2 problem(s)" in err
     assert len(check_tasks(tasks)[0]) == 2  # the same two problems stop a push
+
+
+@pytest.mark.parametrize("content, name", [("[]", "empty.json"), ("", "empty.jsonl")])
+def test_validate_an_empty_export_is_an_error_with_its_path(tmp_path, capsys, content, name):
+    export = tmp_path / name
+    export.write_text(content, encoding="utf-8")
+    assert main(["validate", str(export)]) == 1
+    err = capsys.readouterr().err
+    assert f"indoevent: error: {export}: no tasks" in err and "Traceback" not in err

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable
 
 from ..document import Document
+from ..schema import ENTITY_LABELS, EVENT_LABELS
 from .inline import parse
 from .lsexport import read_export
 
@@ -31,15 +33,28 @@ class Agreement:
         r = tp / (tp + fa) if tp + fa else 0.0
         return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
+    def only(self, keys: Iterable[str]) -> "Agreement":
+        """The counts of ``keys`` only (a group of labels, for its total row)."""
+        keep = set(keys)
+        return Agreement(*(Counter({k: v for k, v in c.items() if k in keep}) for c in (self.tp, self.only_a, self.only_b)))
+
+
+def _usable_spans(doc: Document) -> dict[str, tuple[int, int, str]]:
+    """Span id -> (start, end, label), leaving out spans outside the text (the loader warned of them)."""
+    return {s.id: (s.start, s.end, s.label) for s in doc.spans if 0 <= s.start < s.end <= len(doc.text)}
+
 
 def _relation_keys(doc: Document) -> set[tuple]:
-    by_id = {s.id: s for s in doc.spans}
-    out = set()
-    for r in doc.relations:
-        t, e = by_id.get(r.trigger_id), by_id.get(r.entity_id)
-        if t and e:
-            out.add(((t.start, t.end, t.label), (e.start, e.end), r.role))
-    return out
+    """``(trigger span, entity span, role)`` of each relation whose two spans are usable."""
+    spans = _usable_spans(doc)
+    return {(spans[r.trigger_id], spans[r.entity_id][:2], r.role) for r in doc.relations
+            if r.trigger_id in spans and r.entity_id in spans}
+
+
+def _argument(doc: Document, key: tuple) -> str:
+    """An argument for the difference list: trigger, role and entity, with text and offsets."""
+    (ts, te, label), (es, ee), role = key
+    return f"{doc.doc_id} {label} [{ts}, {te}) {doc.text[ts:te]!r} {role} [{es}, {ee}) {doc.text[es:ee]!r}"
 
 
 def compare(a: list[Document], b: list[Document]) -> tuple[Agreement, Agreement, list[str]]:
@@ -59,8 +74,7 @@ def compare(a: list[Document], b: list[Document]) -> tuple[Agreement, Agreement,
         if db is None:
             diffs.append(f"{da.doc_id}: only in A")
             continue
-        sa = {(s.start, s.end, s.label) for s in da.spans}
-        sb = {(s.start, s.end, s.label) for s in db.spans}
+        sa, sb = set(_usable_spans(da).values()), set(_usable_spans(db).values())
         for key in sa & sb:
             spans.tp[key[2]] += 1
         for key in sa - sb:
@@ -81,24 +95,36 @@ def compare(a: list[Document], b: list[Document]) -> tuple[Agreement, Agreement,
             args.only_a[key[2]] += 1
         for key in rb - ra:
             args.only_b[key[2]] += 1
+        diffs += [f"{_argument(da, k)}: only in A" for k in sorted(ra - rb)]
+        diffs += [f"{_argument(db, k)}: only in B" for k in sorted(rb - ra)]
     return spans, args, diffs
 
 
+def _row(title: str, agg: Agreement) -> str:
+    tp, a, b = (sum(c.values()) for c in (agg.tp, agg.only_a, agg.only_b))
+    return f"{title:<12} {tp:>5} {a:>6} {b:>6} {agg.prf()[2]:>6.3f}"
+
+
 def agreement_table(spans: Agreement, args: Agreement) -> str:
-    """A readable table of precision/recall/F1 (B against A) per label and role."""
+    """A readable table of counts and F1 (B against A): per label, then the totals of entities,
+    triggers and all spans; per role, then the total of arguments."""
     rows = [f"{'':<12} {'both':>5} {'onlyA':>6} {'onlyB':>6} {'F1':>6}"]
-    for title, agg in (("spans", spans), ("arguments", args)):
-        keys = sorted(set(agg.tp) | set(agg.only_a) | set(agg.only_b))
-        for k in keys:
-            rows.append(f"{k:<12} {agg.tp[k]:>5} {agg.only_a[k]:>6} {agg.only_b[k]:>6} {agg.prf(k)[2]:>6.3f}")
-        rows.append(f"{'all ' + title:<12} {sum(agg.tp.values()):>5} {sum(agg.only_a.values()):>6} "
-                    f"{sum(agg.only_b.values()):>6} {agg.prf()[2]:>6.3f}")
+    for agg, totals in ((spans, (("entities", ENTITY_LABELS), ("triggers", EVENT_LABELS), ("all spans", None))),
+                        (args, (("arguments", None),))):
+        for k in sorted(set(agg.tp) | set(agg.only_a) | set(agg.only_b)):
+            rows.append(_row(k, agg.only([k])))
+        rows += [_row(title, agg if labels is None else agg.only(labels)) for title, labels in totals]
     return "\n".join(rows)
 
 
-def load_annotation(path) -> list[Document]:
-    """Documents from a Label Studio export (.json) or a folder of inline-markup ``.ann`` files."""
+def load_annotation(path, warn: Callable[[str], None] = lambda message: None) -> list[Document]:
+    """Documents from a Label Studio export (.json) or a folder of inline-markup ``.ann`` files;
+    ``warn`` is told each problem of the export (a span outside the text, a relation to a missing
+    span: :func:`compare` leaves them out)."""
     path = Path(path)
     if path.is_dir():
         return [parse(p.read_text(encoding="utf-8"), p.stem, name=str(p)) for p in sorted(path.glob("*.ann"))]
-    return read_export(path).documents
+    result = read_export(path)
+    for p in result.problems:
+        warn(f"{path}: {p}")
+    return result.documents

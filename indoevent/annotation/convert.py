@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import atomic
 from ..atomic import OutputExistsError, building
 from ..text.iob import TaggedWords, spans_to_tags, tags_to_spans
 from ..schema import bio_tags
@@ -150,21 +151,21 @@ def check_output(out: str | Path, overwrite: bool = False) -> None:
     here = Path.cwd().resolve()
     if out.resolve() == here or out.resolve() in here.parents:
         raise OutputExistsError(f"{out}: is the current folder or holds it; give --out a new folder, e.g. data/seeds")
-    if not out.exists():
-        return
-    if not out.is_dir():
+    if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} is a file, not a conversion folder; give --out a new folder")
-    names = {p.name for p in out.iterdir()}
-    if not names:
-        return
-    foreign = sorted(names - set(OUTPUT_FILES) - set(OUTPUT_DIRS))
-    if foreign or not set(OUTPUT_FILES) <= names:
+    if out.exists() and not is_conversion(out) and any(out.iterdir()):
+        names = {p.name for p in out.iterdir()}
+        foreign = sorted(names - set(OUTPUT_FILES) - set(OUTPUT_DIRS))
         shown = ", ".join((foreign or sorted(names))[:3]) + (" ..." if len(foreign) > 3 else "")
         raise OutputExistsError(f"{out} holds files that `indoevent convert` did not write ({shown}); it is "
                                 "never replaced, even with --overwrite: give --out a new folder")
-    if not overwrite:
-        raise OutputExistsError(f"{out} holds an earlier conversion: pass --overwrite to replace it, "
-                                "or give --out another folder")
+    atomic.check_output(out, overwrite=overwrite, ours=is_conversion, kind="an earlier conversion")
+
+
+def is_conversion(out: Path) -> bool:
+    """A folder that holds an earlier conversion and nothing else."""
+    names = {p.name for p in out.iterdir()}
+    return set(OUTPUT_FILES) <= names and not names - set(OUTPUT_FILES) - set(OUTPUT_DIRS)
 
 
 def write_conversion(articles: list[TaggedWords], report: dict, out: str | Path, overwrite: bool = False) -> Path:

@@ -15,13 +15,7 @@ from ..annotation.labelconfig import check_config_file
 from ..annotation.lsexport import ExportError
 from ..annotation.validate import label_table, validate
 from ..atomic import OutputExistsError, write_text
-from .common import annotation_choice, fail
-
-
-def cannot_write(path: Path, e: OSError) -> int:
-    """One line for a failed write (a full disk, no permission); the atomic writers left nothing behind."""
-    return fail(f"{path}: cannot write: {e.strerror or e}; nothing was written and any earlier {path.name} "
-                "is unchanged (free some space, or choose another place)")
+from .common import annotation_choice, cannot_write, fail
 
 
 # --- validate ---------------------------------------------------------------------------------
@@ -31,7 +25,8 @@ def _add_validate(sub) -> None:
                                    "schema v1, the chosen annotation of each task and every prediction: offsets inside "
                                    "the text and matching value.text, clean span edges, no overlaps, known labels "
                                    "and control names, relations from a trigger to an allowed entity. Prints a "
-                                   "per-label count table; exits 1 listing every problem by task id and offset.")
+                                   "per-label count table; exits 1 listing every problem by task id and offset, "
+                                   "and on an export with no tasks.")
     p.add_argument("export", type=Path, help="Label Studio JSON export (a list of tasks), or JSONL (one task a "
                                              "line, as `indoevent ls push` takes)")
     p.add_argument("--annotation", default="latest", metavar="CHOICE", type=annotation_choice,
@@ -47,6 +42,8 @@ def _run_validate(args) -> int:
         result = validate(args.export, args.annotation)
     except ExportError as e:
         return fail(str(e))
+    if result.n_tasks == 0:
+        return fail(f"{args.export}: no tasks (an empty export); nothing to validate")
     print(f"{args.export}: {result.n_tasks} tasks, {len(result.documents)} annotated, "
           f"{result.n_predictions} prediction(s)")
     print(label_table(result))
@@ -165,17 +162,24 @@ def _add_agree(sub) -> None:
     p = sub.add_parser("agree", help="agreement between two annotations of the same articles",
                        description="Exact-span F1 per label and argument F1 per role between two annotations "
                                    "(Label Studio exports or folders of .ann markup), matched by doc_id; "
-                                   "articles only in A are listed. Prints each difference with its offsets.")
+                                   "articles only in A are listed. Prints each difference with its offsets: "
+                                   "spans, and arguments (trigger, role, entity) only in A or only in B. Spans "
+                                   "an export cannot place (outside the text; relations to a missing span) "
+                                   "are left out, with a warning.")
     p.add_argument("a", type=Path, help="reference annotation (export .json or folder of .ann)")
     p.add_argument("b", type=Path, help="second annotation")
     p.add_argument("--only-common", action="store_true", help="compare only articles present in both")
     p.set_defaults(func=_run_agree)
 
 
+def _warn(message: str) -> None:
+    print(f"indoevent: warning: {message}", file=sys.stderr)
+
+
 def _run_agree(args) -> int:
 
     try:
-        a, b = load_annotation(args.a), load_annotation(args.b)
+        a, b = load_annotation(args.a, _warn), load_annotation(args.b, _warn)
     except (ExportError, MarkupError) as e:
         return fail(str(e))
     if args.only_common:

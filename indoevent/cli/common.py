@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
 from ..annotation.lsexport import CHOICES, check_choice
 
@@ -12,6 +14,40 @@ def fail(message: str, code: int = 1) -> int:
     """Print one clear error line and return the exit code."""
     print(f"indoevent: error: {message}", file=sys.stderr)
     return code
+
+
+def cannot_write(path: Path, e: OSError) -> int:
+    """One line for a failed write (a full disk, no permission); the atomic writers left nothing behind."""
+    return fail(f"{path}: cannot write: {e.strerror or e}; nothing was written and any earlier {path.name} "
+                "is unchanged (free some space, or choose another place)")
+
+
+def cannot_load(run: Path, e: Exception) -> int:
+    """One line for a run that does not load (ModelLoadError, or transformers' OSError and ValueError)."""
+    # Our own messages start with the run folder or its file; those of transformers and torch do not.
+    message = str(e).strip()
+    return fail(message if message.startswith(str(run)) else f"cannot load model {run}: {message}")
+
+
+def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:
+    """The --overwrite of a command that writes (the output rule: README, Outputs)."""
+    p.add_argument("--overwrite", action="store_true",
+                   help=f"replace an existing --out, if it is {what} (anything else is never replaced)")
+
+
+# The devices torch names: cpu, cuda, cuda:1, mps, xpu:0 ...
+DEVICE = re.compile(r"(cpu|cuda|mps|xpu|hpu|npu)(:\d+)?")
+
+
+def bad_settings(args: argparse.Namespace) -> str | None:
+    """What is wrong with --batch-size or --device, as one line (None: nothing), before a model is loaded."""
+    size = getattr(args, "batch_size", None)
+    if size is not None and size < 1:
+        return f"--batch-size {size}: give 1 or more windows per forward"
+    device = getattr(args, "device", None)
+    if device is not None and not DEVICE.fullmatch(device):
+        return f"--device {device!r}: give cpu, cuda, cuda:N or mps"
+    return None
 
 
 def annotation_choice(value: str) -> str:

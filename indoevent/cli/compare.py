@@ -6,20 +6,29 @@ from pathlib import Path
 
 from ..annotation.conll import ConllError
 from ..annotation.lsexport import ExportError
-from ..atomic import write_text
-from ..evaluation.compare import compare_html, compare_table, load_entry
+from ..atomic import OutputExistsError, check_output, write_text
+from ..evaluation.compare import compare_html, compare_table, is_compare_page, load_entry
 from ..evaluation.evaluate import EvaluationError
-from .common import fail
+from .common import add_overwrite, cannot_write, fail
 
 
 def _run_compare(args) -> int:
+    try:
+        if args.out:
+            check_output(args.out, [*args.folders, *(args.data or [])], args.overwrite, is_compare_page,
+                         "a page of `indoevent compare`")
+    except OutputExistsError as e:
+        return fail(str(e))
     try:
         entries = [load_entry(p, args.data, args.resamples, args.seed) for p in args.folders]
     except (EvaluationError, ExportError, ConllError, FileNotFoundError, ValueError) as e:
         return fail(str(e))
     print(compare_table(entries))
     if args.out:
-        write_text(args.out, compare_html(entries))
+        try:
+            write_text(args.out, compare_html(entries))
+        except OSError as e:
+            return cannot_write(args.out, e)
         print(f"wrote {args.out}")
     return 0
 
@@ -37,6 +46,7 @@ def add(sub) -> None:
     p.add_argument("--data", type=Path, nargs="+", default=None, metavar="FILE",
                    help="gold data to evaluate run folders on (Label Studio export or CoNLL)")
     p.add_argument("--out", type=Path, default=None, help="write an HTML page (table and chart)")
+    add_overwrite(p, "a page of `indoevent compare`")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.set_defaults(func=_run_compare)

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from ..annotation.conll import ConllError
 from ..annotation.lsexport import ExportError
-from ..atomic import write_text
-from ..evaluation.evaluate import EvaluationError, evaluate
+from ..atomic import OutputExistsError, check_output, write_text
+from ..evaluation.evaluate import EvaluationError, evaluate, is_report
 from ..evaluation.render import errors_table, frames_table
-from .common import annotation_choice, fail
+from ..model.checkpoint import ModelLoadError
+from .common import add_overwrite, annotation_choice, bad_settings, cannot_load, cannot_write, fail
 
 
 def _add_evaluate(sub) -> None:
@@ -39,6 +40,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--out", type=Path, default=None,
                    help="folder for metrics.json and report.html (a path ending in .json writes the metrics only)")
+    add_overwrite(p, "a report of `indoevent evaluate`")
     p.set_defaults(func=_run_evaluate)
 
 
@@ -62,10 +64,21 @@ def _run_evaluate(args) -> int:
         return fail(f"{conll_as_json[0]}: --conll expects a column file, not .json (use --data)")
     if not (args.model / "config.json").exists():
         return fail(f"{args.model}: not a run folder (no config.json)")
+    if args.resamples < 0:
+        return fail(f"--resamples {args.resamples}: give 0 (no intervals) or more")
+    if bad_settings(args):
+        return fail(bad_settings(args))
+    try:
+        if args.out:
+            check_output(args.out, [*data, args.model], args.overwrite, is_report, "a report of `indoevent evaluate`")
+    except OutputExistsError as e:
+        return fail(str(e))
     try:
         report = evaluate(args.model, data, annotation=args.annotation, label_map=_label_map(args.label_map),
                           articles=args.articles, batch_size=args.batch_size, resamples=args.resamples,
                           seed=args.seed, progress=sys.stderr.isatty())
+    except ModelLoadError as e:
+        return cannot_load(args.model, e)
     except (EvaluationError, ExportError, ConllError, FileNotFoundError) as e:
         return fail(str(e))
     m = report.metrics
@@ -78,12 +91,15 @@ def _run_evaluate(args) -> int:
     print()
     print(frames_table(m))
     if args.out:
-        if args.out.suffix.lower() == ".json":
-            write_text(args.out, json.dumps(m, indent=2, ensure_ascii=False) + "\n")
-            print(f"wrote {args.out}")
-        else:
-            report.write(args.out)
-            print(f"wrote {args.out / 'metrics.json'} and {args.out / 'report.html'}")
+        try:
+            if args.out.suffix.lower() == ".json":
+                write_text(args.out, json.dumps(m, indent=2, ensure_ascii=False) + "\n")
+                print(f"wrote {args.out}")
+            else:
+                report.write(args.out)
+                print(f"wrote {args.out / 'metrics.json'} and {args.out / 'report.html'}")
+        except OSError as e:
+            return cannot_write(args.out, e)
     return 0
 
 

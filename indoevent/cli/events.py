@@ -9,10 +9,11 @@ import textwrap
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError, read_export
-from ..atomic import replacing
+from ..atomic import OutputExistsError, check_output, folder_of, replacing
 from ..events.actors import AliasTable
-from ..events.merge import FramesError, gold_records, merge, read_frames, read_index, write_merge
-from .common import fail
+from ..events.merge import (MERGE_FILES, FramesError, gold_records, is_gold_frames, merge, read_frames, read_index,
+                            write_merge)
+from .common import add_overwrite, cannot_write, fail
 
 
 # --- frames -------------------------------------------------------------------------------------
@@ -32,21 +33,29 @@ def _add_frames(sub) -> None:
                    help="article dates: a seeds-style index.json (id, published, date_text)")
     p.add_argument("--choose", default="latest",
                    help="which annotation of a task to use: latest (default), first, or annotator=ID")
+    add_overwrite(p, "a frames file of `indoevent frames`")
     p.set_defaults(func=_run_frames)
 
 
 def _run_frames(args) -> int:
     try:
+        check_output(args.out, [args.export, args.index or args.export], args.overwrite, is_gold_frames,
+                     "a frames file of `indoevent frames`")
         result = read_export(args.export, choose=args.choose)
         dates = read_index(args.index) if args.index else None
-    except (ExportError, ValueError) as e:
+    except (ExportError, ValueError, OutputExistsError) as e:
         return fail(e.problems[0] if isinstance(e, FramesError) else str(e))
     for prob in result.problems:
         print(f"indoevent: warning: {prob}", file=sys.stderr)
+    if not result.documents:
+        return fail(f"{args.export}: no annotated article; nothing written")
     records = gold_records(result.documents, dates, source=str(args.export))
-    with replacing(args.out, "w", encoding="utf-8", newline="\n") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    try:
+        with replacing(args.out, "w", encoding="utf-8", newline="\n") as f:
+            for r in records:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    except OSError as e:
+        return cannot_write(args.out, e)
     undated = [r["id"] for r in records if "date" not in r]
     print(f"wrote {args.out}: {len(records)} article(s), {sum(len(r['events']) for r in records)} frame(s)"
           + (f"; {len(undated)} without a date (give --index)" if undated else ""))
@@ -85,6 +94,7 @@ def _add_merge(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--aliases", type=Path, default=None,
                    help="more aliases (YAML, the sections of indoevent/events/data/actors.yaml), added to the package's")
+    add_overwrite(p, "a folder of `indoevent merge` (events.jsonl, mentions.jsonl, CSV)")
     p.set_defaults(func=_run_merge)
 
 
@@ -93,6 +103,11 @@ def _run_merge(args) -> int:
         return fail("--window and --lookback must be 0 or more days")
     if args.out.exists() and not args.out.is_dir():
         return fail(f"{args.out} is a file: --out names a folder (events.jsonl, mentions.jsonl, CSV go there)")
+    try:
+        check_output(args.out, [*args.frames, *([args.index] if args.index else [])], args.overwrite,
+                     folder_of(MERGE_FILES), "a folder of `indoevent merge`")
+    except OutputExistsError as e:
+        return fail(str(e))
     try:
         dates = read_index(args.index) if args.index else None
         articles = read_frames(args.frames, dates)
@@ -103,6 +118,8 @@ def _run_merge(args) -> int:
         return fail(f"{len(e.problems)} problem(s); nothing written")
     except (OSError, ValueError) as e:
         return fail(str(e))
+    if not articles:
+        return fail(f"{', '.join(map(str, args.frames))}: no frames record; nothing written")
     print(f"read {len(articles)} article(s), {sum(len(a.frames) for a in articles)} frame(s)", file=sys.stderr)
     result = merge(articles, table, window=args.window, lookback=args.lookback, progress=not args.no_progress)
     try:

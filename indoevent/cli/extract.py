@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError, read_export
-from ..atomic import write_text
+from ..atomic import OutputExistsError, check_output as check_any_output, write_text
 from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
 from ..events.ray_engine import extract_ray
-from ..events.frames import cross_validation_report, fit_linker, report
-from .common import fail
+from ..events.frames import LearnedLinker, cross_validation_report, fit_linker, report
+from .common import add_overwrite, bad_settings, cannot_load, fail
 
 
 # --- extract ----------------------------------------------------------------------------------
@@ -83,6 +83,9 @@ def _run_extract(args) -> int:
     import time
 
 
+    bad = bad_settings(args)
+    if bad:
+        return fail(bad)
     if args.engine == "ray":
         return _run_extract_ray(args)
     try:
@@ -94,10 +97,8 @@ def _run_extract(args) -> int:
         extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,
                                               quantize=args.quantize, runtime=args.runtime,
                                               batch_size=args.batch_size)
-    except (OSError, ValueError) as e:
-        # Our own messages start with the run folder; those of transformers and torch do not.
-        message = str(e)
-        return fail(message if message.startswith(str(args.model)) else f"cannot load model {args.model}: {message}")
+    except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
+        return cannot_load(args.model, e)
     print(f"runtime: {extractor.runtime}", file=sys.stderr)
     load_s = time.perf_counter() - t0
 
@@ -161,6 +162,7 @@ def _add_linker(sub) -> None:
     p.add_argument("action", choices=["evaluate", "fit"])
     p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/seeds.json)")
     p.add_argument("--out", type=Path, help="fit: where to write the linker (RUN/linker.json)")
+    add_overwrite(p, "a linker written by `indoevent linker fit`")
     p.set_defaults(func=_run_linker)
 
 
@@ -173,16 +175,24 @@ def _run_linker(args) -> int:
     if result.problems:
         return fail(f"{args.export}: {len(result.problems)} schema problem(s); run `indoevent validate` first")
     docs = result.documents
+    if not docs:
+        return fail(f"{args.export}: no annotated article")
     if args.action == "evaluate":
         print("rules on all gold articles:")
         print(report(docs))
         print()
-        print(cross_validation_report(docs))
+        # Leaving one article out of one leaves nothing to fit on.
+        print(cross_validation_report(docs) if len(docs) > 1 else
+              "leave-one-article-out needs at least 2 articles: not run")
         return 0
     if args.out is None:
         return fail("linker fit needs --out RUN/linker.json")
     if args.out.is_dir():
         return fail(f"{args.out}: is a folder; give --out a file name, e.g. {args.out / 'linker.json'}")
+    try:
+        check_any_output(args.out, [args.export], args.overwrite, LearnedLinker.is_file, "a linker of `linker fit`")
+    except OutputExistsError as e:
+        return fail(str(e))
     linker = fit_linker(docs)
     try:
         write_text(args.out, json.dumps(linker.to_json(), indent=0) + "\n")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..studio.backend import SECRET_ENV, STATE_FILE, Backend, environment_problem, listen, serve
-from .common import fail
+from .common import cannot_load, fail
 
 PASSWORD_ENV = "INDOEVENT_BACKEND_PASSWORD"
 
@@ -66,9 +66,9 @@ def _run_serve(args) -> int:
     try:
         backend = Backend(args.model, config=args.config, work_dir=args.work_dir, overrides=tuple(args.set),
                           device=args.device, secret=os.environ.get(SECRET_ENV), relations=args.relations == "all")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
         sock.close()
-        return fail(f"{args.model}: {e}")
+        return cannot_load(args.model, e)
     _log_to_stderr()
     for warn in filter(None, (environment_problem(), None if backend.secret else
                               f"${SECRET_ENV} not set: webhooks (\"Start training\") are refused")):

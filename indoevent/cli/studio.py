@@ -9,10 +9,11 @@ from pathlib import Path
 
 from ..annotation.lsexport import ExportError
 from ..studio.client import InvalidExport, StudioError, connect, push
-from ..studio.client import StudioError, connect, pull
+from ..atomic import check_output
+from ..studio.client import StudioError, connect, is_task_list, pull
 from ..studio.client import StudioError, connect, status
 from ..studio.client import redact
-from .common import fail
+from .common import add_overwrite, cannot_load, fail
 from ..events.extractor import Extractor
 from ..model.config import ConfigError
 from ..model.data import DataError
@@ -83,9 +84,11 @@ def _add_ls(sub) -> None:
     s.add_argument("--out", type=Path, required=True, help="where to write the export (.json)")
     s.add_argument("--annotation", default="latest", metavar="CHOICE",
                    help="which annotation per task to count: latest (default), first, or annotator=ID")
+    add_overwrite(s, "a Label Studio export (a JSON list of tasks)")
     s.add_argument("--ann", type=Path, default=None, metavar="DIR",
                    help="also write each annotated task as DIR/<doc_id>.ann (inline markup, as annotations/gold)")
-    s.add_argument("--overwrite-ann", action="store_true", help="replace .ann files already in --ann DIR")
+    s.add_argument("--overwrite-ann", action="store_true",
+                   help="replace .ann files already in --ann DIR (they may hold reviewed gold: never by --overwrite)")
     s.set_defaults(func=_run_ls_pull)
     _add_loop(ls, server)
     _add_files(ls, server)
@@ -133,6 +136,7 @@ def _run_ls_push(args) -> int:
 def _run_ls_pull(args) -> int:
 
     try:
+        check_output(args.out, (), args.overwrite, is_task_list, "a Label Studio export")  # before the network
         studio = connect(args.url, args.token)
         r = pull(studio, args.project, args.out, args.annotation)
     except (StudioError, OSError) as e:
@@ -228,8 +232,13 @@ def _add_loop(ls, server) -> None:
     s.set_defaults(func=_run_ls_retrain)
 
 
-def _extractor(args) -> Extractor:
-    return Extractor.from_pretrained(args.model, device=args.device)
+def _extractor(args) -> Extractor | int:
+    """The run of --model, or the exit status of its one-line error (loaded before connecting:
+    a damaged run is found without a server)."""
+    try:
+        return Extractor.from_pretrained(args.model, device=args.device)
+    except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
+        return cannot_load(args.model, e)
 
 
 def _print_problems(e: InvalidExport) -> None:
@@ -238,9 +247,11 @@ def _print_problems(e: InvalidExport) -> None:
 
 
 def _run_ls_import(args) -> int:
+    extractor = _extractor(args) if args.model else None
+    if isinstance(extractor, int):
+        return extractor
     try:
         studio = connect(args.url, args.token)
-        extractor = _extractor(args) if args.model else None
         r = studio_tasks.import_articles(studio, args.paths, args.project, extractor=extractor,
                                          batch_size=args.batch_size)
     except InvalidExport as e:
@@ -260,9 +271,12 @@ def _run_ls_import(args) -> int:
 
 
 def _run_ls_predict(args) -> int:
+    extractor = _extractor(args)
+    if isinstance(extractor, int):
+        return extractor
     try:
         studio = connect(args.url, args.token)
-        r = studio_tasks.predict_project(studio, args.project, _extractor(args), batch_size=args.batch_size,
+        r = studio_tasks.predict_project(studio, args.project, extractor, batch_size=args.batch_size,
                                          run=args.model, force=args.force)
     except InvalidExport as e:
         _print_problems(e)

@@ -10,10 +10,10 @@ from pathlib import Path
 from ..model.config import ConfigError, fields_help, load_config
 from ..model.config import fields_help
 from ..model.data import DataError
-from ..model.onnx_export import export_onnx
+from ..model.onnx_export import ONNX_DIR, export_onnx
 from ..model.runs import RunExistsError, RunWriteError
 from ..model.train import ModelLoadError, train
-from .common import fail
+from .common import cannot_load, cannot_write, fail
 
 
 # --- export-onnx ------------------------------------------------------------------------------
@@ -31,10 +31,18 @@ def _add_export_onnx(sub) -> None:
 
 
 def _run_export_onnx(args) -> int:
-
+    if not (args.run / "config.json").is_file():
+        return fail(f"{args.run}: not a run folder (no config.json)")
     try:
         out = export_onnx(args.run, quantize=args.quantize, out=args.out)
-    except (OSError, ValueError, RuntimeError) as e:
+    except OSError as e:
+        # A failed write (full disk, no permission) has an errno; transformers' own OSErrors do not.
+        if e.errno:
+            return cannot_write(args.out or args.run / ONNX_DIR, e)
+        return cannot_load(args.run, e)
+    except ValueError as e:  # a ModelLoadError among them
+        return cannot_load(args.run, e)
+    except RuntimeError as e:  # the exported graph computes other logits than PyTorch
         return fail(f"{args.run}: {e}")
     info = json.loads((out / "export.json").read_text(encoding="utf-8"))
     print(f"wrote {out}: " + ", ".join(info["files"].values())

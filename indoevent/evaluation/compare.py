@@ -94,7 +94,10 @@ def load_entry(path: str | Path, data: Sequence[str | Path] | None = None, resam
     metrics = folder / "metrics.json"
     if not metrics.is_file() and not (folder / "config.json").is_file():
         raise EvaluationError(f"{folder}: neither an evaluation, a cross-validation nor a run folder (no metrics.json)")
-    m = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else {}
+    try:
+        m = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else {}
+    except (UnicodeDecodeError, ValueError) as e:
+        raise EvaluationError(f"{metrics}: not JSON ({e})") from None
     if "spans" in m and "articles" in m:
         return _from_evaluation(name, m)
     if "cv" in m and (folder / "predictions.jsonl").is_file():
@@ -150,11 +153,24 @@ def compare_figure(entries: Sequence[Entry]):
     return fig
 
 
+# Left in every page compare_html writes, so that `compare --out X --overwrite` knows X is its own.
+COMPARE_MARK = '<meta name="generator" content="indoevent compare">'
+
+
+def is_compare_page(path: Path) -> bool:
+    """Whether ``path`` is a page :func:`compare_html` wrote (by its marker)."""
+    try:
+        with open(path, "rb") as f:
+            return COMPARE_MARK.encode() in f.read(4096)
+    except OSError:
+        return False
+
+
 def compare_html(entries: Sequence[Entry]) -> str:
     """A self-contained HTML page: the table and the chart."""
     from html import escape
 
     names = ", ".join(escape(e.name) for e in entries)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>indoevent: {names}</title>'
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{COMPARE_MARK}<title>indoevent: {names}</title>'
             f"<style>{CSS}</style></head><body><h1>Comparison: {names}</h1>"
             f"{_md_table(compare_table(entries))}{compare_chart(entries)}</body></html>\n")

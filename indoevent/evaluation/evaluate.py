@@ -27,7 +27,7 @@ from ..model.metrics import score_spans
 from ..model.predict import Predictor
 from ..model.train import score_articles
 from ..text.iob import TaggedWords, tags_to_word_spans
-from ..atomic import write_text
+from ..atomic import building, folder_of
 from .analysis import analyse
 from .html import render_report
 from .render import headline_table
@@ -64,12 +64,34 @@ class Report:
         return headline_table(self.metrics)
 
     def write(self, out: str | Path) -> Path:
-        """Write ``OUT/metrics.json`` and ``OUT/report.html`` (atomically) and return ``OUT``."""
+        """Write ``OUT/metrics.json`` and ``OUT/report.html`` as one folder (built beside, then
+        moved into place: a failure leaves the old folder or none) and return ``OUT``."""
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(out / "metrics.json", json.dumps(self.metrics, indent=2, ensure_ascii=False) + "\n")
-        write_text(out / "report.html", render_report(self))
+        with building(out) as tmp:
+            (tmp / "metrics.json").write_text(json.dumps(self.metrics, indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+            (tmp / "report.html").write_text(render_report(self), encoding="utf-8")
         return out
+
+
+REPORT_FILES = ("metrics.json", "report.html")
+
+
+def is_metrics(path: Path) -> bool:
+    """Whether ``path`` is a metrics.json of :func:`evaluate` (recognised by its fields)."""
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(m, dict) and {"run", "model_version", "articles", "trained_on"} <= m.keys()
+
+
+def is_report(path: Path) -> bool:
+    """What ``indoevent evaluate --out`` may replace: a metrics.json of its own, or a folder of
+    metrics.json and report.html only."""
+    if path.is_dir():
+        return folder_of(REPORT_FILES)(path) and (not (path / "metrics.json").exists() or is_metrics(path / "metrics.json"))
+    return is_metrics(path)
 
 
 # --- gold ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..atomic import replacing
-from .extractor import Extractor
+from .extractor import Extractor, encodable
 
 
 # --- the results file -----------------------------------------------------------------------------
@@ -301,7 +301,11 @@ def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
         yield InputError(str(path), f"cannot read: {e.strerror}")
         return
     with f:
-        yield from jsonl_sources(f, str(path), check)
+        n = 0
+        for n, item in enumerate(jsonl_sources(f, str(path), check), 1):
+            yield item
+    if n == 0:
+        yield InputError(str(path), "holds no articles (an empty file)")
 
 
 def jsonl_sources(lines: Iterable[bytes], path: str, check=lambda s: s) -> Iterator[Source | InputError]:
@@ -330,19 +334,10 @@ def record_source(obj, where: str, check=lambda s: s) -> Source | InputError:
         return InputError(where, "field 'text' is missing or not a string")
     if obj.get("id") is None or isinstance(obj.get("id"), (dict, list)) or str(obj["id"]) == "":
         return InputError(where, "field 'id' is missing (a string or number)")
-    if not _encodable(obj["text"]):
+    if not encodable(obj["text"]):
         return InputError(where, "text holds an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode")
     meta = {k: v for k, v in obj.items() if k not in ("id", "text")}
     return check(Source(str(obj["id"]), obj["text"], where, meta))
-
-
-def _encodable(text: str) -> bool:
-    """JSON may escape lone surrogates ("\\ud83d") that no UTF-8 file can hold."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @dataclass

@@ -17,6 +17,7 @@ Usage (a trained run; the tests build one offline)::
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from ..document import Document, Relation, Span
 from ..model.predict import Prediction, Predictor
 from ..schema import TEXT_NAME
 from .frames import Frame, LearnedLinker, frames_from_relations, link_rules
+
+log = logging.getLogger("indoevent")
 
 
 @dataclass
@@ -126,9 +129,25 @@ class Extractor:
 
     def extract_many(self, texts: Iterable[str], batch_size: int | None = None,
                      ids: Iterable[str | None] | None = None) -> Iterator[Extraction]:
-        """Articles in input order, lazily (see :meth:`Predictor.predict_many`)."""
-        for p in self.predictor.predict_many(texts, batch_size, ids):
-            yield self.frames(p)
+        """Articles in input order, lazily (see :meth:`Predictor.predict_many`). A text that is
+        not valid Unicode (a lone surrogate such as ``\\ud800``, which JSON can carry) gets an
+        empty result and a warning: one article never fails a batch."""
+        invalid: dict[int, str] = {}
+
+        def checked() -> Iterator[str]:
+            for i, text in enumerate(texts):
+                if not isinstance(text, str) or encodable(text):
+                    yield text
+                    continue
+                invalid[i] = text
+                log.warning("article %d holds a lone surrogate (not valid Unicode): answered with no spans", i)
+                yield ""
+
+        for i, p in enumerate(self.predictor.predict_many(checked(), batch_size, ids)):
+            if i in invalid:
+                yield Extraction(invalid.pop(i), [], [], [], p.id, p.score, p.stats)
+            else:
+                yield self.frames(p)
 
     def frames(self, p: Prediction) -> Extraction:
         """Link the arguments of a prediction's triggers into event frames."""
@@ -140,6 +159,15 @@ class Extractor:
         self.stats.finish_seconds += dt
         stats = {**p.stats, "seconds": round(p.stats.get("seconds", 0.0) + dt, 4)}
         return Extraction(p.text, p.entities, p.triggers, events, p.id, p.score, stats)
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode: JSON may escape lone surrogates ("\\ud83d") that no UTF-8 file can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_linker(run: str | Path) -> Callable:

@@ -19,10 +19,12 @@ classification (the role too). Pure Python: no torch import.
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ..schema import ROLE_TARGETS, ROLES
@@ -369,6 +371,15 @@ class LearnedLinker:
 
     def to_json(self) -> dict:
         return {"classes": list(LINK_CLASSES), "weights": self.weights}
+
+    @staticmethod
+    def is_file(path: Path) -> bool:
+        """Whether ``path`` holds a linker of :meth:`to_json` (what ``linker fit --overwrite`` may replace)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and tuple(data.get("classes", ())) == LINK_CLASSES
 
     @classmethod
     def from_json(cls, data: dict) -> "LearnedLinker":

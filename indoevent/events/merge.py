@@ -36,8 +36,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..atomic import replacing
+from ..atomic import building, locked, replacing
 from ..document import Span
+from ..schema import EVENT_LABELS
 from .actors import Actor, AliasTable, ArticleActors, Place
 from .dates import DateRange, article_date, normalise_date
 from .extractor import Extraction  # the record format itself (no torch at import)
@@ -140,6 +141,8 @@ def _span(d, where: str) -> Span:
 def _check_frame(f, where: str) -> None:
     if not isinstance(f, dict) or not isinstance(f.get("type"), str):
         raise ValueError(f"{where}: a frame needs a 'type' (a PLOVER label), got {str(f)[:60]}")
+    if f["type"] not in EVENT_LABELS:
+        raise ValueError(f"{where}: type {f['type']!r} is not an event type of the schema ({', '.join(EVENT_LABELS)})")
     _span(f.get("trigger"), f"{where} trigger")
     args = f.get("arguments", {})
     if not isinstance(args, dict) or not all(isinstance(v, list) for v in args.values()):
@@ -493,16 +496,34 @@ def _actor_cell(actors: list[dict]) -> str:
     return "; ".join(f"{a['code'] or '?'} {a['name']}" for a in actors)
 
 
-def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
-    """events.jsonl, mentions.jsonl, events.csv and mentions.csv in ``out``, each written atomically."""
-    out = Path(out)
-    paths = []
+MERGE_FILES = ("events.jsonl", "mentions.jsonl", "events.csv", "mentions.csv")
 
+
+def is_gold_frames(path: Path) -> bool:
+    """Whether ``path`` is a frames file of ``indoevent frames`` (every record says ``model_version: gold``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError):
+        return False
+    return all(isinstance(r, dict) and r.get("model_version") == "gold" for r in records)
+
+
+def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
+    """events.jsonl, mentions.jsonl, events.csv and mentions.csv in ``out``, as one unit: the
+    folder is built beside and swapped into place under a lock (``.NAME.lock``), so a crash,
+    a full disk or a second merge never leaves the files of two runs side by side."""
+    out = Path(out)
+    with locked(out, "`indoevent merge`"), building(out) as tmp:
+        _write_merge_files(result, tmp)
+    return [out / name for name in MERGE_FILES]
+
+
+def _write_merge_files(result: MergeResult, out: Path) -> None:
     def jsonl(name: str, rows: list[dict]) -> None:
         with replacing(out / name, "w", encoding="utf-8", newline="\n") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        paths.append(out / name)
 
     def table(name: str, header: list[str], rows: Iterable[list]) -> None:
         buf = io.StringIO()
@@ -511,7 +532,6 @@ def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
         w.writerows(rows)
         with replacing(out / name, "w", encoding="utf-8", newline="") as f:
             f.write(buf.getvalue())
-        paths.append(out / name)
 
     jsonl("events.jsonl", result.events)
     jsonl("mentions.jsonl", result.mentions)
@@ -525,7 +545,6 @@ def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
           ([m["event"] or "", m["article"], m["type"], m["trigger"]["text"], m["trigger"]["start"], m["trigger"]["end"],
             m["date"], m["date_source"], _actor_cell(m["actors"]), _actor_cell(m["recipients"]),
             "; ".join(p["name"] for p in m["places"]), m["reason"]] for m in result.mentions))
-    return paths
 
 
 # --- frames from gold ---------------------------------------------------------------------------

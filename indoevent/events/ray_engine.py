@@ -134,12 +134,25 @@ def extract_ray(model: str | Path, inputs: Sequence[str | Path], out: str | Path
         res = read_results(out)
         check_results(out, res, fmt, None, overwrite)  # the version: once the first result names it
         report = BatchReport(out)
-        if overwrite or res.cut:
-            report.truncated_line = res.cut and not overwrite  # a crash cut the last line: its article is redone
-            os.truncate(out, 0 if overwrite else res.good)
+        if res.cut and not overwrite:
+            report.truncated_line = True  # a crash cut the last line: its article is redone
+            os.truncate(out, res.good)
         done = set() if overwrite else res.done
-        return _extract(model, inputs, out, fmt, res, done, report, address, workers, num_gpus_per_worker,
-                        cpus_per_worker, batch_size, with_text, load, on_error, overwrite)
+        # Starting over writes beside ``out`` and replaces it at the end, as the local engine does:
+        # a crash keeps the old results.
+        target = out.with_name(f".{out.name}.{os.getpid()}.tmp") if overwrite else out
+        try:
+            _extract(model, inputs, target, fmt, res, done, report, address, workers, num_gpus_per_worker,
+                     cpus_per_worker, batch_size, with_text, load, on_error, overwrite)
+            if overwrite:
+                os.replace(target, out)
+                if fmt == "label-studio":
+                    report.tasks_json = write_task_list(out, out.with_suffix(".json"))
+        finally:
+            if overwrite:
+                target.unlink(missing_ok=True)
+        report.out = out
+        return report
 
 
 def _extract(model, inputs, out: Path, fmt: str, res, done: set[str], report: BatchReport, address, workers,
@@ -181,7 +194,7 @@ def _extract(model, inputs, out: Path, fmt: str, res, done: set[str], report: Ba
                     report.written += 1
                     report.words += int(batch["words"][i])
     report.seconds = time.perf_counter() - t0
-    if fmt == "label-studio":
+    if fmt == "label-studio" and not overwrite:  # with overwrite: once ``out`` is replaced
         report.tasks_json = write_task_list(out, out.with_suffix(".json"))
     return report
 

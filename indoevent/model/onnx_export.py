@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import building, sha256
+from .checkpoint import read_config, read_tokenizer, read_weights
 
 log = logging.getLogger("indoevent")
 ONNX_DIR = "onnx"  # where `indoevent export-onnx` puts its files inside a run
@@ -61,15 +62,16 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
     also writes ``model.int8.onnx`` (dynamic int8 weights, fp32 activations)."""
     import onnx
     import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     if quantize not in (None, "int8"):
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
     run = Path(run)
     out = Path(out) if out is not None else run / ONNX_DIR
-    tokenizer = AutoTokenizer.from_pretrained(run)
+    # The tokenizer is checked against the model: without its files the export would answer
+    # with a 5-token vocabulary ([UNK] for every word) and no error.
+    tokenizer = read_tokenizer(run, read_config(run))
     # Eager attention: the SDPA graph is not recognised by the optimiser's attention fusion.
-    model = AutoModelForTokenClassification.from_pretrained(run, attn_implementation="eager").eval()
+    model = read_weights(run, attn_implementation="eager").eval()
     with_types = "token_type_ids" in tokenizer.model_input_names
 
     enc = tokenizer(["Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.", "Xi hadir."],
@@ -105,6 +107,7 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
         info = {"format": 1, "opset": OPSET, "inputs": names, "fused_attention": fused,
                 "weights": weights_file(run).name if weights_file(run) else None,
                 "weights_sha256": sha256(weights_file(run)) if weights_file(run) else None,
+                "sources_sha256": sources(run),
                 "files": {"fp32": fp32.name}}
         info["max_abs_diff_fp32"] = _check(fp32, feed, reference, mask, tol=1e-3)
         if quantize == "int8":
@@ -174,34 +177,49 @@ def check_fresh(run: str | Path) -> str | None:
     return stale_export(run)
 
 
-def stale_export(run: str | Path) -> str | None:
-    """Why the run's ONNX export no longer matches its weights (None if it does, or if there is
-    no export record to compare with)."""
-    run = Path(run)
-    meta, weights = run / ONNX_DIR / "export.json", run / "model.safetensors"
-    if not meta.is_file() or not weights.is_file():
+# What an export is made from: the weights, and the config and tokenizer that decide what the
+# labels and the sub-words mean (a changed id2label or vocabulary silently breaks an old export).
+SOURCES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
+def sources(run: Path) -> dict[str, str]:
+    """sha256 of each of the run's :data:`SOURCES` that exists."""
+    return {name: sha256(run / name) for name in SOURCES if (run / name).is_file()}
+
+
+def _changed(run: Path) -> list[str] | None:
+    """The run's files that differ from what its export records (None: no export record to compare)."""
+    meta = run / ONNX_DIR / "export.json"
+    if not meta.is_file() or weights_file(run) is None:
         return None
     try:
-        recorded = json.loads(meta.read_text(encoding="utf-8")).get("weights_sha256")
-    except (OSError, ValueError, AttributeError):
-        recorded = "unreadable"
-    if recorded and recorded != sha256(weights):
-        return (f"{run / ONNX_DIR}: exported from other weights than {weights} (retrained since?); run "
-                f"`indoevent export-onnx {run}` again (with --quantize int8 for the int8 model)")
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = None
+    if not isinstance(info, dict):
+        return ["export.json"]
+    if "sources_sha256" not in info:  # an export of an older version: it recorded the weights only
+        return [] if info.get("weights_sha256") == sha256(weights_file(run)) else ["model.safetensors"]
+    now, then = sources(run), info["sources_sha256"]
+    return sorted(name for name in set(now) | set(then) if now.get(name) != then.get(name))
+
+
+def stale_export(run: str | Path) -> str | None:
+    """Why the run's ONNX export no longer matches its weights, config or tokenizer (None if it
+    does, or if there is no export record to compare with)."""
+    run = Path(run)
+    changed = _changed(run)
+    if changed:
+        return (f"{run / ONNX_DIR}: exported from other weights, config or tokenizer than {run} has now "
+                f"({', '.join(changed)} changed since); run `indoevent export-onnx {run}` again (with "
+                f"--quantize int8 for the int8 model)")
     return None
 
 
 def is_fresh(run: str | Path) -> bool:
-    """True if ``RUN/onnx`` holds a complete fp32 export of the run's current weights."""
+    """True if ``RUN/onnx`` holds a complete fp32 export of the run's current weights, config and tokenizer."""
     run = Path(run)
-    meta, w = run / ONNX_DIR / "export.json", weights_file(run)
-    if w is None or not meta.is_file() or not (run / ONNX_DIR / "model.onnx").is_file():
-        return False
-    try:
-        info = json.loads(meta.read_text(encoding="utf-8"))
-    except ValueError:
-        return False
-    return isinstance(info, dict) and info.get("weights_sha256") == sha256(w)
+    return (run / ONNX_DIR / "model.onnx").is_file() and _changed(run) == []
 
 
 def ensure_export(run: str | Path) -> Path | None:

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..atomic import sha256
+from .checkpoint import TOKENIZER_FILES, ModelLoadError, read_config, read_tokenizer, read_weights
 from .onnx_export import ONNX_DIR, ensure_export, softmax_max, stale_export  # noqa: F401 (stale_export: API)
 
 DEFAULT_MAX_LENGTH = 512  # sub-word positions per window, in training and inference alike
@@ -215,11 +216,6 @@ def onnx_model_path(run: str | Path, quantize: str | None = None) -> Path:
     return path
 
 
-# The files that make a tokenizer, whichever of them a run folder has.
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
-                   "special_tokens_map.json", "added_tokens.json", "sentencepiece.bpe.model", "spiece.model")
-
-
 def model_version(run: str | Path, name: str, quantize: str | None = None, onnx: str | Path | None = None) -> str:
     """``run-name@<12 hex>`` (plus ``-int8``): which model wrote a result. The hash covers what
     runs: the weights (or the ``onnx`` file when ONNX Runtime runs), ``config.json`` (labels,
@@ -237,18 +233,6 @@ def model_version(run: str | Path, name: str, quantize: str | None = None, onnx:
                 h.update(f"{f.name}:{sha256(f)}\n".encode())
         name = f"{name}@{h.hexdigest()[:12]}"
     return f"{name}-{quantize}" if quantize else name
-
-
-def check_vocabulary(run: str | Path, tokenizer: Any, config: Any) -> None:
-    """The tokenizer must be the model's: with its files missing, transformers quietly builds a
-    5-token vocabulary and every word becomes [UNK] (silent garbage, not an error)."""
-    size, rows = len(tokenizer), getattr(config, "vocab_size", None)
-    # Embeddings may be padded past the vocabulary (to a multiple of 64 or 128), never short of it.
-    if rows is not None and not rows - 128 <= size <= rows:
-        files = ", ".join(n for n in TOKENIZER_FILES if (Path(run) / n).is_file()) or "none"
-        raise ValueError(f"{run}: the tokenizer has {size} tokens but the model's embeddings have {rows} rows (tokenizer "
-                         f"files found: {files}); copy the tokenizer files (tokenizer.json ...) of the run's base "
-                         f"model into the folder, or retrain")
 
 
 @dataclass
@@ -283,15 +267,13 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "auto"
     when it changes the numbers (``-int8``, ``-bf16``, ``-fp16``) and into ``runtime``.
     """
     import torch
-    from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(run)
+    config = read_config(run)
     info = run_info(config)
     if not info["from_config"]:
         warnings.warn(f"{run}: config.json has no '{RUN_KEY}' run metadata; using windows of "
                       f"{info['max_length']} sub-words with overlap {info['overlap']}", stacklevel=3)
-    tokenizer = AutoTokenizer.from_pretrained(run)
-    check_vocabulary(run, tokenizer, config)
+    tokenizer = read_tokenizer(run, config)
     id2label = {int(k): v for k, v in config.id2label.items()}
     cuda = torch.cuda.is_available()
     choice = choose_runtime(device, precision, quantize, runtime, cuda=cuda,
@@ -305,10 +287,8 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "auto"
             raise ValueError(stale)
         forward: Forward = OnnxForward(onnx_file, threads=threads or torch.get_num_threads())
     else:
-        from transformers import AutoModelForTokenClassification
-
         # SDPA attention: measured here 1.5x the eager attention on padded batches (fp32, CPU).
-        model = AutoModelForTokenClassification.from_pretrained(run, attn_implementation="sdpa")
+        model = read_weights(run, attn_implementation="sdpa")
         forward = TorchForward(model, choice.device, choice.precision)
     name = info["run_name"] or Path(str(run).rstrip("/")).name
     return LoadedRun(forward, tokenizer, id2label, info["max_length"], info["overlap"], name,
@@ -325,6 +305,8 @@ def onnx_export_ready(run: str | Path) -> bool:
         return False
     try:
         return ensure_export(run) is not None
+    except ModelLoadError:
+        raise  # a damaged run: torch cannot load it either, so say so once
     except Exception as e:  # an export that fails must not stop extraction: torch still works
         log.warning("%s: ONNX export failed (%s: %s); using torch", run, type(e).__name__, e)
         return False

@@ -24,13 +24,15 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..document import Span
 from ..schema import bio_tags
 from ..text.iob import TaggedWords
+from .checkpoint import ModelLoadError
 from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
 from .data import Collator, Corpus, DataError, Features, encode_articles, load_corpus, split_ids
 from .metrics import cv_table, flat, score_spans, summarize
@@ -42,10 +44,6 @@ from .splits import FrozenSplits, kfold, load_splits
 from .tiny import ensure_tiny_bert
 
 __all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
-
-
-class ModelLoadError(RuntimeError):
-    """The backbone could not be loaded (no network, wrong name, missing files)."""
 
 
 def _is_main() -> bool:
@@ -439,11 +437,43 @@ def _lock(final: Path) -> None:
         f.close()
         raise RunExistsError(f"{final} is being written by another indoevent train (pid {pid}, lock {path}): "
                              "wait for it to finish, or choose another --output-dir") from None
+    if not path.exists() or os.stat(path).st_ino != os.fstat(f.fileno()).st_ino:
+        f.close()  # the file was removed by its finishing holder while we opened it: someone else may hold the new one
+        raise RunExistsError(f"{final} is being written by another indoevent train (lock {path}): wait for it to "
+                             "finish, or choose another --output-dir")
     f.seek(0)
     f.truncate()
     f.write(str(os.getpid()))
     f.flush()
     _LOCKS[key] = f
+
+
+def _unlock(final: Path) -> None:
+    """Release and remove the lock of :func:`_lock`, if this process holds it."""
+    f = _LOCKS.pop(final.resolve(), None)
+    if f is not None:
+        Path(f.name).unlink(missing_ok=True)  # while still locked, so no one locks a file about to go
+        f.close()
+
+
+# A run refused for these reasons has nothing worth resuming: its new .partial folder goes.
+_REFUSALS = (ConfigError, DataError, ModelLoadError, RunExistsError)
+
+
+@contextmanager
+def _owning(final: Path) -> Iterator[None]:
+    """Around a run: on a refusal (bad config, data or model) remove the ``.partial`` folder this
+    call created, and always remove the run's lock file at the end, so nothing is left beside it."""
+    work = partial_dir(final)
+    existed = work.exists()
+    try:
+        yield
+    except _REFUSALS:
+        if _is_main() and not existed:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        _unlock(final)
 
 
 def _prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) -> Path:
@@ -518,8 +548,13 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
     cfg = _as_config(config)
     if cv:
         return cross_validate(cfg, output_dir, resume=resume, overwrite=overwrite, callbacks=callbacks)
-    t0 = time.perf_counter()
     final = Path(output_dir) if output_dir else Path("models") / cfg.run_name
+    with _owning(final):
+        return _train(cfg, final, resume, overwrite, callbacks)
+
+
+def _train(cfg: RunConfig, final: Path, resume: bool, overwrite: bool, callbacks: Sequence[Any]) -> Path:
+    t0 = time.perf_counter()
 
     # data: articles split by article, checked before anything is written
     corpus = load_corpus(cfg.data)
@@ -615,8 +650,13 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
     model (train one without ``--cv``). Finished folds survive an interruption: ``resume``
     skips them.
     """
-    t0 = time.perf_counter()
     final = Path(output_dir) if output_dir else Path("models") / f"{cfg.run_name}-cv"
+    with _owning(final):
+        return _cross_validate(cfg, final, resume, overwrite, callbacks)
+
+
+def _cross_validate(cfg: RunConfig, final: Path, resume: bool, overwrite: bool, callbacks: Sequence[Any]) -> Path:
+    t0 = time.perf_counter()
 
     # data: folds by article, checked before anything is written
     corpus = load_corpus(cfg.data)

@@ -13,6 +13,7 @@ English tokenizer and keeps the first Labels control only (event triggers come o
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import os
 import re
@@ -22,12 +23,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ..annotation.checks import Problem
 from ..atomic import write_bytes as write_atomic
 from ..annotation.labelconfig import check_config, render_config
 from ..schema import TEXT_NAME
 from ..annotation.lsexport import ExportError, choose_annotation, load_tasks, task_label, task_to_document
+
+log = logging.getLogger("indoevent")
 
 DEFAULT_URL = "http://localhost:8080"
 URL_ENV, TOKEN_ENV = "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"
@@ -147,10 +151,24 @@ def api_detail(body: Any) -> str:
     return text[:300] or "no detail"
 
 
+def without_userinfo(url: str) -> str:
+    """The URL without ``user:pass@``: the HTTP client would send those as basic auth in place of
+    the token (Label Studio then answers 401 and the token looks wrong). Label Studio reads the token.
+
+    >>> without_userinfo("http://team:secret@localhost:8080")
+    'http://localhost:8080'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    log.warning("Label Studio URL: the user:password in it is not used (the API token authenticates)")
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def connect(url: str | None = None, token: str | None = None, timeout: float = 60.0) -> Studio:
     """Connect to Label Studio and check the token; URL and token default to $LABEL_STUDIO_URL
     (else http://localhost:8080) and $LABEL_STUDIO_API_KEY. Raises :class:`StudioError`."""
-    url = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    url = without_userinfo((url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/"))
     token = token or os.environ.get(TOKEN_ENV)
     if not token:
         raise StudioError(f"no API token for Label Studio at {url}: pass --token or set ${TOKEN_ENV} "
@@ -414,6 +432,15 @@ def snapshot(studio: Studio, project_id: int, timeout: float = 600.0,
     except Exception:  # noqa: BLE001 - cleaning up is a courtesy; the export is already here
         pass
     return data
+
+
+def is_task_list(path: Path) -> bool:
+    """Whether ``path`` holds a Label Studio export (a JSON list of tasks): what ``ls pull --overwrite`` replaces."""
+    try:
+        tasks = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(tasks, list) and all(isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks)
 
 
 def pull(studio: Studio, project: str | int, out: str | Path, choose: str = "latest") -> PullReport:
