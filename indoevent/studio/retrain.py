@@ -198,8 +198,6 @@ def preannotation_scores(tasks: list[dict], model_version: str, doc_ids: Sequenc
     >>> m["entities"]["micro"]["f1"], m["articles"]
     (0.5, 1)
     """
-    from ..model.metrics import score_spans
-
     by_id = {str((t.get("data") or {}).get("doc_id")): (i, t) for i, t in enumerate(tasks)}
     gold, pred = [], []
     for doc_id in doc_ids:
