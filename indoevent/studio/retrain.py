@@ -25,6 +25,7 @@ from ..annotation.lsexport import choose_annotation, task_label, task_to_documen
 from ..atomic import write_text
 from ..model.config import DataConfig, RunConfig, load_config
 from ..model.data import split_ids
+from ..model.metrics import score_spans
 from ..model.runs import RunExistsError
 from ..model.train import train
 from .client import InvalidExport, Studio, StudioError, find_project, snapshot
