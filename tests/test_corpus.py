@@ -175,3 +175,64 @@ def test_export_markup_writes_annotated_tasks_and_keeps_existing_files(tmp_path)
     with pytest.raises(FileExistsError, match="--overwrite"):
         export_markup([annotated], tmp_path)
     assert export_markup([annotated], tmp_path, overwrite=True).written
+
+
+# --- the whole corpus: gold in sync, the bars of the issue, splits, datasheet ----------------------
+GOLD_ARGS = ["--markup", "annotations/gold", "annotations/corpus/gold", "--texts", "seeds", "annotations/corpus/texts",
+             "--out", "annotations/corpus.json"]
+
+
+def test_corpus_export_is_compiled_from_the_markup(root, monkeypatch, capsys):
+    monkeypatch.chdir(root)
+    assert main(["gold", *GOLD_ARGS, "--check"]) == 0, capsys.readouterr().err
+
+
+def test_corpus_meets_its_bars(root):
+    from collections import Counter
+
+    from indoevent.annotation.lsexport import read_export
+    from indoevent.schema import EVENT_LABELS
+
+    result = read_export(root / "annotations" / "corpus.json")
+    assert not result.problems and len(result.documents) >= 65
+    index = json.loads((root / "annotations" / "corpus" / "index.json").read_text(encoding="utf-8"))
+    assert len({e["site"] for e in index}) >= 15
+    stories = Counter(e["story"] for e in index)
+    assert sum(n >= 3 for n in stories.values()) >= 8
+    triggers = Counter(s.label for d in result.documents for s in d.triggers)
+    assert {t: triggers[t] for t in EVENT_LABELS if triggers[t] < 10} == {}
+
+
+def test_splits_are_frozen_by_story(root):
+    from collections import Counter
+
+    from indoevent.annotation.lsexport import read_export
+    from indoevent.model.splits import load_splits
+    from indoevent.schema import EVENT_LABELS
+
+    splits = load_splits(root / "annotations" / "corpus" / "splits.json")
+    docs = {d.doc_id: d for d in read_export(root / "annotations" / "corpus.json").documents}
+    assert sorted(splits.train + splits.dev + splits.test) == sorted(docs)
+    index = json.loads((root / "annotations" / "corpus" / "index.json").read_text(encoding="utf-8"))
+    story = {e["id"]: e["story"] for e in index}
+    story.update({d: "kim-putin-beijing-2025" for d in docs if d not in story})
+    where = {}
+    for name, ids in (("train", splits.train), ("dev", splits.dev), ("test", splits.test)):
+        for i in ids:
+            assert where.setdefault(story[i], name) == name, f"story {story[i]} straddles {where[story[i]]} and {name}"
+    size = Counter(story.values())
+    assert len(splits.test) >= 15 and sum(size[s] >= 3 for s in {story[i] for i in splits.test}) >= 3
+    test_types = Counter(s.label for i in splits.test for s in docs[i].triggers)
+    assert {t: test_types[t] for t in EVENT_LABELS if test_types[t] < 3} == {}
+    for fold in splits.folds():
+        assert not {story[i] for i in fold.test} & {story[i] for i in fold.train + fold.dev}
+
+
+def test_datasheet_tables_are_the_data(root, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(root)
+    assert main(["corpus", "tables", "--check"]) == 0, capsys.readouterr().err
+    drifted = tmp_path / "DATASHEET.md"
+    drifted.write_text((root / "annotations" / "DATASHEET.md").read_text(encoding="utf-8").replace(
+        "| all |", "| all (edited) |", 1), encoding="utf-8")
+    assert main(["corpus", "tables", "--check", "--datasheet", str(drifted)]) == 1
+    assert "out of date" in capsys.readouterr().err
