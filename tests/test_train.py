@@ -279,7 +279,7 @@ def test_unreachable_hub_names_the_model_and_the_fix(tmp_path, monkeypatch, caps
     assert "indobenchmark/indobert-base-p1" in message and "model.name_or_path" in message
     assert "HF_HUB_OFFLINE" in message
     rc = main(["train", "--config", str(ROOT / "training/configs/indobert-base-p1.yaml"),
-               "--output-dir", str(tmp_path / "r"), f"--data.export={SEED_EXPORT}"])
+               "--output-dir", str(tmp_path / "r"), f"--data.export={SEED_EXPORT}", "--data.splits=null"])
     assert rc == 1 and "cannot load the model 'indobenchmark/indobert-base-p1'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
