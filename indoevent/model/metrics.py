@@ -17,15 +17,10 @@ import math
 from typing import Any, Iterable, Sequence
 
 from ..schema import ENTITY_LABELS, EVENT_LABELS
+from ..scores import prf
 
 GROUPS = {"all": frozenset(ENTITY_LABELS + EVENT_LABELS), "entities": frozenset(ENTITY_LABELS),
           "triggers": frozenset(EVENT_LABELS)}
-
-
-def _prf(tp: int, n_gold: int, n_pred: int) -> dict:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
 def score_spans(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) -> dict:
@@ -58,14 +53,14 @@ def _score_span_group(gold: list[set], pred: list[set], keep: frozenset[str]) ->
             for _, _, label in spans:
                 if label in keep:
                     counts[label] = counts.get(label, 0) + 1
-    labels = {lab: {**_prf(n_tp.get(lab, 0), n_gold.get(lab, 0), n_pred.get(lab, 0)),
+    labels = {lab: {**prf(n_tp.get(lab, 0), n_gold.get(lab, 0), n_pred.get(lab, 0)),
                     "support": n_gold.get(lab, 0), "predicted": n_pred.get(lab, 0)}
               for lab in sorted(set(n_gold) | set(n_pred))}
     if not labels:
         return {"micro": {"precision": None, "recall": None, "f1": None, "support": 0, "predicted": 0},
                 "macro": {"precision": None, "recall": None, "f1": None, "labels": 0}, "labels": {}}
     tp, ng, npred = sum(n_tp.values()), sum(n_gold.values()), sum(n_pred.values())
-    micro = {**_prf(tp, ng, npred), "support": ng, "predicted": npred}
+    micro = {**prf(tp, ng, npred), "support": ng, "predicted": npred}
     macro = {k: sum(v[k] for v in labels.values()) / len(labels) for k in ("precision", "recall", "f1")}
     return {"micro": micro, "macro": {**macro, "labels": len(labels)}, "labels": labels}
 
