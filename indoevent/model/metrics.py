@@ -9,12 +9,15 @@ never be matched and counts as missed. Entities (PER ORG GPE LOC DATE) and trigg
 labels) are scored separately and together ("all").
 
 A group or label with no gold and no predicted span has no score (``None``), not 0 or 1.
+
+:func:`score_articles` is the one place that predicts gold articles and scores them (training's dev
+and test scores, ``indoevent evaluate``, the studio's comparisons of two model versions).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..schema import ENTITY_LABELS, EVENT_LABELS
 from ..scores import prf
@@ -42,6 +45,18 @@ def score_spans(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) ->
     g = [{(s.start, s.end, s.label) for s in spans} for spans in gold]
     p = [{(s.start, s.end, s.label) for s in spans} for spans in pred]
     return {name: _score_span_group(g, p, keep) for name, keep in GROUPS.items()}
+
+
+def score_articles(predict_many: Callable[..., Iterable[Any]], articles: Sequence[Any]) -> tuple[dict, list]:
+    """Predict the articles' raw text and score the predicted spans against their gold spans
+    (:func:`score_spans`); returns the scores and the predictions, one per article.
+
+    ``predict_many(texts, ids=...)`` is the one prediction path: ``Predictor.predict_many`` (training,
+    a model in memory) or ``Extractor.extract_many`` (``indoevent evaluate``, the studio); its results
+    and ``articles`` (``TaggedWords`` or ``Document``) need ``text``, ``doc_id`` and ``spans``.
+    """
+    preds = list(predict_many([a.text for a in articles], ids=[a.doc_id for a in articles]))
+    return score_spans([a.spans for a in articles], [p.spans for p in preds]), preds
 
 
 def _score_span_group(gold: list[set], pred: list[set], keep: frozenset[str]) -> dict:
