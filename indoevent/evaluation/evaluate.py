@@ -3,6 +3,8 @@
 The run's :class:`~indoevent.events.extractor.Extractor` (the very code ``indoevent extract``
 runs) reads each gold article's raw text; its character spans are scored against the gold
 character spans. A gold span that extraction cannot produce (one that cuts a word) is missed.
+``metrics.json`` also holds seqeval's word-level F1 (``seqeval``), the number published Indonesian
+NER tables report (``model.metrics.seqeval_f1``).
 
 Usage::
 
@@ -23,7 +25,7 @@ from ..annotation.conll import read_conll
 from ..annotation.lsexport import read_export
 from ..document import Document, Relation, Span
 from ..events.extractor import Extraction, Extractor
-from ..model.metrics import score_articles
+from ..model.metrics import score_articles, seqeval_f1
 from ..model.predict import Predictor
 from ..text.iob import TaggedWords, tags_to_word_spans
 from ..atomic import building, folder_of
@@ -189,7 +191,7 @@ def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *
     metrics = {
         "run": str(run), "model_version": extractor.version, "articles": [d.doc_id for d in docs],
         "trained_on": seen_in_training, "warnings": warnings,
-        "spans": spans,
+        "spans": spans, "seqeval": seqeval_f1(docs, extractions),
         **analyse(results, extractor.linker, [s for d in train_docs for s in d.spans], resamples, seed),
     }
     return Report(str(run), metrics, results)

@@ -35,7 +35,7 @@ from ..text.iob import TaggedWords
 from .checkpoint import ModelLoadError
 from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
 from .data import Collator, Corpus, DataError, Features, encode_articles, load_corpus, split_ids
-from .metrics import cv_table, flat, score_articles, score_spans, summarize
+from .metrics import cv_table, flat, score_articles, score_spans, seqeval_f1, summarize
 from .predict import Predictor
 from .runs import (SCHEMA_VERSION, RunExistsError, RunWriteError, is_hub_id, model_card, partial_dir, run_info,
                    write_failure, write_json, write_run)
@@ -571,6 +571,8 @@ def _train(cfg: RunConfig, final: Path, resume: bool, overwrite: bool, callbacks
     scored = {name: score_articles(predictor.predict_many, split[name]) if split[name] else None
               for name in ("dev", "test")}
     metrics.update({name: s[0] if s else None for name, s in scored.items()})
+    if cfg.data.conll:  # the word-level number of the published NERP and NERGrit tables, beside ours
+        metrics["seqeval"] = {name: seqeval_f1(split[name], s[1]) if s else None for name, s in scored.items()}
     t3 = time.perf_counter()
 
     # the run folder
@@ -592,6 +594,10 @@ def _print_summary(final: Path, metrics: dict, seconds: float) -> None:
         if m:
             print(f"{name}: F1 {m['all']['micro']['f1'] or 0:.3f} (entities {m['entities']['micro']['f1'] or 0:.3f}, "
                   f"triggers {m['triggers']['micro']['f1'] or 0:.3f})")
+        w = metrics.get("seqeval", {}).get(name)
+        if w:
+            print(f"{name}: seqeval word-level F1 (conlleval, as the IndoNLU tables) {w['all'] or 0:.3f} "
+                  f"(entities {w['entities'] or 0:.3f})")
     print(f"wrote {final} in {seconds:.1f} s")
 
 
