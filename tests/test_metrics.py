@@ -7,7 +7,8 @@ import random
 import pytest
 
 from indoevent.document import Span
-from indoevent.model.metrics import cv_table, flat, score_spans, summarize, table
+from indoevent.document import Document
+from indoevent.model.metrics import cv_table, flat, score_spans, seqeval_f1, summarize, table
 from indoevent.schema import ENTITY_LABELS, EVENT_LABELS
 from indoevent.text.iob import tags_to_word_spans
 
@@ -103,6 +104,26 @@ def test_agrees_with_an_independent_span_count():
             if gl or pl:
                 assert m[group]["labels"][lab]["support"] == len(gl)
                 assert m[group]["labels"][lab]["recall"] == pytest.approx(len(gl & pl) / len(gl) if gl else 0)
+
+
+def test_seqeval_equals_the_span_f1_on_word_aligned_gold():
+    """seqeval's default (conlleval) micro F1 over the words' IOB2 tags is the strict span F1 when every
+    gold span starts and ends on a word edge (CoNLL gold, NERP, NERGrit); a gold span inside a word is
+    missed by the span F1 and absent from the word tags."""
+    rng = random.Random(11)
+    gold = [_random_tags(rng, rng.randint(5, 60)) for _ in range(30)]
+    pred = [_random_tags(rng, len(g)) if k % 3 else list(g) for k, g in enumerate(gold)]
+    gold_docs = [Document(f"a{k}", " ".join("w" * len(g)), spans(g)) for k, g in enumerate(gold)]
+    pred_docs = [Document(f"a{k}", d.text, spans(p)) for k, (d, p) in enumerate(zip(gold_docs, pred))]
+    m, words = score_spans([d.spans for d in gold_docs], [d.spans for d in pred_docs]), seqeval_f1(gold_docs, pred_docs)
+    for group in ("all", "entities", "triggers"):
+        assert words[group] == pytest.approx(m[group]["micro"]["f1"], abs=1e-12)
+    assert 0 < words["all"] < 1
+    # "Amerikaku": the gold GPE cuts the word; spans miss it, seqeval never sees it.
+    doc = Document("b", "Amerikaku menolak", [Span(0, 7, "GPE"), Span(10, 17, "REJECT")])
+    found = Document("b", doc.text, [Span(10, 17, "REJECT")])
+    assert score_spans([doc.spans], [found.spans])["all"]["micro"]["f1"] == pytest.approx(2 / 3)
+    assert seqeval_f1([doc], [found]) == {"all": 1.0, "entities": None, "triggers": 1.0}
 
 
 def test_summarize_mean_std_and_missing_labels():

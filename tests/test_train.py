@@ -128,6 +128,7 @@ def test_cli_evaluate_warns_about_training_articles(run, capsys):
     rc = main(["evaluate", str(run), "--export", str(SEED_EXPORT), "--articles", info["split"]["train"][0]])
     out = capsys.readouterr()
     assert rc == 0 and "| entities | **micro** |" in out.out
+    assert "seqeval word-level micro F1 (conlleval" in out.out
     assert "were in this model's training data" in out.err
     rc = main(["evaluate", str(run), "--export", str(SEED_EXPORT), "--articles", "nope"])
     assert rc == 1 and "unknown article id" in capsys.readouterr().err
@@ -153,13 +154,22 @@ def test_overwrite_replaces_and_test_split_is_scored(tmp_path):
 def test_conll_training_data_is_used(tmp_path):
     conll = tmp_path / "nerp.txt"
     conll.write_text("Joko\tB-PPL\nWidodo\tI-PPL\nmengunjungi\tO\nJakarta\tB-PLC\n\n", encoding="utf-8")
+    held_out = tmp_path / "nerp_test.txt"
+    held_out.write_text("Prabowo\tB-PPL\nke\tO\nBandung\tB-PLC\n\n", encoding="utf-8")
+    nerp = {"PPL": "PER", "PLC": "GPE"}
     cfg = tiny_config(**{"train.max_steps": 1, "data.conll": [
-        {"path": str(conll), "split": "train", "label_map": {"PPL": "PER", "PLC": "GPE"}}]})
+        {"path": str(conll), "split": "train", "label_map": nerp},
+        {"path": str(held_out), "split": "test", "label_map": nerp}]})
     out = train(cfg, tmp_path / "r")
     info = json.loads((out / "run_info.json").read_text())
-    assert "nerp:1" in info["split"]["train"]
+    assert "nerp:1" in info["split"]["train"] and "nerp_test:1" in info["split"]["test"]
     assert info["data_files"][str(conll)] == sha256(conll)
     assert info["data"]["sources"]["conll"][0]["mapped"] == {"PPL->PER": 1, "PLC->GPE": 1}
+    # Trained on CoNLL data: seqeval's word-level F1 beside the span F1, equal on CoNLL's word-aligned gold.
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["seqeval"]) == {"dev", "test"}
+    for group in ("all", "entities", "triggers"):
+        assert metrics["seqeval"]["test"][group] == pytest.approx(metrics["test"][group]["micro"]["f1"])
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path):

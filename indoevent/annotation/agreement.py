@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from ..document import Document
 from ..schema import ENTITY_LABELS, EVENT_LABELS
+from ..scores import prf
 from .inline import parse
 from .lsexport import read_export
 
@@ -29,9 +30,8 @@ class Agreement:
         tp = self.tp[key] if key else sum(self.tp.values())
         fa = self.only_a[key] if key else sum(self.only_a.values())
         fb = self.only_b[key] if key else sum(self.only_b.values())
-        p = tp / (tp + fb) if tp + fb else 0.0
-        r = tp / (tp + fa) if tp + fa else 0.0
-        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+        s = prf(tp, tp + fa, tp + fb)
+        return s["precision"], s["recall"], s["f1"]
 
     def only(self, keys: Iterable[str]) -> "Agreement":
         """The counts of ``keys`` only (a group of labels, for its total row)."""

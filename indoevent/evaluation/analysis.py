@@ -18,6 +18,7 @@ import numpy as np
 
 from ..document import Document, Relation, Span
 from ..schema import ENTITY_LABELS, EVENT_LABELS, is_trigger
+from ..scores import f1_of, prf
 from ..text.sentences import sentence_index, split_sentences
 from ..text.tokenize import tokenize
 
@@ -259,13 +260,6 @@ def frame_counts(r: "ArticleResult", linker: Callable | None) -> dict[str, tuple
 
 
 # --- bootstrap ----------------------------------------------------------------------------------
-def prf(tp: float, n_gold: float, n_pred: float) -> dict:
-    """Precision, recall and F1 from counts (0 where undefined, as :func:`score_spans` does)."""
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
-
-
 def bootstrap(counts: dict[str, np.ndarray], resamples: int, seed: int) -> dict[str, dict]:
     """95% percentile intervals of P, R and F1 for each named ``(articles, 3)`` count array
     ``(tp, gold, predicted)``, resampling articles with replacement (seeded)."""
@@ -281,7 +275,7 @@ def bootstrap(counts: dict[str, np.ndarray], resamples: int, seed: int) -> dict[
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(pred > 0, tp / pred, np.nan)
         r = np.where(gold > 0, tp / gold, np.nan)
-        f = np.where((p + r) > 0, 2 * p * r / (p + r), np.where(np.isnan(p) | np.isnan(r), np.nan, 0.0))
+        f = f1_of(p, r)
     out = {}
     for k, name in enumerate(names):
         out[name] = {}
@@ -332,13 +326,13 @@ def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_s
                 c = buckets[axis].setdefault(b, Counter())
                 c["tp_gold" if is_gold else "tp_pred"] += hit
                 c["gold" if is_gold else "predicted"] += 1
-        art = prf(len(gk & pk), len(gk), len(pk))
+        art = prf(len(gk & pk), len(gk), len(pk), digits=4)
         articles.append({"id": r.doc_id, **art, "gold": len(gk), "predicted": len(pk), "correct": len(correct),
                          "errors": [e.to_dict() for e in errors]})
     counts = {name: np.asarray(rows, dtype=np.float64) for name, rows in per_article.items()}
     # Labels that occur nowhere have no score and no interval.
     counts = {n: c for n, c in counts.items() if not n.startswith("label.") or c[:, 1:].sum() > 0}
-    totals = {name: prf(*c.sum(axis=0)) | {"gold": _int(c[:, 1].sum()), "predicted": _int(c[:, 2].sum())}
+    totals = {name: prf(*c.sum(axis=0), digits=4) | {"gold": _int(c[:, 1].sum()), "predicted": _int(c[:, 2].sum())}
               for name, c in counts.items()}
     n = len(results)
     # One article resamples to itself: a zero-width interval would claim a certainty there is none.
@@ -370,7 +364,5 @@ def _int(x: float) -> int | float:
 
 
 def _bucket_scores(c: Counter) -> dict:
-    p = c["tp_pred"] / c["predicted"] if c["predicted"] else 0.0
-    r = c["tp_gold"] / c["gold"] if c["gold"] else 0.0
-    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
+    return {**prf(c["tp_gold"], c["gold"], c["predicted"], tp_pred=c["tp_pred"], digits=4),
             "gold": c["gold"], "predicted": c["predicted"]}

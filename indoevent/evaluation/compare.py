@@ -18,8 +18,9 @@ from typing import Sequence
 import numpy as np
 
 from ..schema import ENTITY_LABELS, EVENT_LABELS
+from ..scores import prf
 from ..text.iob import tags_to_word_spans
-from .analysis import GROUP_LABELS, bootstrap, prf
+from .analysis import GROUP_LABELS, bootstrap
 from .evaluate import DEFAULT_RESAMPLES, EvaluationError, evaluate
 from .html import CSS, _md_table, _png
 
@@ -67,8 +68,8 @@ def _from_cv(name: str, folder: Path, resamples: int, seed: int) -> Entry:
             gg, pp = {x for x in g if x[2] == lab}, {x for x in p if x[2] == lab}
             counts[f"label.{lab}"][a] = (len(gg & pp), len(gg), len(pp))
     counts = {n: c for n, c in counts.items() if c[:, 1:].sum() > 0}
-    totals = {n: prf(*c.sum(axis=0)) for n, c in counts.items()}
-    return Entry(name, "cv", len(rows), {g: totals.get(f"spans.{g}", prf(0, 0, 0)) for g in GROUPS},
+    totals = {n: prf(*c.sum(axis=0), digits=4) for n, c in counts.items()}
+    return Entry(name, "cv", len(rows), {g: totals.get(f"spans.{g}", prf(0, 0, 0, digits=4)) for g in GROUPS},
                  bootstrap(counts, resamples, seed),
                  {n.split(".", 1)[1]: v["f1"] for n, v in totals.items() if n.startswith("label.")})
 

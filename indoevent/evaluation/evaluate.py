@@ -3,6 +3,8 @@
 The run's :class:`~indoevent.events.extractor.Extractor` (the very code ``indoevent extract``
 runs) reads each gold article's raw text; its character spans are scored against the gold
 character spans. A gold span that extraction cannot produce (one that cuts a word) is missed.
+``metrics.json`` also holds seqeval's word-level F1 (``seqeval``), the number published Indonesian
+NER tables report (``model.metrics.seqeval_f1``).
 
 Usage::
 
@@ -23,9 +25,8 @@ from ..annotation.conll import read_conll
 from ..annotation.lsexport import read_export
 from ..document import Document, Relation, Span
 from ..events.extractor import Extraction, Extractor
-from ..model.metrics import score_spans
+from ..model.metrics import score_articles, seqeval_f1
 from ..model.predict import Predictor
-from ..model.train import score_articles
 from ..text.iob import TaggedWords, tags_to_word_spans
 from ..atomic import building, folder_of
 from .analysis import analyse
@@ -170,11 +171,16 @@ def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *
     if not docs:
         raise EvaluationError("no gold article to evaluate on")
     extractor = extractor or Extractor.from_pretrained(run, batch_size=batch_size)
-    extractions = extractor.extract_many([d.text for d in docs], ids=[d.doc_id for d in docs])
-    if progress:
+
+    def extract_many(texts: list[str], ids: list[str]) -> Iterable[Extraction]:
+        found = extractor.extract_many(texts, ids=ids)
+        if not progress:
+            return found
         from tqdm.auto import tqdm
 
-        extractions = tqdm(extractions, total=len(docs), desc="evaluate", unit="article")
+        return tqdm(found, total=len(texts), desc="evaluate", unit="article")
+
+    spans, extractions = score_articles(extract_many, docs)
     results = [ArticleResult(d, x) for d, x in zip(docs, extractions)]
     trained, train_docs = training_documents(run, docs) if Path(run).is_dir() else (set(), [])
     seen_in_training = sorted(d.doc_id for d in docs if d.doc_id in trained)
@@ -185,7 +191,7 @@ def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *
     metrics = {
         "run": str(run), "model_version": extractor.version, "articles": [d.doc_id for d in docs],
         "trained_on": seen_in_training, "warnings": warnings,
-        "spans": score_spans([d.spans for d in docs], [x.extraction.spans for x in results]),
+        "spans": spans, "seqeval": seqeval_f1(docs, extractions),
         **analyse(results, extractor.linker, [s for d in train_docs for s in d.spans], resamples, seed),
     }
     return Report(str(run), metrics, results)
@@ -201,4 +207,4 @@ def evaluate_model(model_dir: str | Path, articles: Sequence[TaggedWords], batch
     """Strict character-span scores of a run on word-level articles (``TaggedWords.spans``), through
     the one prediction path, and the predictions per article: the headline of :func:`evaluate`
     without the analysis, as training scores its dev articles."""
-    return score_articles(Predictor.from_pretrained(model_dir, batch_size=batch_size), articles)
+    return score_articles(Predictor.from_pretrained(model_dir, batch_size=batch_size).predict_many, articles)

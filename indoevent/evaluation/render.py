@@ -30,6 +30,10 @@ def headline_table(m: dict) -> str:
                      f"| {_f(mi['recall'])}{_ci(ci.get('recall'))} | {_f(mi['f1'])}{_ci(ci.get('f1'))} "
                      f"| {mi['support']} | {mi['predicted']} |")
         lines.append(f"| {group} | **macro** | {_f(ma['precision'])} | {_f(ma['recall'])} | {_f(ma['f1'])} | | |")
+    if m.get("seqeval"):
+        w = m["seqeval"]
+        lines += ["", f"seqeval word-level micro F1 (conlleval, as published Indonesian NER tables): entities "
+                      f"{_f(w['entities'])}, triggers {_f(w['triggers'])}, all {_f(w['all'])}"]
     if m.get("bootstrap"):
         lines.append("")
         lines.append(m["bootstrap"]["note"])

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ..schema import ROLE_TARGETS, ROLES
+from ..scores import prf
 from ..text.sentences import SentenceIndex, split_sentences
 from ..document import Document, Relation, Span
 from ..text.tokenize import Word, tokenize
@@ -440,18 +441,12 @@ class LinkScores:
     classified: int = 0  # pair and role correct
     per_role: dict[str, Counter] = field(default_factory=dict)
 
-    @staticmethod
-    def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-        p = tp / n_pred if n_pred else 0.0
-        r = tp / n_gold if n_gold else 0.0
-        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
-
     def to_dict(self) -> dict:
         return {
             "gold": self.gold, "predicted": self.predicted,
-            "identification": self._prf(self.identified, self.predicted, self.gold),
-            "classification": self._prf(self.classified, self.predicted, self.gold),
-            "per_role": {role: {**self._prf(c["tp"], c["pred"], c["gold"]), "gold": c["gold"], "predicted": c["pred"]}
+            "identification": prf(self.identified, self.gold, self.predicted, digits=4),
+            "classification": prf(self.classified, self.gold, self.predicted, digits=4),
+            "per_role": {role: {**prf(c["tp"], c["gold"], c["pred"], digits=4), "gold": c["gold"], "predicted": c["pred"]}
                          for role, c in sorted(self.per_role.items())},
         }
 

@@ -9,23 +9,25 @@ never be matched and counts as missed. Entities (PER ORG GPE LOC DATE) and trigg
 labels) are scored separately and together ("all").
 
 A group or label with no gold and no predicted span has no score (``None``), not 0 or 1.
+
+:func:`score_articles` is the one place that predicts gold articles and scores them (training's dev
+and test scores, ``indoevent evaluate``, the studio's comparisons of two model versions).
+:func:`seqeval_f1` adds the word-level number published Indonesian NER tables report (IndoNLU,
+NusaBERT): seqeval's default, conlleval-compatible micro F1 over the words' IOB2 tags.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from ..schema import ENTITY_LABELS, EVENT_LABELS
+from ..scores import prf
+from ..text.iob import spans_to_tags
+from ..text.tokenize import tokenize
 
 GROUPS = {"all": frozenset(ENTITY_LABELS + EVENT_LABELS), "entities": frozenset(ENTITY_LABELS),
           "triggers": frozenset(EVENT_LABELS)}
-
-
-def _prf(tp: int, n_gold: int, n_pred: int) -> dict:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
 def score_spans(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) -> dict:
@@ -49,6 +51,54 @@ def score_spans(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) ->
     return {name: _score_span_group(g, p, keep) for name, keep in GROUPS.items()}
 
 
+def score_articles(predict_many: Callable[..., Iterable[Any]], articles: Sequence[Any]) -> tuple[dict, list]:
+    """Predict the articles' raw text and score the predicted spans against their gold spans
+    (:func:`score_spans`); returns the scores and the predictions, one per article.
+
+    ``predict_many(texts, ids=...)`` is the one prediction path: ``Predictor.predict_many`` (training,
+    a model in memory) or ``Extractor.extract_many`` (``indoevent evaluate``, the studio); its results
+    and ``articles`` (``TaggedWords`` or ``Document``) need ``text``, ``doc_id`` and ``spans``.
+    """
+    preds = list(predict_many([a.text for a in articles], ids=[a.doc_id for a in articles]))
+    return score_spans([a.spans for a in articles], [p.spans for p in preds]), preds
+
+
+def seqeval_f1(articles: Sequence[Any], predictions: Sequence[Any]) -> dict[str, float | None]:
+    """seqeval's default (conlleval-compatible) micro F1 over word IOB2 tags, for all spans, entities
+    only and triggers only: the number the IndoNLU and NusaBERT NER tables report.
+
+    The words are the project tokenizer's words of each article's text, those the prediction path
+    tags; the predicted tags are the predicted spans on them (the cleaned IOB2 the path decoded),
+    the gold tags the gold spans on them. A gold span that does not start and end on word edges
+    (or overlaps one tagged before) has no word tags and is left out, where :func:`score_spans`
+    counts it as missed: on word-aligned gold the two F1s are equal. ``None`` where a group has no
+    gold and no predicted span, as in :func:`score_spans`.
+
+    >>> from indoevent.document import Document, Span
+    >>> text = "Putin bertemu Kim Jong Un"
+    >>> gold = Document("a", text, [Span(0, 5, "PER"), Span(6, 13, "CONSULT"), Span(14, 17, "PER")])
+    >>> pred = Document("a", text, [Span(0, 5, "PER"), Span(6, 13, "CONSULT"), Span(14, 22, "PER")])
+    >>> f = seqeval_f1([gold], [pred])
+    >>> round(f["all"], 3), f["triggers"], f["entities"]
+    (0.667, 1.0, 0.5)
+    """
+    from seqeval.metrics import f1_score  # imports scikit-learn: only when asked
+
+    if len(articles) != len(predictions):
+        raise ValueError(f"{len(articles)} gold articles but {len(predictions)} predicted")
+    words = [tokenize(a.text) for a in articles]
+    out: dict[str, float | None] = {}
+    for name, keep in GROUPS.items():
+        gold = [spans_to_tags(w, [s for s in a.spans if s.label in keep])[0] for w, a in zip(words, articles)]
+        pred = [spans_to_tags(w, [s for s in p.spans if s.label in keep])[0] for w, p in zip(words, predictions)]
+        if all(t == "O" for tags in gold + pred for t in tags):
+            out[name] = None
+            continue
+        # zero_division=0: the value seqeval's default gives, without its warning
+        out[name] = float(f1_score(gold, pred, zero_division=0))
+    return out
+
+
 def _score_span_group(gold: list[set], pred: list[set], keep: frozenset[str]) -> dict:
     n_gold: dict[str, int] = {}
     n_pred: dict[str, int] = {}
@@ -58,14 +108,14 @@ def _score_span_group(gold: list[set], pred: list[set], keep: frozenset[str]) ->
             for _, _, label in spans:
                 if label in keep:
                     counts[label] = counts.get(label, 0) + 1
-    labels = {lab: {**_prf(n_tp.get(lab, 0), n_gold.get(lab, 0), n_pred.get(lab, 0)),
+    labels = {lab: {**prf(n_tp.get(lab, 0), n_gold.get(lab, 0), n_pred.get(lab, 0)),
                     "support": n_gold.get(lab, 0), "predicted": n_pred.get(lab, 0)}
               for lab in sorted(set(n_gold) | set(n_pred))}
     if not labels:
         return {"micro": {"precision": None, "recall": None, "f1": None, "support": 0, "predicted": 0},
                 "macro": {"precision": None, "recall": None, "f1": None, "labels": 0}, "labels": {}}
     tp, ng, npred = sum(n_tp.values()), sum(n_gold.values()), sum(n_pred.values())
-    micro = {**_prf(tp, ng, npred), "support": ng, "predicted": npred}
+    micro = {**prf(tp, ng, npred), "support": ng, "predicted": npred}
     macro = {k: sum(v[k] for v in labels.values()) / len(labels) for k in ("precision", "recall", "f1")}
     return {"micro": micro, "macro": {**macro, "labels": len(labels)}, "labels": labels}
 

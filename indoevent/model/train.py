@@ -35,15 +35,15 @@ from ..text.iob import TaggedWords
 from .checkpoint import ModelLoadError
 from .config import ConfigError, RunConfig, dump_yaml, from_dict, load_config
 from .data import Collator, Corpus, DataError, Features, encode_articles, load_corpus, split_ids
-from .metrics import cv_table, flat, score_spans, summarize
-from .predict import Prediction, Predictor
+from .metrics import cv_table, flat, score_articles, score_spans, seqeval_f1, summarize
+from .predict import Predictor
 from .runs import (SCHEMA_VERSION, RunExistsError, RunWriteError, is_hub_id, model_card, partial_dir, run_info,
                    write_failure, write_json, write_run)
 from .runtime import TorchForward, cpu_bf16_trains_faster, native_bf16
 from .splits import FrozenSplits, kfold, load_splits
 from .tiny import ensure_tiny_bert
 
-__all__ = ["train", "cross_validate", "load_model", "make_trainer", "score_articles", "ModelLoadError"]
+__all__ = ["train", "cross_validate", "load_model", "make_trainer", "ModelLoadError"]
 
 
 def _is_main() -> bool:
@@ -161,13 +161,6 @@ def predictor_for(model: Any, tokenizer: Any, cfg: RunConfig) -> Predictor:
                      cfg.data.max_length, cfg.data.overlap, name=cfg.run_name, batch_size=cfg.train.eval_batch_size)
 
 
-def score_articles(predictor: Predictor, articles: Sequence[TaggedWords]) -> tuple[dict, list[Prediction]]:
-    """Strict span scores of what ``predictor`` finds in the articles' raw text against their gold
-    spans (``TaggedWords.spans``), and the predictions."""
-    preds = list(predictor.predict_many([a.text for a in articles], ids=[a.doc_id for a in articles]))
-    return score_spans([a.spans for a in articles], [p.spans for p in preds]), preds
-
-
 # --- the training loop ------------------------------------------------------------------------
 def last_checkpoint(folder: Path) -> Path | None:
     """The newest complete checkpoint (``trainer_state.json`` is written last) in ``folder``."""
@@ -230,7 +223,7 @@ def _trainer_class() -> type:
             out = super().evaluation_loop(*args, **kwargs)
             if self.dev_articles:
                 prefix = kwargs.get("metric_key_prefix", "eval")
-                m, _ = score_articles(predictor_for(self.model, self.processing_class, self.run_config),
+                m, _ = score_articles(predictor_for(self.model, self.processing_class, self.run_config).predict_many,
                                       self.dev_articles)
                 out.metrics.update({f"{prefix}_{k}": v for k, v in flat(m).items()})
             return out
@@ -575,8 +568,11 @@ def _train(cfg: RunConfig, final: Path, resume: bool, overwrite: bool, callbacks
     # scores: the dev and test articles predicted as `indoevent extract` predicts them
     predictor = predictor_for(result.model, result.tokenizer, cfg)
     metrics: dict[str, Any] = {"best": result.best, "history": result.history}
-    for name in ("dev", "test"):
-        metrics[name] = score_articles(predictor, split[name])[0] if split[name] else None
+    scored = {name: score_articles(predictor.predict_many, split[name]) if split[name] else None
+              for name in ("dev", "test")}
+    metrics.update({name: s[0] if s else None for name, s in scored.items()})
+    if cfg.data.conll:  # the word-level number of the published NERP and NERGrit tables, beside ours
+        metrics["seqeval"] = {name: seqeval_f1(split[name], s[1]) if s else None for name, s in scored.items()}
     t3 = time.perf_counter()
 
     # the run folder
@@ -598,6 +594,10 @@ def _print_summary(final: Path, metrics: dict, seconds: float) -> None:
         if m:
             print(f"{name}: F1 {m['all']['micro']['f1'] or 0:.3f} (entities {m['entities']['micro']['f1'] or 0:.3f}, "
                   f"triggers {m['triggers']['micro']['f1'] or 0:.3f})")
+        w = metrics.get("seqeval", {}).get(name)
+        if w:
+            print(f"{name}: seqeval word-level F1 (conlleval, as the IndoNLU tables) {w['all'] or 0:.3f} "
+                  f"(entities {w['entities'] or 0:.3f})")
     print(f"wrote {final} in {seconds:.1f} s")
 
 
@@ -681,7 +681,7 @@ def _cross_validate(cfg: RunConfig, final: Path, resume: bool, overwrite: bool, 
         if not _is_main():
             continue
         test_a = [by_id[i] for i in fold.test]
-        m, preds = score_articles(predictor_for(res.model, res.tokenizer, cfg), test_a)
+        m, preds = score_articles(predictor_for(res.model, res.tokenizer, cfg).predict_many, test_a)
         r = {"fold": fold.index, "train": list(fold.train), "dev": list(fold.dev), "test": list(fold.test),
              "best": res.best, "test_metrics": m, "seconds": round(time.perf_counter() - f0, 2),
              "predictions": [{"doc_id": a.doc_id, "gold": [s.to_dict() for s in a.spans],

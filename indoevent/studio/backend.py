@@ -43,8 +43,9 @@ from typing import Any, Callable
 
 from ..annotation.lsexport import read_export
 from ..events.extractor import Extractor
+from ..model.metrics import score_articles
 from .client import TOKEN_ENV, URL_ENV, connect
-from .compare import dev_ids, span_f1
+from .compare import all_f1, dev_ids
 from .retrain import dev_f1, retrain
 from .tasks import check_labeling_config, predict_tasks
 
@@ -273,13 +274,11 @@ def compare_on_dev(old: Extractor, new: Extractor, run: Path, export: Path) -> d
     out = {"dev_articles": len(docs), "dev_f1_new": 0.0, "dev_f1_served": 0.0, "dev_accepted_predictions": 0}
     if not docs:
         return out
-    gold = [d.spans for d in docs]
-    texts = [d.text for d in docs]
-    served = [a.spans for a in old.extract_many(texts)]
+    served, served_x = score_articles(old.extract_many, docs)
     key = lambda spans: sorted((s.start, s.end, s.label) for s in spans)  # noqa: E731
-    out["dev_accepted_predictions"] = sum(key(g) == key(p) for g, p in zip(gold, served))
-    out["dev_f1_served"] = span_f1(gold, served)
-    out["dev_f1_new"] = span_f1(gold, [a.spans for a in new.extract_many(texts)])
+    out["dev_accepted_predictions"] = sum(key(d.spans) == key(x.spans) for d, x in zip(docs, served_x))
+    out["dev_f1_served"] = all_f1(served)
+    out["dev_f1_new"] = all_f1(score_articles(new.extract_many, docs)[0])
     return out
 
 

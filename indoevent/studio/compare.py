@@ -2,10 +2,10 @@
 
 ``ls predict`` and ``ls rank`` put a run's predictions in front of annotators (and ``rank``
 makes it the project's model version); a run that scores below the version in use needs
-``--force``. Both are scored with ``score_spans`` on the run's dev articles (``run_info.json``)
-that the project has annotated: the run by predicting them, the version in use by its
-predictions stored in the project. Their own dev scores would be on different articles, and
-the run never trained on its dev articles, while the version in use may have.
+``--force``. Both are scored on the run's dev articles (``run_info.json``) that the project has
+annotated: the run by predicting them (``score_articles``), the version in use by its
+predictions stored in the project (``score_spans``). Their own dev scores would be on different
+articles, and the run never trained on its dev articles, while the version in use may have.
 
 The version in use is the project's ``model_version`` setting, else the newest version among
 its predictions (by ``created_at``), the run's own version left out.
@@ -14,14 +14,14 @@ its predictions (by ``created_at``), the run's own version left out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..annotation.lsexport import choose_annotation, task_to_document
 from ..document import Span
-from ..model.metrics import score_spans
+from ..model.metrics import score_articles, score_spans
 
 
 def dev_ids(run: str | Path) -> set[str]:
@@ -33,9 +33,9 @@ def dev_ids(run: str | Path) -> set[str]:
     return set(info.get("split", {}).get("dev") or [])
 
 
-def span_f1(gold: Sequence[Iterable[Any]], pred: Sequence[Iterable[Any]]) -> float:
-    """Strict span micro F1 over all labels (``score_spans``), 0.0 where it has none."""
-    return float(score_spans(gold, pred)["all"]["micro"]["f1"] or 0.0)
+def all_f1(scores: dict) -> float:
+    """The strict span micro F1 over all labels of ``score_spans`` scores, 0.0 where it has none."""
+    return float(scores["all"]["micro"]["f1"] or 0.0)
 
 
 def version_in_use(setting: str | None, tasks: Sequence[dict], new: str) -> str | None:
@@ -111,7 +111,7 @@ def compare_on_dev_tasks(tasks: Sequence[dict], dev: set[str], extractor: Any, v
                        f"prediction of {version}" if mine else
                        f"none of the run's {len(dev)} dev article(s) is annotated in the project")
         return out
-    gold = [doc.spans for doc, _ in pairs]
-    new = [a.spans for a in extractor.extract_many([doc.text for doc, _ in pairs], ids=[d.doc_id for d, _ in pairs])]
-    out.articles, out.f1_new, out.f1_used = len(pairs), span_f1(gold, new), span_f1(gold, [u for _, u in pairs])
+    new, _ = score_articles(extractor.extract_many, [doc for doc, _ in pairs])
+    used = score_spans([doc.spans for doc, _ in pairs], [u for _, u in pairs])
+    out.articles, out.f1_new, out.f1_used = len(pairs), all_f1(new), all_f1(used)
     return out
