@@ -20,6 +20,7 @@ from indoevent.annotation.lsexport import read_export  # noqa: E402
 from indoevent.cli import main  # noqa: E402
 from indoevent.document import Span  # noqa: E402
 from indoevent.events.extractor import Extraction  # noqa: E402
+from indoevent.model.predict import Prediction  # noqa: E402
 from indoevent.model.config import from_dict  # noqa: E402
 from indoevent.model.data import DataError, load_corpus  # noqa: E402
 from indoevent.model.tiny import build_tiny_bert  # noqa: E402
@@ -99,9 +100,9 @@ def test_task_score_is_the_least_sure_span_not_the_mean_over_words():
     text = "Putin bertemu Kim."
     ents = [Span(0, 5, "PER", "Putin", 0.95, "e1"), Span(14, 17, "PER", "Kim", 0.41, "e2")]
     trig = [Span(6, 13, "CONSULT", "bertemu", 0.8, "t1")]
-    assert task_score(Extraction(text, ents, trig, [], "a", score=0.97)) == 0.41
-    assert task_score(Extraction(text, [], [], [], "a", score=0.97)) == 0.97  # no span: sure it is all O
-    assert task_score(Extraction("", [], [], [], "a", score=None)) is None
+    assert task_score(Extraction(Prediction(text, ents, trig, "a", score=0.97))) == 0.41
+    assert task_score(Extraction(Prediction(text, [], [], "a", score=0.97))) == 0.97  # no span: sure it is all O
+    assert task_score(Extraction(Prediction("", [], [], "a", score=None))) is None
 
 
 # --- the ML backend ---------------------------------------------------------------------------
