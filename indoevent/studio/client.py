@@ -188,13 +188,6 @@ def connect(url: str | None = None, token: str | None = None, timeout: float = 6
 
 
 # --- reading and checking tasks ---------------------------------------------------------------
-def read_tasks(path: str | Path) -> list[dict]:
-    """Tasks from a Label Studio JSON export / task list, or from JSONL (one task a line, as
-    ``indoevent extract --format label-studio`` writes): the validator's reader, so push and
-    validate accept the same files. Raises ExportError naming the line."""
-    return load_tasks(path)
-
-
 def task_key(data: dict) -> str:
     """What makes two tasks the same article: its doc_id, else a hash of its text.
 
@@ -328,7 +321,7 @@ def push(studio: Studio, export: str | Path, project: str | int, *, config: str 
     left out. Annotations are recorded as made by the token's user.
     """
     export = Path(export)
-    tasks = read_tasks(export)
+    tasks = load_tasks(export)
     if not tasks:
         raise InvalidExport(f"{export}: no tasks; nothing was sent to {studio.url}", [])
     problems, warnings = check_tasks(tasks)
