@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..annotation.lsexport import document_to_results
 from ..document import Document, Relation, Span
-from ..model.predict import Prediction, Predictor
+from ..model.predict import Prediction, Predictor, id_text_pairs
 from ..schema import TEXT_NAME
 from .frames import Frame, LearnedLinker, frames_from_relations, link_rules
 
@@ -171,21 +171,27 @@ class Extractor:
 
     def extract_many(self, texts: Iterable[str], batch_size: int | None = None,
                      ids: Iterable[str | None] | None = None) -> Iterator[Extraction]:
-        """Articles in input order, lazily (see :meth:`Predictor.predict_many`). A text that is
-        not valid Unicode (a lone surrogate such as ``\\ud800``, which JSON can carry) gets an
-        empty result and a warning: one article never fails a batch."""
+        """Articles in input order, lazily (see :meth:`extract_pairs`); ``ids`` default to the
+        articles' positions."""
+        return self.extract_pairs(id_text_pairs(texts, ids), batch_size)
+
+    def extract_pairs(self, articles: Iterable[tuple[str | None, str]],
+                      batch_size: int | None = None) -> Iterator[Extraction]:
+        """``(id, text)`` articles in input order, lazily (see :meth:`Predictor.predict_pairs`). A
+        text that is not valid Unicode (a lone surrogate such as ``\\ud800``, which JSON can carry)
+        gets an empty result and a warning: one article never fails a batch."""
         invalid: dict[int, str] = {}
 
-        def checked() -> Iterator[str]:
-            for i, text in enumerate(texts):
+        def checked() -> Iterator[tuple[str | None, str]]:
+            for i, (art_id, text) in enumerate(articles):
                 if not isinstance(text, str) or encodable(text):
-                    yield text
+                    yield art_id, text
                     continue
                 invalid[i] = text
                 log.warning("article %d holds a lone surrogate (not valid Unicode): answered with no spans", i)
-                yield ""
+                yield art_id, ""
 
-        for i, p in enumerate(self.predictor.predict_many(checked(), batch_size, ids)):
+        for i, p in enumerate(self.predictor.predict_pairs(checked(), batch_size)):
             if i in invalid:
                 yield Extraction(replace(p, text=invalid.pop(i)))
             else:
