@@ -39,6 +39,18 @@ class Span:
             d["id"] = self.id
         return d
 
+    @classmethod
+    def from_dict(cls, d: object) -> "Span":
+        """The span of a :meth:`to_dict` dict (``text``, ``score`` and ``id`` may be missing); a
+        ValueError if it has no integer ``start`` and ``end``.
+
+        >>> Span.from_dict({"start": 0, "end": 5, "label": "PER", "text": "Putin", "score": 0.98, "id": "e1"})
+        Span(start=0, end=5, label='PER', text='Putin', score=0.98, id='e1')
+        """
+        if not isinstance(d, dict) or not isinstance(d.get("start"), int) or not isinstance(d.get("end"), int):
+            raise ValueError(f"a span needs integer start and end, got {str(d)[:60]}")
+        return cls(d["start"], d["end"], str(d.get("label", "")), str(d.get("text", "")), d.get("score"), d.get("id"))
+
 
 @dataclass(frozen=True)
 class Relation:

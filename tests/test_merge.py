@@ -15,6 +15,7 @@ from indoevent.events.actors import AliasTable, ArticleActors
 from indoevent.events.dates import normalise_date
 from indoevent.events.extractor import Extraction
 from indoevent.events.merge import FramesError, gold_records, merge, read_frames, read_index
+from indoevent.model.predict import Prediction
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -213,7 +214,7 @@ def test_merge_is_deterministic_and_every_mention_says_why(tmp_path):
 def test_gold_records_have_the_extract_record_format():
     doc = parse(MEET_3[2], "a")
     (rec,) = gold_records([doc], {"a": "2025-09-03"})
-    extract_keys = set(Extraction(doc.text, doc.entities, doc.triggers, [], "a").to_dict())
+    extract_keys = set(Extraction(Prediction(doc.text, doc.entities, doc.triggers, "a")).to_dict())
     assert extract_keys <= set(rec) and rec["date"] == "2025-09-03"
     assert rec["events"][0]["type"] == "CONSULT" and set(rec["events"][0]["arguments"]) == {"actor", "recipient",
                                                                                               "place", "time"}

@@ -14,9 +14,9 @@ from label_studio_sdk.core.api_error import ApiError
 from indoevent.cli import main
 from indoevent.annotation.inline import parse
 from indoevent.annotation.labelconfig import render_config
-from indoevent.annotation.lsexport import ExportError, document_to_results
+from indoevent.annotation.lsexport import ExportError, document_to_results, load_tasks
 from indoevent.studio.client import (InvalidExport, Studio, StudioError, check_tasks, connect, explain, import_request,
-                              push, read_tasks, snapshot, write_atomic)
+                              push, snapshot, write_atomic)
 
 MARKUP = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
 
@@ -99,7 +99,7 @@ def test_credentials_in_the_url_are_never_echoed(capsys, monkeypatch, code, body
 
 # --- checks before sending --------------------------------------------------------------------
 def test_gold_export_has_no_problems(root):
-    assert check_tasks(read_tasks(root / "annotations" / "seeds.json")) == ([], [])
+    assert check_tasks(load_tasks(root / "annotations" / "seeds.json")) == ([], [])
 
 
 def test_every_annotation_and_prediction_is_checked():
@@ -190,10 +190,10 @@ def test_new_project_config_must_match_schema(tmp_path):
 def test_jsonl_tasks_name_the_bad_line(tmp_path):
     path = tmp_path / "predicted.jsonl"
     path.write_text(json.dumps(task("a")) + "\n\n" + '{"data": {"text": "x"},}\n', encoding="utf-8")
-    with pytest.raises(ExportError, match=r"predicted.jsonl:3:\d+: malformed JSON"):
-        read_tasks(path)
+    with pytest.raises(ExportError, match=r"predicted.jsonl:3: malformed JSON at column \d+"):
+        load_tasks(path)
     path.write_text(json.dumps(task("a")) + "\n" + json.dumps(task("b")) + "\n", encoding="utf-8")
-    assert [t["data"]["doc_id"] for t in read_tasks(path)] == ["a", "b"]
+    assert [t["data"]["doc_id"] for t in load_tasks(path)] == ["a", "b"]
 
 
 def test_atomic_write_replaces_whole_files_and_leaves_no_temporary(tmp_path):
@@ -265,8 +265,9 @@ class SpanlessExtractor:
 
     def extract_many(self, texts, batch_size=None, ids=None):
         from indoevent.events.extractor import Extraction
+        from indoevent.model.predict import Prediction
 
-        return [Extraction(t, [], [], [], id=i) for t, i in zip(texts, ids or [None] * len(texts))]
+        return [Extraction(Prediction(t, [], [], id=i)) for t, i in zip(texts, ids or [None] * len(texts))]
 
 
 def annotated_task(tid: int, doc_id: str, stored: dict[str, str]) -> dict:

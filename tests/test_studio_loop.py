@@ -20,13 +20,14 @@ from indoevent.annotation.lsexport import read_export  # noqa: E402
 from indoevent.cli import main  # noqa: E402
 from indoevent.document import Span  # noqa: E402
 from indoevent.events.extractor import Extraction  # noqa: E402
+from indoevent.model.predict import Prediction  # noqa: E402
 from indoevent.model.config import from_dict  # noqa: E402
 from indoevent.model.data import DataError, load_corpus  # noqa: E402
 from indoevent.model.tiny import build_tiny_bert  # noqa: E402
 from indoevent.studio.backend import Backend, create_app, project_id  # noqa: E402
 from indoevent.studio.client import InvalidExport, Studio, StudioError, check_tasks  # noqa: E402
 from indoevent.studio.retrain import merge_exports  # noqa: E402
-from indoevent.studio.tasks import import_articles, read_articles, task_score  # noqa: E402
+from indoevent.studio.tasks import import_articles, read_article_tasks, task_score  # noqa: E402
 from scaffold import init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +62,7 @@ def test_articles_from_txt_folders_and_jsonl_keep_their_metadata(tmp_path):
     (tmp_path / "news" / "a.txt").write_text("Putin bertemu Kim.", encoding="utf-8")
     jsonl = tmp_path / "more.jsonl"
     jsonl.write_text(json.dumps({"id": 7, "text": "Kim 😀 di Beijing.", "date": "2024-08-12"}) + "\n", encoding="utf-8")
-    tasks, errors = read_articles([tmp_path / "news", jsonl])
+    tasks, errors = read_article_tasks([tmp_path / "news", jsonl])
     assert not errors
     assert tasks == [{"data": {"text": "Putin bertemu Kim.", "doc_id": "a"}},
                      {"data": {"date": "2024-08-12", "text": "Kim 😀 di Beijing.", "doc_id": "7"}}]
@@ -81,7 +82,7 @@ def test_unreadable_inputs_are_named_and_nothing_is_sent(tmp_path, capsys, monke
     assert main(["ls", "import", str(good), "--project", "x", "--url", f"http://127.0.0.1:{port}"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot reach Label Studio" in err[0] and str(port) in err[0]
-    _, errors = read_articles([bad])
+    _, errors = read_article_tasks([bad])
     assert [str(e) for e in errors] == [f"{bad}:2: field 'text' is missing or not a string",
                                         f"{bad}:3: malformed JSON at column 1: Expecting value"]
 
@@ -99,9 +100,9 @@ def test_task_score_is_the_least_sure_span_not_the_mean_over_words():
     text = "Putin bertemu Kim."
     ents = [Span(0, 5, "PER", "Putin", 0.95, "e1"), Span(14, 17, "PER", "Kim", 0.41, "e2")]
     trig = [Span(6, 13, "CONSULT", "bertemu", 0.8, "t1")]
-    assert task_score(Extraction(text, ents, trig, [], "a", score=0.97)) == 0.41
-    assert task_score(Extraction(text, [], [], [], "a", score=0.97)) == 0.97  # no span: sure it is all O
-    assert task_score(Extraction("", [], [], [], "a", score=None)) is None
+    assert task_score(Extraction(Prediction(text, ents, trig, "a", score=0.97))) == 0.41
+    assert task_score(Extraction(Prediction(text, [], [], "a", score=0.97))) == 0.97  # no span: sure it is all O
+    assert task_score(Extraction(Prediction("", [], [], "a", score=None))) is None
 
 
 # --- the ML backend ---------------------------------------------------------------------------

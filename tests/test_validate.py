@@ -221,12 +221,12 @@ def test_json_true_is_not_an_id(make_export, capsys, field, where):
 
 
 def test_validate_reads_the_jsonl_that_push_takes(make_export, tmp_path, capsys):
-    from indoevent.studio.client import read_tasks
+    from indoevent.annotation.lsexport import load_tasks
 
     tasks = json.loads(make_export(GOOD, task("Putin tiba", [span(0, 5, "Putin", "PER", "a")], tid=8)).read_text())
     p = tmp_path / "results.jsonl"
     p.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in tasks), encoding="utf-8")
-    assert read_tasks(p) == tasks == [json.loads(line) for line in p.read_text().splitlines()]
+    assert load_tasks(p) == tasks == [json.loads(line) for line in p.read_text().splitlines()]
     code, out, err = run_validate(capsys, p)
     assert code == 0, err
     assert f"{p}: 2 tasks, 2 annotated, 0 prediction(s)" in out

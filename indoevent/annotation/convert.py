@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import atomic
 from ..atomic import OutputExistsError, building
+from ..jsonl import read_jsonl
 from ..text.iob import TaggedWords, spans_to_tags, tags_to_spans
 from ..schema import bio_tags
 from .lsexport import read_export
@@ -46,10 +47,8 @@ def document_to_article(doc: Document) -> tuple[TaggedWords, list[dict]]:
         bad.append({"doc_id": doc.doc_id, "task_id": doc.task_id, "start": s.start, "end": s.end,
                     "label": s.label, "text": doc.text[s.start:s.end], "words": inside})
     # Relations in word indices [first, last + 1), for the argument linker.
-    word_of = {}
-    for k, w in enumerate(words):
-        word_of[w.start] = k
-        word_of[("end", w.end)] = k + 1
+    first_word = {w.start: k for k, w in enumerate(words)}
+    after_word = {w.end: k + 1 for k, w in enumerate(words)}
     by_id = {s.id: s for s in doc.spans}
     aligned = {id(s) for s in doc.spans} - {id(s) for s in misaligned}
     rels = []
@@ -58,8 +57,8 @@ def document_to_article(doc: Document) -> tuple[TaggedWords, list[dict]]:
         if t is None or e is None or id(t) not in aligned or id(e) not in aligned:
             continue
         rels.append({"role": r.role,
-                     "trigger": [word_of[t.start], word_of[("end", t.end)]], "trigger_label": t.label,
-                     "argument": [word_of[e.start], word_of[("end", e.end)]], "argument_label": e.label})
+                     "trigger": [first_word[t.start], after_word[t.end]], "trigger_label": t.label,
+                     "argument": [first_word[e.start], after_word[e.end]], "argument_label": e.label})
     art = TaggedWords(doc.doc_id, doc.text, [w.text for w in words], [w.start for w in words],
                       [w.end for w in words], tags, rels, sorted(doc.spans))
     return art, bad
@@ -188,13 +187,10 @@ def write_conversion(articles: list[TaggedWords], report: dict, out: str | Path,
 def read_articles(path: str | Path) -> list[TaggedWords]:
     """Read ``articles.jsonl`` written by :func:`write_conversion`."""
     arts = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                words = [Word(a, b, t) for a, b, t in zip(d["starts"], d["ends"], d["tokens"])]
-                text = d.get("text", "")
-                # The file holds word tags only: spans that fell inside a word are in conversion_report.json.
-                arts.append(TaggedWords(d["doc_id"], text, d["tokens"], d["starts"], d["ends"], d["tags"],
-                                        d.get("relations", []), tags_to_spans(words, d["tags"], text)))
+    for _, d in read_jsonl(path):
+        words = [Word(a, b, t) for a, b, t in zip(d["starts"], d["ends"], d["tokens"])]
+        text = d.get("text", "")
+        # The file holds word tags only: spans that fell inside a word are in conversion_report.json.
+        arts.append(TaggedWords(d["doc_id"], text, d["tokens"], d["starts"], d["ends"], d["tags"],
+                                d.get("relations", []), tags_to_spans(words, d["tags"], text)))
     return arts

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import Problem, check_document
+from ..jsonl import JsonlError, json_type, read_jsonl
 from ..schema import CONTROL_OF, ENTITY_CONTROL, EVENT_CONTROL, ROLES, TEXT_NAME
 from ..document import Document, Relation, Span
 
@@ -48,49 +49,29 @@ def load_tasks(path: str | Path) -> list[dict]:
         raise ExportError(f"{path}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); "
                           "re-export from Label Studio or convert the file to UTF-8") from e
     if path.suffix == ".jsonl":
-        return _jsonl_tasks(path, text)
+        return _jsonl_tasks(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         if e.msg == "Extra data" and text.lstrip().startswith("{"):  # JSONL under another name
-            return _jsonl_tasks(path, text)
+            return _jsonl_tasks(path)
         raise ExportError(f"{path}:{e.lineno}:{e.colno}: malformed JSON: {e.msg}") from e
     if isinstance(data, dict) and "data" in data:  # a single task
         data = [data]
     if not isinstance(data, list):
         raise ExportError(f"{path}: expected a Label Studio JSON export (a list of tasks), got "
-                          f"{_json_type(data)}")
+                          f"{json_type(data)}")
     for i, t in enumerate(data):
         if not isinstance(t, dict):
-            raise ExportError(f"{path}: task {i}: expected an object, got {_json_type(t)} {t!r:.40}")
+            raise ExportError(f"{path}: task {i}: expected an object, got {json_type(t)} {t!r:.40}")
     return data
 
 
-def _jsonl_tasks(path: Path, text: str) -> list[dict]:
-    tasks = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            task = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ExportError(f"{path}:{n}:{e.colno}: malformed JSON: {e.msg}") from e
-        if not isinstance(task, dict):
-            raise ExportError(f"{path}:{n}: expected a task object, got {_json_type(task)} {task!r:.40}")
-        tasks.append(task)
-    return tasks
-
-
-def _json_type(value: object) -> str:
-    """JSON's name for a parsed value's type.
-
-    >>> _json_type(1), _json_type(True), _json_type({})
-    ('int', 'true/false', 'object')
-    """
-    if isinstance(value, bool):
-        return "true/false"
-    names = {dict: "object", list: "list", str: "string", int: "int", float: "float", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
+def _jsonl_tasks(path: Path) -> list[dict]:
+    try:
+        return [task for _, task in read_jsonl(path, expected="a task object")]
+    except JsonlError as e:
+        raise ExportError(str(e)) from e
 
 
 def is_id(value: object) -> bool:

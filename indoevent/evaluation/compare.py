@@ -17,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..jsonl import read_jsonl
 from ..schema import ENTITY_LABELS, EVENT_LABELS
 from ..scores import prf
 from ..text.iob import tags_to_word_spans
@@ -55,7 +56,7 @@ def _spans(items: list) -> set[tuple]:
 
 def _from_cv(name: str, folder: Path, resamples: int, seed: int) -> Entry:
     """Pooled test predictions of every fold, counted per article."""
-    rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    rows = [r for _, r in read_jsonl(folder / "predictions.jsonl")]
     names = [f"spans.{g}" for g in GROUPS] + [f"label.{lab}" for lab in ENTITY_LABELS + EVENT_LABELS]
     counts = {n: np.zeros((len(rows), 3)) for n in names}
     for a, r in enumerate(rows):

@@ -4,7 +4,6 @@ text (HTML) of gold data, evaluations and extractions. The notebooks only call t
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -12,6 +11,7 @@ from typing import Any, Iterable, Sequence
 from ..annotation.agreement import agreement_table, compare, load_annotation
 from ..document import Document, Span
 from ..events.extractor import Extraction
+from ..jsonl import read_jsonl
 from ..model.config import load_config
 from ..model.train import train
 from ..schema import COLORS, ENTITY_LABELS, EVENT_LABELS, ROLES
@@ -179,22 +179,17 @@ def error_class_figure(metrics: dict) -> Any:
 
 
 # --- extraction ---------------------------------------------------------------------------------
-def _arg(f: dict | Any, role: str) -> str:
-    args = f["arguments"].get(role, []) if isinstance(f, dict) else f.arguments.get(role, ())
-    return "; ".join(a["text"] if isinstance(a, dict) else a.text for a in args)
-
-
 def frames_table(articles: Iterable[Extraction | dict], limit: int | None = None) -> str:
-    """Markdown: one row per event frame: article, type, trigger, actor, recipient, place, time."""
+    """Markdown: one row per event frame: article, type, trigger, actor, recipient, place, time.
+    ``articles``: extractions, or their records (dicts)."""
     lines = ["| article | type | trigger | actor | recipient | place | time |", "|---|---|---|---|---|---|---|"]
     n = 0
     for x in articles:
-        events = x["events"] if isinstance(x, dict) else x.events
-        art_id = x.get("id") if isinstance(x, dict) else x.id
-        for f in events:
-            typ, trig = (f["type"], f["trigger"]["text"]) if isinstance(f, dict) else (f.type, f.trigger.text)
+        x = Extraction.from_dict(x) if isinstance(x, dict) else x
+        for f in x.events:
             if limit is None or n < limit:
-                lines.append(f"| {art_id} | {typ} | {trig} | " + " | ".join(_arg(f, r) for r in ROLES) + " |")
+                args = ("; ".join(a.text for a in f.arguments.get(role, ())) for role in ROLES)
+                lines.append(f"| {x.id} | {f.type} | {f.trigger.text} | " + " | ".join(args) + " |")
             n += 1
     if limit is not None and n > limit:
         lines.append(f"| ... {n - limit} more | | | | | | |")
@@ -203,8 +198,8 @@ def frames_table(articles: Iterable[Extraction | dict], limit: int | None = None
 
 def frames_from_results(path: str | Path, limit: int | None = 15) -> str:
     """:func:`frames_table` of an ``indoevent extract`` results file (JSONL)."""
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    total = sum(len(r["events"]) for r in rows)
+    rows = [Extraction.from_dict(r) for _, r in read_jsonl(path)]
+    total = sum(len(r.events) for r in rows)
     return f"{total} event frame(s) in {len(rows)} article(s) of {path}\n\n" + frames_table(rows, limit)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..atomic import replacing
+from ..jsonl import JsonlError, parse_line, records
 from .extractor import Extractor, encodable
 
 
@@ -75,8 +76,8 @@ def _cut_short(line: bytes) -> bool:
     if not any(p.startswith(head) or head.startswith(p) for p in (b'{"id": ', b'{"data": ')):
         return False
     try:
-        json.loads(line)
-    except ValueError:
+        parse_line(line, "")
+    except JsonlError:
         return True
     return False
 
@@ -99,9 +100,9 @@ def read_results(path: str | Path) -> Results:
                 res.good += len(line)
                 continue
             try:
-                obj = json.loads(line)
-            except ValueError as e:
-                res.bad.append((n, f"not JSON ({str(e).split(':')[0]})"))
+                obj = parse_line(line, f"{path}:{n}")
+            except JsonlError as e:
+                res.bad.append((n, e.message))
                 continue
             fmt = result_format(obj)
             if fmt is None:
@@ -310,20 +311,8 @@ def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
 
 def jsonl_sources(lines: Iterable[bytes], path: str, check=lambda s: s) -> Iterator[Source | InputError]:
     """The articles of a JSONL file's raw lines (also the Ray engine's reader, which gets the bytes)."""
-    for n, raw in enumerate(lines, 1):
-        where = f"{path}:{n}"
-        line = _decode(raw, where)
-        if isinstance(line, InputError):
-            yield line
-            continue
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield InputError(where, f"malformed JSON at column {e.colno}: {e.msg}")
-            continue
-        yield record_source(obj, where, check)
+    for where, obj in records(lines, path):
+        yield InputError(obj.where, obj.message) if isinstance(obj, JsonlError) else record_source(obj, where, check)
 
 
 def record_source(obj, where: str, check=lambda s: s) -> Source | InputError:
@@ -380,35 +369,9 @@ def _extract_into(extractor: Extractor, inputs, out: Path, fmt: str, res: Result
                   progress: bool, on_error, overwrite: bool) -> BatchReport:
     report = BatchReport(out)
     done = set() if overwrite else res.done
-    sources: dict[str, Source] = {}
-    current: list[Source] = []
-
-    def texts() -> Iterator[str]:
-        for item in read_inputs(inputs):
-            if isinstance(item, InputError):
-                report.errors.append(item)
-                if on_error:
-                    on_error(item)
-            elif item.id in done:
-                report.skipped_done += 1
-            else:
-                sources[item.id] = item
-                current[:] = [item]
-                yield item.text
-
-    def ids() -> Iterator[str]:
-        while True:
-            yield current[0].id
-
-    def line(art) -> bytes:
-        obj = result_record(art, sources.pop(art.id), extractor.name, extractor.version, fmt, with_text)
-        return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm  # only when a bar is shown
-
-        bar = tqdm(unit="article", desc="extract", dynamic_ncols=True)
+    todo = _todo(inputs, done, report, on_error)
+    lines = _result_lines(extractor, todo, fmt, with_text, batch_size)
+    bar = _bar(progress)
     t0 = time.perf_counter()
     fwd0 = extractor.stats.forward_seconds
     # Fresh results go beside ``out`` when starting over, into ``out`` itself when resuming.
@@ -419,17 +382,15 @@ def _extract_into(extractor: Extractor, inputs, out: Path, fmt: str, res: Result
             report.truncated_line = True  # a crash cut the last line: drop it, its article is redone
             os.truncate(out, res.good)
         with open(target, "wb" if overwrite else "ab") as f:
-            for art in extractor.extract_many(texts(), batch_size=batch_size, ids=ids()):
-                data = line(art)
+            for data, words in lines:
                 f.write(data)
                 f.flush()
                 size += len(data)
                 report.written += 1
-                report.words += art.stats["words"]
+                report.words += words
                 if bar is not None:
-                    elapsed = time.perf_counter() - t0
                     bar.update(1)
-                    bar.set_postfix(words_per_s=f"{report.words / elapsed:.0f}", refresh=False)
+                    bar.set_postfix(words_per_s=f"{report.words / (time.perf_counter() - t0):.0f}", refresh=False)
             if overwrite:
                 os.fsync(f.fileno())
         if fmt == "label-studio":
@@ -451,6 +412,42 @@ def _extract_into(extractor: Extractor, inputs, out: Path, fmt: str, res: Result
     report.seconds = time.perf_counter() - t0
     report.stats = {"forward_seconds": round(extractor.stats.forward_seconds - fwd0, 3)}
     return report
+
+
+def _todo(inputs, done: set[str], report: BatchReport, on_error) -> Iterator[Source]:
+    """The readable inputs not done yet; errors and skipped ones are counted in ``report``."""
+    for item in read_inputs(inputs):
+        if isinstance(item, InputError):
+            report.errors.append(item)
+            if on_error:
+                on_error(item)
+        elif item.id in done:
+            report.skipped_done += 1
+        else:
+            yield item
+
+
+def _result_lines(extractor: Extractor, sources: Iterable[Source], fmt: str, with_text: bool,
+                  batch_size) -> Iterator[tuple[bytes, int]]:
+    """The line of each article (UTF-8, with its newline) and its word count, in input order."""
+    pending: dict[str, Source] = {}
+
+    def articles() -> Iterator[tuple[str, str]]:
+        for src in sources:
+            pending[src.id] = src
+            yield src.id, src.text
+
+    for art in extractor.extract_pairs(articles(), batch_size=batch_size):
+        obj = result_record(art, pending.pop(art.id), extractor.name, extractor.version, fmt, with_text)
+        yield (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"), art.stats["words"]
+
+
+def _bar(progress: bool):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm  # only when a bar is shown
+
+    return tqdm(unit="article", desc="extract", dynamic_ncols=True)
 
 
 def result_record(art, src: Source, name: str, version: str, fmt: str = "jsonl", with_text: bool = False) -> dict:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..annotation.lsexport import document_to_results
 from ..document import Document, Relation, Span
-from ..model.predict import Prediction, Predictor
+from ..model.predict import Prediction, Predictor, id_text_pairs
 from ..schema import TEXT_NAME
 from .frames import Frame, LearnedLinker, frames_from_relations, link_rules
 
@@ -34,21 +34,42 @@ log = logging.getLogger("indoevent")
 
 @dataclass
 class Extraction:
-    """What the model found in one article: spans and event frames. Offsets are code points into
-    ``text``, end-exclusive."""
+    """What the model found in one article: its :class:`~indoevent.model.predict.Prediction`
+    (text, entity and trigger spans, score) and the event frames linked from it. Offsets are
+    code points into ``text``, end-exclusive. :meth:`to_dict` is the record ``indoevent extract``
+    writes; :meth:`from_dict` reads one back (merge, the evaluation views)."""
 
-    text: str
-    entities: list[Span]
-    triggers: list[Span]
-    events: list[Frame]
-    id: str | None = None
-    # Mean probability of the chosen tag over the article's words: low means worth a review.
-    score: float | None = None
-    stats: dict = field(default_factory=dict)  # words, windows, tokens, seconds
+    prediction: Prediction
+    events: list[Frame] = field(default_factory=list)
+
+    # The prediction's fields, read through: ``article.text``, ``article.entities`` ...
+    @property
+    def text(self) -> str:
+        return self.prediction.text
+
+    @property
+    def entities(self) -> list[Span]:
+        return self.prediction.entities
+
+    @property
+    def triggers(self) -> list[Span]:
+        return self.prediction.triggers
+
+    @property
+    def id(self) -> str | None:
+        return self.prediction.id
+
+    @property
+    def score(self) -> float | None:
+        return self.prediction.score
+
+    @property
+    def stats(self) -> dict:
+        return self.prediction.stats
 
     @property
     def spans(self) -> list[Span]:
-        return sorted(self.entities + self.triggers)
+        return self.prediction.spans
 
     def relations(self) -> list[Relation]:
         return [Relation(f.trigger.id, s.id, role) for f in self.events for role, args in f.arguments.items()
@@ -63,6 +84,27 @@ class Extraction:
                   "events": [f.to_dict() for f in self.events],
                   "score": None if self.score is None else round(self.score, 4)})
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Extraction":
+        """The article of a :meth:`to_dict` record (other fields of the record, such as ``source``
+        and ``timing``, are left out; ``text`` is ``""`` when the record has none). A
+        ValueError says which part is wrong."""
+        def spans(key: str) -> list[Span]:
+            try:
+                return [Span.from_dict(s) for s in d.get(key) or []]
+            except ValueError as e:
+                raise ValueError(f"{key}: {e}") from None
+
+        events = []
+        for i, f in enumerate(d.get("events") or []):
+            try:
+                events.append(Frame.from_dict(f))
+            except ValueError as e:
+                raise ValueError(f"event {i}: {e}") from None
+        pred = Prediction(d.get("text") or "", spans("entities"), spans("triggers"),
+                          None if d.get("id") is None else str(d["id"]), d.get("score"))
+        return cls(pred, events)
 
     def to_document(self) -> Document:
         """The article as a :class:`~indoevent.document.Document` (spans and argument relations)."""
@@ -129,23 +171,29 @@ class Extractor:
 
     def extract_many(self, texts: Iterable[str], batch_size: int | None = None,
                      ids: Iterable[str | None] | None = None) -> Iterator[Extraction]:
-        """Articles in input order, lazily (see :meth:`Predictor.predict_many`). A text that is
-        not valid Unicode (a lone surrogate such as ``\\ud800``, which JSON can carry) gets an
-        empty result and a warning: one article never fails a batch."""
+        """Articles in input order, lazily (see :meth:`extract_pairs`); ``ids`` default to the
+        articles' positions."""
+        return self.extract_pairs(id_text_pairs(texts, ids), batch_size)
+
+    def extract_pairs(self, articles: Iterable[tuple[str | None, str]],
+                      batch_size: int | None = None) -> Iterator[Extraction]:
+        """``(id, text)`` articles in input order, lazily (see :meth:`Predictor.predict_pairs`). A
+        text that is not valid Unicode (a lone surrogate such as ``\\ud800``, which JSON can carry)
+        gets an empty result and a warning: one article never fails a batch."""
         invalid: dict[int, str] = {}
 
-        def checked() -> Iterator[str]:
-            for i, text in enumerate(texts):
+        def checked() -> Iterator[tuple[str | None, str]]:
+            for i, (art_id, text) in enumerate(articles):
                 if not isinstance(text, str) or encodable(text):
-                    yield text
+                    yield art_id, text
                     continue
                 invalid[i] = text
                 log.warning("article %d holds a lone surrogate (not valid Unicode): answered with no spans", i)
-                yield ""
+                yield art_id, ""
 
-        for i, p in enumerate(self.predictor.predict_many(checked(), batch_size, ids)):
+        for i, p in enumerate(self.predictor.predict_pairs(checked(), batch_size)):
             if i in invalid:
-                yield Extraction(invalid.pop(i), [], [], [], p.id, p.score, p.stats)
+                yield Extraction(replace(p, text=invalid.pop(i)))
             else:
                 yield self.frames(p)
 
@@ -158,7 +206,7 @@ class Extractor:
         dt = time.perf_counter() - t0
         self.stats.finish_seconds += dt
         stats = {**p.stats, "seconds": round(p.stats.get("seconds", 0.0) + dt, 4)}
-        return Extraction(p.text, p.entities, p.triggers, events, p.id, p.score, stats)
+        return Extraction(replace(p, stats=stats), events)
 
 
 def encodable(text: str) -> bool:

@@ -67,6 +67,26 @@ class Frame:
         return {"type": self.type, "trigger": self.trigger.to_dict(),
                 "arguments": {role: [s.to_dict() for s in spans] for role, spans in self.arguments.items()}}
 
+    @classmethod
+    def from_dict(cls, d: object) -> "Frame":
+        """The frame of a :meth:`to_dict` dict; a ValueError saying which part is wrong."""
+        if not isinstance(d, dict) or not isinstance(d.get("type"), str):
+            raise ValueError(f"a frame needs a 'type' (a PLOVER label), got {str(d)[:60]}")
+        args = d.get("arguments", {})
+        if not isinstance(args, dict) or not all(isinstance(v, list) for v in args.values()):
+            raise ValueError("'arguments' must map roles to lists of spans")
+        try:
+            trigger = Span.from_dict(d.get("trigger"))
+        except ValueError as e:
+            raise ValueError(f"trigger: {e}") from None
+        arguments = {}
+        for role, spans in args.items():
+            try:
+                arguments[role] = tuple(Span.from_dict(s) for s in spans)
+            except ValueError as e:
+                raise ValueError(f"{role}: {e}") from None
+        return cls(d["type"], trigger, arguments)
+
 
 def frames_from_relations(triggers: Sequence[Span], entities: Sequence[Span],
                           relations: Iterable[Relation]) -> list[Frame]:

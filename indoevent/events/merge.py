@@ -38,11 +38,13 @@ from typing import Iterable, Sequence
 
 from ..atomic import building, locked, replacing
 from ..document import Span
+from ..jsonl import JsonlError, read_jsonl, records
 from ..schema import EVENT_LABELS
 from .actors import Actor, AliasTable, ArticleActors, Place
 from .dates import DateRange, article_date, normalise_date
 from .extractor import Extraction  # the record format itself (no torch at import)
-from .frames import frames_from_relations
+from ..model.predict import Prediction
+from .frames import Frame, frames_from_relations
 
 # Both sides of these take part alike ("Putin dan Kim bertemu" = "Kim bertemu Putin").
 SYMMETRIC = frozenset({"CONSULT", "COOPERATE", "AGREE"})
@@ -64,7 +66,8 @@ class Article:
     where: str  # path:line
     date: DateRange
     entities: list[Span]
-    frames: list[dict]
+    events: list[Frame]
+    frames: list[dict]  # the events as the record gives them, for the mention records
 
 
 @dataclass
@@ -133,23 +136,20 @@ class Event:
 
 # --- reading ----------------------------------------------------------------------------------
 def _span(d, where: str) -> Span:
-    if not isinstance(d, dict) or not isinstance(d.get("start"), int) or not isinstance(d.get("end"), int):
-        raise ValueError(f"{where}: a span needs integer start and end, got {str(d)[:60]}")
-    return Span(d["start"], d["end"], str(d.get("label", "")), str(d.get("text", "")), id=d.get("id"))
+    try:
+        return Span.from_dict(d)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
-def _check_frame(f, where: str) -> None:
-    if not isinstance(f, dict) or not isinstance(f.get("type"), str):
-        raise ValueError(f"{where}: a frame needs a 'type' (a PLOVER label), got {str(f)[:60]}")
-    if f["type"] not in EVENT_LABELS:
-        raise ValueError(f"{where}: type {f['type']!r} is not an event type of the schema ({', '.join(EVENT_LABELS)})")
-    _span(f.get("trigger"), f"{where} trigger")
-    args = f.get("arguments", {})
-    if not isinstance(args, dict) or not all(isinstance(v, list) for v in args.values()):
-        raise ValueError(f"{where}: 'arguments' must map roles to lists of spans")
-    for role, spans in args.items():
-        for s in spans:
-            _span(s, f"{where} {role}")
+def _frame(f, where: str) -> Frame:
+    try:
+        frame = Frame.from_dict(f)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    if frame.type not in EVENT_LABELS:
+        raise ValueError(f"{where}: type {frame.type!r} is not an event type of the schema ({', '.join(EVENT_LABELS)})")
+    return frame
 
 
 def read_index(path: str | Path) -> dict[str, str]:
@@ -180,21 +180,16 @@ def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None
             problems.append(f"{path}: cannot read: {e.strerror}")
             continue
         with f:
-            for n, raw in enumerate(f, 1):
-                where = f"{path}:{n}"
-                try:  # line by line, so that a bad byte is reported with its line
-                    line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-                except UnicodeDecodeError as e:
-                    problems.append(f"{where}: not UTF-8 (byte {e.start} of the line): convert the file to UTF-8")
-                    continue
-                if n == 1 and line.lstrip().startswith("["):
-                    problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
-                                    f"run `indoevent frames {path} --out frames.jsonl` first")
-                    break
-                if not line.strip():
-                    continue
+            if f.readline().removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
+                problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
+                                f"run `indoevent frames {path} --out frames.jsonl` first")
+                continue
+            f.seek(0)
+            for where, rec in records(f, path, expected="a frames record (an object)"):
                 try:
-                    art = _article(line, where, dates or {})
+                    if isinstance(rec, JsonlError):
+                        raise rec
+                    art = _article(rec, where, dates or {})
                 except ValueError as e:
                     problems.append(str(e))
                     continue
@@ -208,13 +203,7 @@ def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None
     return articles
 
 
-def _article(line: str, where: str, dates: dict[str, str]) -> Article:
-    try:
-        rec = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{where}: not a frames record: malformed JSON at column {e.colno}: {e.msg}") from e
-    if not isinstance(rec, dict):
-        raise ValueError(f"{where}: not a frames record: expected an object, got {type(rec).__name__}")
+def _article(rec: dict, where: str, dates: dict[str, str]) -> Article:
     if "predictions" in rec or "annotations" in rec:
         raise ValueError(f"{where}: a Label Studio task, not a frames record: use `indoevent extract` "
                          "(--format jsonl) or `indoevent frames` output")
@@ -222,8 +211,7 @@ def _article(line: str, where: str, dates: dict[str, str]) -> Article:
         raise ValueError(f"{where}: not a frames record: needs 'id' and an 'events' list "
                          "(the output of `indoevent extract` or `indoevent frames`)")
     aid = str(rec["id"])
-    for i, f in enumerate(rec["events"]):
-        _check_frame(f, f"{where}: event {i}")
+    events = [_frame(f, f"{where}: event {i}") for i, f in enumerate(rec["events"])]
     entities = [_span(s, f"{where}: entity") for s in rec.get("entities") or []]
     meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
     raw = rec.get("date") or meta.get("date") or rec.get("published") or meta.get("published") or dates.get(aid)
@@ -233,17 +221,17 @@ def _article(line: str, where: str, dates: dict[str, str]) -> Article:
     d = article_date(raw)
     if d is None:
         raise ValueError(f"{where}: article {aid!r}: cannot read its date {raw!r} (give an ISO date, e.g. 2025-09-03)")
-    return Article(aid, where, d, entities, rec["events"])
+    return Article(aid, where, d, entities, events, rec["events"])
 
 
 def mentions_of(article: Article, table: AliasTable) -> list[Mention]:
     """The article's frames, normalised: actors through the table and the article's coreference,
     the first readable time argument against the article's date, places to countries."""
-    args_spans = [_span(s, "") for f in article.frames for spans in f.get("arguments", {}).values() for s in spans]
+    args_spans = [s for f in article.events for spans in f.arguments.values() for s in spans]
     norm = ArticleActors(table, article.entities or args_spans)
     out = []
-    for i, f in enumerate(article.frames):
-        args = {role: [_span(s, "") for s in spans] for role, spans in f.get("arguments", {}).items()}
+    for i, f in enumerate(article.events):
+        args = f.arguments
         own, notes = None, []
         for s in args.get("time", []):
             d = normalise_date(s.text, article.date.start)
@@ -253,7 +241,7 @@ def mentions_of(article: Article, table: AliasTable) -> list[Mention]:
                 own = d
             else:
                 notes.append(f"second time {s.text!r} ({d.iso}) not used")
-        out.append(Mention(article, i, f["type"], _span(f["trigger"], ""), f,
+        out.append(Mention(article, i, f.type, f.trigger, article.frames[i],
                            tuple(norm.actor(s) for s in args.get("actor", [])),
                            tuple(norm.actor(s) for s in args.get("recipient", [])),
                            tuple(norm.place(s) for s in args.get("place", [])), own, tuple(notes)))
@@ -502,11 +490,10 @@ MERGE_FILES = ("events.jsonl", "mentions.jsonl", "events.csv", "mentions.csv")
 def is_gold_frames(path: Path) -> bool:
     """Whether ``path`` is a frames file of ``indoevent frames`` (every record says ``model_version: gold``)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            records = [json.loads(line) for line in f if line.strip()]
-    except (OSError, ValueError):
+        found = read_jsonl(path)
+    except JsonlError:
         return False
-    return all(isinstance(r, dict) and r.get("model_version") == "gold" for r in records)
+    return all(r.get("model_version") == "gold" for _, r in found)
 
 
 def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
@@ -555,7 +542,7 @@ def gold_records(documents, dates: dict[str, str] | None = None, source: str = "
     out = []
     for doc in documents:
         frames = frames_from_relations(doc.triggers, doc.entities, doc.relations)
-        rec = Extraction(doc.text, doc.entities, doc.triggers, frames, doc.doc_id).to_dict()
+        rec = Extraction(Prediction(doc.text, doc.entities, doc.triggers, doc.doc_id), frames).to_dict()
         rec.update({"source": f"{source}:{doc.task_id if doc.task_id is not None else doc.doc_id}",
                     "model": "gold", "model_version": "gold"})
         if dates and doc.doc_id in dates:

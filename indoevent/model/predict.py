@@ -51,6 +51,11 @@ class Prediction:
         return sorted(self.entities + self.triggers)
 
 
+def id_text_pairs(texts: Iterable[str], ids: Iterable[str | None] | None = None) -> Iterator[tuple[str | None, str]]:
+    """``(id, text)`` pairs of texts and their ids (None for each when there are none)."""
+    return iter(zip(ids, texts)) if ids is not None else ((None, t) for t in texts)
+
+
 @dataclass
 class ForwardStats:
     """Where the time went, summed over all calls of an :class:`Extractor`."""
@@ -145,14 +150,18 @@ class Predictor:
 
     def predict_many(self, texts: Iterable[str], batch_size: int | None = None,
                      ids: Iterable[str | None] | None = None) -> Iterator[Prediction]:
-        """Articles in input order, lazily: windows of up to ``sort_windows`` at a time are
-        sorted by length and batched (``batch_size`` windows per forward) across articles."""
+        """Articles in input order, lazily (see :meth:`predict_pairs`); ``ids`` default to the
+        articles' positions."""
+        return self.predict_pairs(id_text_pairs(texts, ids), batch_size)
+
+    def predict_pairs(self, articles: Iterable[tuple[str | None, str]],
+                      batch_size: int | None = None) -> Iterator[Prediction]:
+        """``(id, text)`` articles in input order, lazily: windows of up to ``sort_windows`` at a
+        time are sorted by length and batched (``batch_size`` windows per forward) across articles."""
         batch_size = batch_size or self.batch_size
-        id_iter = iter(ids) if ids is not None else None
         pending: list[_Pending] = []
         n_windows = 0
-        for index, text in enumerate(texts):
-            art_id = next(id_iter) if id_iter is not None else None
+        for index, (art_id, text) in enumerate(articles):
             p = self._prepare(index, art_id, text)
             pending.append(p)
             n_windows += len(p.windows)

@@ -196,7 +196,7 @@ class OnnxForward:
         return softmax_max(logits)
 
 
-def run_info(config: Any) -> dict:
+def config_run_meta(config: Any) -> dict:
     """The run metadata written by training (``config.indoevent``), with defaults for a plain
     Hugging Face token-classification checkpoint."""
     meta = getattr(config, RUN_KEY, None) or {}
@@ -269,7 +269,7 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "auto"
     import torch
 
     config = read_config(run)
-    info = run_info(config)
+    info = config_run_meta(config)
     if not info["from_config"]:
         warnings.warn(f"{run}: config.json has no '{RUN_KEY}' run metadata; using windows of "
                       f"{info['max_length']} sub-words with overlap {info['overlap']}", stacklevel=3)

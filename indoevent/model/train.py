@@ -636,7 +636,7 @@ def _folds(corpus: Corpus, k: int | None, seed: int, splits: str | None = None) 
 
 
 def _spans(items: Sequence[dict]) -> list[Span]:
-    return [Span(d["start"], d["end"], d["label"], d.get("text", "")) for d in items]
+    return [Span.from_dict(d) for d in items]
 
 
 def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resume: bool = False,

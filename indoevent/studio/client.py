@@ -188,13 +188,6 @@ def connect(url: str | None = None, token: str | None = None, timeout: float = 6
 
 
 # --- reading and checking tasks ---------------------------------------------------------------
-def read_tasks(path: str | Path) -> list[dict]:
-    """Tasks from a Label Studio JSON export / task list, or from JSONL (one task a line, as
-    ``indoevent extract --format label-studio`` writes): the validator's reader, so push and
-    validate accept the same files. Raises ExportError naming the line."""
-    return load_tasks(path)
-
-
 def task_key(data: dict) -> str:
     """What makes two tasks the same article: its doc_id, else a hash of its text.
 
@@ -294,6 +287,27 @@ def config_problems(project: Any) -> list[str]:
     return check_config(project.label_config or "")
 
 
+def open_project(studio: Studio, project: str | int, create: bool = True, config: str | None = None,
+                 check: bool = True) -> tuple[Any, bool]:
+    """The project (id or exact title, :func:`find_project`) and whether it was just created,
+    with the labeling config ``config`` (default schema v1's). With ``check`` an existing project
+    whose labeling config differs from schema v1 is refused: its annotations could not be read back."""
+    found = find_project(studio, project)
+    if found is None:
+        if not create or isinstance(project, int) or str(project).isdigit():
+            raise StudioError(f"no project {project!r} at {studio.url}: `indoevent ls status` lists them"
+                              + ("; give a title to create a new one" if create else ""))
+        with studio.talking(f"creating project {project!r}"):
+            xml = render_config() if config is None else config
+            return studio.client.projects.create(title=str(project), label_config=xml), True
+    bad = config_problems(found) if check else []
+    if bad:
+        raise StudioError(f"project {found.id} ({found.title!r}) at {studio.url} has a labeling config that does not "
+                          "match schema v1, so its annotations could not be read back; nothing was sent. "
+                          "Differences: " + "; ".join(bad))
+    return found, False
+
+
 def existing_keys(studio: Studio, project_id: int) -> dict[str, int]:
     """task_key -> task id of every task in a project."""
     with studio.talking(f"listing the tasks of project {project_id}"):
@@ -328,43 +342,15 @@ def push(studio: Studio, export: str | Path, project: str | int, *, config: str 
     left out. Annotations are recorded as made by the token's user.
     """
     export = Path(export)
-    tasks = read_tasks(export)
-    if not tasks:
-        raise InvalidExport(f"{export}: no tasks; nothing was sent to {studio.url}", [])
-    problems, warnings = check_tasks(tasks)
-    if problems:
-        raise InvalidExport(f"{export}: {len(problems)} problem(s); nothing was sent to {studio.url}", problems)
+    tasks, warnings = _checked_export(studio, export)
     xml = render_config() if config is None else Path(config).read_text(encoding="utf-8")
     bad = check_config(xml)
     if bad:
         raise StudioError(f"{config}: the labeling config does not match schema v1: " + "; ".join(bad))
-
-    found = find_project(studio, project)
-    created = found is None
-    if found is None:
-        if isinstance(project, int) or str(project).isdigit():
-            raise StudioError(f"no project {project} at {studio.url}: give a title to create a new project")
-        with studio.talking(f"creating project {project!r}"):
-            found = studio.client.projects.create(title=str(project), label_config=xml)
-        todo, skipped = tasks, 0
-    else:
-        bad = config_problems(found)
-        if bad:
-            raise StudioError(f"project {found.id} ({found.title!r}) at {studio.url} has a labeling config that "
-                              "does not match schema v1, so its annotations could not be read back; nothing was "
-                              "sent. Differences: " + "; ".join(bad))
-        have = existing_keys(studio, found.id)
-        todo = [t for t in tasks if task_key(t["data"]) not in have]
-        skipped = len(tasks) - len(todo)
-        if skipped and not skip_existing:
-            dup = [f"{task_key(t['data'])} (task {have[task_key(t['data'])]})" for t in tasks
-                   if task_key(t["data"]) in have]
-            raise StudioError(f"{skipped} of {len(tasks)} tasks of {export} are already in project {found.id} "
-                              f"({found.title!r}) at {studio.url}, e.g. {', '.join(dup[:3])}; nothing was sent. "
-                              "Pass --skip-existing to push only the new ones")
-
+    found, created = open_project(studio, project, config=xml)
+    todo = tasks if created else _new_tasks(studio, found, tasks, export, skip_existing)
     report = PushReport(found.id, found.title or str(project), created, redact(f"{studio.url}/projects/{found.id}/data"),
-                        skipped_existing=skipped, warnings=warnings)
+                        skipped_existing=len(tasks) - len(todo), warnings=warnings)
     bar = None
     if progress and len(todo) > batch_size:
         from tqdm.auto import tqdm
@@ -389,6 +375,31 @@ def push(studio: Studio, export: str | Path, project: str | int, *, config: str 
     if bar is not None:
         bar.close()
     return report
+
+
+def _checked_export(studio: Studio, export: Path) -> tuple[list[dict], list[Problem]]:
+    """The tasks of an export to push and their warnings; :class:`InvalidExport` if it has none or any problem."""
+    tasks = load_tasks(export)
+    if not tasks:
+        raise InvalidExport(f"{export}: no tasks; nothing was sent to {studio.url}", [])
+    problems, warnings = check_tasks(tasks)
+    if problems:
+        raise InvalidExport(f"{export}: {len(problems)} problem(s); nothing was sent to {studio.url}", problems)
+    return tasks, warnings
+
+
+def _new_tasks(studio: Studio, found: Any, tasks: list[dict], export: Path, skip_existing: bool) -> list[dict]:
+    """The tasks not yet in the project; a :class:`StudioError` if some are, unless ``skip_existing``."""
+    have = existing_keys(studio, found.id)
+    todo = [t for t in tasks if task_key(t["data"]) not in have]
+    skipped = len(tasks) - len(todo)
+    if skipped and not skip_existing:
+        dup = [f"{task_key(t['data'])} (task {have[task_key(t['data'])]})" for t in tasks
+               if task_key(t["data"]) in have]
+        raise StudioError(f"{skipped} of {len(tasks)} tasks of {export} are already in project {found.id} "
+                          f"({found.title!r}) at {studio.url}, e.g. {', '.join(dup[:3])}; nothing was sent. "
+                          "Pass --skip-existing to push only the new ones")
+    return todo
 
 
 # --- pulling ----------------------------------------------------------------------------------
@@ -447,9 +458,7 @@ def pull(studio: Studio, project: str | int, out: str | Path, choose: str = "lat
     """Export a project (snapshot JSON with full predictions) to ``out``, written atomically,
     then validate and count it. Problems are reported in the result, not raised: the file
     is the server's data as it is, and is written even when it breaks the schema."""
-    found = find_project(studio, project)
-    if found is None:
-        raise StudioError(f"no project {project!r} at {studio.url}: `indoevent ls status` lists them")
+    found, _ = open_project(studio, project, create=False, check=False)
     data = snapshot(studio, found.id)
     try:
         tasks = json.loads(data)

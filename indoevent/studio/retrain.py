@@ -28,7 +28,7 @@ from ..model.data import split_ids
 from ..model.metrics import score_spans
 from ..model.runs import RunExistsError
 from ..model.train import train
-from .client import InvalidExport, Studio, StudioError, find_project, snapshot
+from .client import InvalidExport, Studio, StudioError, open_project, snapshot
 
 
 @dataclass
@@ -91,9 +91,7 @@ def pull_projects(studio: Studio, projects: Sequence[str | int]) -> list[tuple[s
     """Snapshot exports (full predictions and annotations) of projects, as (name, tasks)."""
     out = []
     for p in projects:
-        found = find_project(studio, p)
-        if found is None:
-            raise StudioError(f"no project {p!r} at {studio.url}: `indoevent ls status` lists them")
+        found, _ = open_project(studio, p, create=False, check=False)
         try:
             tasks = json.loads(snapshot(studio, found.id))
         except ValueError as e:

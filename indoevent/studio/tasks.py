@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..annotation.checks import Problem
-from ..annotation.labelconfig import check_config, render_config
+from ..annotation.labelconfig import check_config
 from ..events.batch import InputError, Source, read_inputs
 from ..events.extractor import Extraction, Extractor
 from ..schema import TEXT_NAME
-from .client import (InvalidExport, Studio, StudioError, check_tasks, config_problems, existing_keys, find_project,
-                     import_request, task_key)
+from .client import (InvalidExport, Studio, StudioError, check_tasks, existing_keys, import_request, open_project,
+                     task_key)
 from .compare import DevComparison, compare_on_dev_tasks, dev_ids, version_in_use
 
 UNCERTAINTY = "Uncertainty sampling"
@@ -56,7 +56,7 @@ def article_task(src: Source) -> dict:
     return {"data": {**src.meta, TEXT_NAME: src.text, "doc_id": src.id}}
 
 
-def read_articles(paths: Sequence[str | Path]) -> tuple[list[dict], list[InputError]]:
+def read_article_tasks(paths: Sequence[str | Path]) -> tuple[list[dict], list[InputError]]:
     """Tasks from ``.txt`` files, folders of them and id/text JSONL (``events.batch.read_inputs``),
     and every input that could not be read."""
     tasks, errors = [], []
@@ -130,23 +130,6 @@ def predict_tasks(extractor: Extractor, tasks: Sequence[dict], batch_size: int |
 
 
 # --- projects ---------------------------------------------------------------------------------
-def open_project(studio: Studio, project: str | int, create: bool = True) -> tuple[Any, bool]:
-    """The project (id or exact title) and whether it was just created with schema v1's config.
-    An existing project whose labeling config differs from schema v1 is refused."""
-    found = find_project(studio, project)
-    if found is None:
-        if not create or isinstance(project, int) or str(project).isdigit():
-            raise StudioError(f"no project {project!r} at {studio.url}: `indoevent ls status` lists them"
-                              + ("; give a title to create a new one" if create else ""))
-        with studio.talking(f"creating project {project!r}"):
-            return studio.client.projects.create(title=str(project), label_config=render_config()), True
-    bad = config_problems(found)
-    if bad:
-        raise StudioError(f"project {found.id} ({found.title!r}) at {studio.url} has a labeling config that does not "
-                          "match schema v1; nothing was sent. Differences: " + "; ".join(bad))
-    return found, False
-
-
 def _bar(total: int, desc: str, progress: bool):
     if not progress:
         return None
@@ -178,7 +161,7 @@ def import_articles(studio: Studio, paths: Sequence[str | Path], project: str | 
     Every input is read and checked before anything is sent: an unreadable file or line raises
     :class:`InvalidExport` listing them all, and the server is not touched.
     """
-    tasks, errors = read_articles(paths)
+    tasks, errors = read_article_tasks(paths)
     if errors:
         raise InvalidExport(f"{len(errors)} input(s) could not be read; nothing was sent to {studio.url}",
                             [Problem(e.where, e.message) for e in errors])

@@ -12,6 +12,7 @@ from indoevent.cli import main
 from indoevent.events.batch import write_task_list
 from indoevent.events.extractor import Extraction
 from indoevent.events.frames import frames_from_relations
+from indoevent.model.predict import Prediction
 from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.lsexport import read_export
 from indoevent.document import Span
@@ -81,8 +82,8 @@ def extract_output(tmp_path: Path) -> tuple[Path, dict]:
             scored = [Span(s.start, s.end, s.label, s.text, score=0.5 + (i % 50) / 100, id=s.id)
                       for i, s in enumerate(doc.spans)]
             ents, trigs = [s for s in scored if not s.is_trigger], [s for s in scored if s.is_trigger]
-            art = Extraction(doc.text, ents, trigs, frames_from_relations(trigs, ents, doc.relations),
-                          id=doc.doc_id, score=0.9 - k / 100)
+            art = Extraction(Prediction(doc.text, ents, trigs, id=doc.doc_id, score=0.9 - k / 100),
+                             frames_from_relations(trigs, ents, doc.relations))
             task = art.to_label_studio("tiny-test", {"source": f"seeds/{doc.doc_id}.txt"})
             sent[doc.doc_id] = task["predictions"][0]
             f.write(json.dumps(task, ensure_ascii=False) + "\n")
