@@ -9,7 +9,9 @@ are made on dev or by cross-validation.
     .venv/bin/python benchmarks/corpus_gain.py                   # tiny-corpus.yaml, ~10 min on 2 cores
     .venv/bin/python benchmarks/corpus_gain.py --config training/configs/indobert-base-p1.yaml   # a GPU box
 
-Prints a Markdown table and writes it, with the raw figures, under benchmarks/results/.
+Prints a Markdown table and writes it, with the raw figures, under benchmarks/results/. It has no
+speed target, but prints the machine, the load and a calibration matmul before and after as every
+benchmark does (``benchmarks/machine.py``), so that its seconds say under what load they ran.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from machine import Machine  # noqa: E402
 
 from indoevent.evaluation.evaluate import evaluate  # noqa: E402
 from indoevent.model.config import load_config  # noqa: E402
@@ -57,16 +62,20 @@ def main() -> int:
     test = list(load_splits(corpus.data.splits).test)
     seeds = load_config(args.config, {"run_name": f"{corpus.run_name}-seeds-only", "data.export": "annotations/seeds.json",
                                       "data.splits": None, "data.dev": 1, "data.test": 0})
-    load = os.getloadavg()
+    m = Machine()
+    m.begin()
+    load = m.before.load
     t0 = time.perf_counter()
     metrics = {}
     for name, cfg in (("seeds only", seeds), ("corpus train split", corpus)):
         run = train(cfg, args.out / name.split()[0], overwrite=True)
         metrics[name] = evaluate(run, [ROOT / "annotations" / "corpus.json"], articles=test,
                                  resamples=args.resamples).metrics
+    seconds = time.perf_counter() - t0
+    m.end()
     head = (f"Test split: {len(test)} articles (annotations/corpus/splits.json), scored once. Config "
             f"{args.config.relative_to(ROOT)}; {platform.processor() or platform.machine()}, load average "
-            f"{load[0]:.2f} before; {time.perf_counter() - t0:.0f} s.\n\n")
+            f"{load[0]:.2f} before; {seconds:.0f} s.\n\n")
     lines = ["| | trained on the 5 seeds | trained on the corpus train split |", "|---|---|---|"]
     lines += [f"| {label} | {cell(metrics['seeds only'], key)} | {cell(metrics['corpus train split'], key)} |"
               for label, key in ROWS]
@@ -76,6 +85,7 @@ def main() -> int:
     (args.results / "table.md").write_text(table + "\n", encoding="utf-8")
     keep = {name: {k: m[k] for k in ("model_version", "articles", "scores", "intervals", "bootstrap")}
             for name, m in metrics.items()}
+    keep["machine"] = m.to_dict()
     (args.results / "metrics.json").write_text(json.dumps(keep, indent=1) + "\n", encoding="utf-8")
     return 0
 

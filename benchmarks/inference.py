@@ -81,10 +81,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # scaffold: run folders with an untrained head
+sys.path.insert(0, str(ROOT / "benchmarks"))  # machine: flags, load, calibration, the judging rules
 
 from indoevent.model.runtime import native_bf16  # noqa: E402
 from indoevent.text.tokenize import tokenize  # noqa: E402
 from indoevent.model.windows import encode_windows  # noqa: E402
+from machine import Machine, flops_per_position, format_fractions, peak_fractions  # noqa: E402
 
 
 # --- articles ---------------------------------------------------------------------------------------
@@ -306,29 +308,9 @@ def pipeline_words_check(pipe, ex, articles, fp_spans, idx):
     return equal, len(idx), why
 
 
-def machine() -> str:
-    """The CPU model, the flags that decide the runtimes, cores and torch threads (and the GPU)."""
-    import platform
-
-    import torch
-
-    from indoevent.model.runtime import CPU_BF16_FLAGS, cpu_flags
-
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
-        else platform.processor()
-    flags = cpu_flags()
-    keep = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", *CPU_BF16_FLAGS) if f in flags]
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    import os
-
-    return (f"{model}, {os.cpu_count()} CPUs, flags {' '.join(keep) or 'none of avx2/avx512/amx'}, "
-            f"torch {torch.__version__} threads {torch.get_num_threads()}{gpu}")
-
-
 def time_forward(model) -> dict:
     """Wrap ``model.forward`` to sum its seconds and positions (for the pipeline's row)."""
-    clock = {"seconds": 0.0, "positions": 0}
+    clock = {"seconds": 0.0, "positions": 0, "windows": 0}
     inner = model.forward
 
     def forward(*a, **k):
@@ -337,25 +319,140 @@ def time_forward(model) -> dict:
         clock["seconds"] += time.perf_counter() - t0
         ids = k.get("input_ids", a[0] if a else None)
         clock["positions"] += int(ids.numel()) if ids is not None else 0
+        clock["windows"] += int(ids.shape[0]) if ids is not None and ids.dim() == 2 else 1
         return out
     model.forward = forward
     return clock
 
 
-def check_targets(rows, t_pipe: float, auto_name: str, auto_runtime: str, cuda: bool) -> None:
-    """The issue's targets, passed or not, from this run's numbers."""
-    by = {name: (t_pipe / wall, fwd / wall, agree) for name, wall, fwd, _, agree in rows}
+def check_targets(rows, t_pipe: float, auto_name: str, auto_runtime: str, cuda: bool, m: Machine) -> None:
+    """The issue's targets from this run's numbers: met or not on an idle machine, else not judged
+    (benchmarks/machine.py); int8 targets judged only on CPUs with VNNI."""
+    by = {name: (t_pipe / wall, fwd / wall, agree) for name, wall, fwd, _, _, agree in rows}
     lossy = "bf16" in auto_runtime or "fp16" in auto_runtime
     need = 5.0 if cuda else 2.0
     x, share, agree = by[auto_name]
     print(f"target auto >= {need:.0f}x pipeline, spans >= {'99' if lossy else '100'}% of fp32: {x:.2f}x, "
-          f"{agree:.2%} -> {'met' if x >= need and agree >= (0.99 if lossy else 1.0) else 'NOT met'}")
+          f"{agree:.2%} -> {m.judge(x >= need and agree >= (0.99 if lossy else 1.0), int8='int8' in auto_runtime)}")
     if "extract_many onnxruntime int8" in by:
         x8, _, a8 = by["extract_many onnxruntime int8"]
         print(f"target int8 >= 4x pipeline, spans >= 99%: {x8:.2f}x, {a8:.2%} -> "
-              f"{'met' if x8 >= 4 and a8 >= 0.99 else 'NOT met'}")
+              f"{m.judge(x8 >= 4 and a8 >= 0.99, int8=True)}")
     low = [n for n, (_, sh, _) in by.items() if n in dict((r[0], 1) for r in rows[1:]) and sh < 0.9]
-    print(f"target >= 90% of wall time in the forward: {'met' if not low else 'NOT met by ' + ', '.join(low)}")
+    print(f"target >= 90% of wall time in the forward: {m.judge(not low)}"
+          f"{' (below: ' + ', '.join(low) + ')' if low else ''}")
+
+
+# --- threads under load ----------------------------------------------------------------------------
+BUSY_LOOP = "while True: pass"
+
+
+def busy_loops(n: int) -> list:
+    """The defined load: ``n`` Python processes spinning on one core each."""
+    import subprocess
+
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(n)]
+
+
+def stop(procs: list) -> None:
+    """Stop the busy loops this script started, each by its own process."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=10)
+
+
+def with_spinning(ex, spinning: bool) -> None:
+    """Give an ONNX Runtime extractor a session like the package's (same file, optimisation and
+    intra-op threads), with ``session.intra_op.allow_spinning`` set: "1" (ONNX Runtime's default)
+    keeps idle pool threads spinning between ops, "0" lets them sleep."""
+    import onnxruntime as ort
+
+    fwd = ex.predictor.forward
+    old = fwd.session
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = old.get_session_options().intra_op_num_threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    fwd.session = ort.InferenceSession(old._model_path, opts, providers=["CPUExecutionProvider"])
+
+
+def with_threads(method, n: int):
+    """Run ``method`` with torch at ``n`` intra-op threads, restoring the count after."""
+    import torch
+
+    def run(part):
+        keep = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            return method(part)
+        finally:
+            torch.set_num_threads(keep)
+    return run
+
+
+def threads_under_load(run: Path, articles, args, m: Machine, config: dict) -> None:
+    """ONNX Runtime fp32 and int8 with spinning on and off, torch fp32 with 1 and 2 threads: each
+    on the same articles, idle, then under one busy-loop process per core. Prints positions per
+    second of forward per condition; picks nothing (the defaults are the package's to choose)."""
+    import torch
+
+    from indoevent.events.extractor import Extractor
+    from indoevent.model.onnx_export import export_onnx
+    from indoevent.model.predict import ForwardStats
+
+    if not (run / "onnx" / "model.int8.onnx").exists():
+        export_onnx(run, quantize="int8")
+    configs = {}
+    for precision, kw in (("fp32", {"runtime": "onnx"}), ("int8", {"quantize": "int8"})):
+        for spinning in (True, False):
+            ex = Extractor.from_pretrained(run, batch_size=args.batch_size, **kw)
+            with_spinning(ex, spinning)
+            configs[f"onnxruntime {precision}, spinning {'on' if spinning else 'off'}"] = ex
+    threads = sorted({1, 2, m.cores})
+    for n in threads:
+        configs[f"torch fp32, {n} thread{'s' if n > 1 else ''}"] = Extractor.from_pretrained(
+            run, device="cpu", runtime="torch", precision="fp32", batch_size=args.batch_size)
+    methods = {name: extractor_method(ex, args.batch_size) for name, ex in configs.items()}
+    for n in threads:
+        name = f"torch fp32, {n} thread{'s' if n > 1 else ''}"
+        methods[name] = with_threads(methods[name], n)
+    warm = [("warm", "Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.")]
+    for fn in methods.values():
+        fn(warm)
+
+    measured = {}
+    for condition in ("idle", "loaded"):
+        procs = busy_loops(m.cores) if condition == "loaded" else []
+        try:
+            if procs:
+                time.sleep(1.0)  # let the loops reach their cores
+            for ex in configs.values():
+                ex.predictor.stats = ForwardStats()
+            timed_rounds(methods, articles, args.group)
+        finally:
+            stop(procs)
+        measured[condition] = {name: (ex.stats.padded_tokens / ex.stats.forward_seconds,
+                                      ex.stats.padded_tokens / max(ex.stats.windows, 1))
+                               for name, ex in configs.items()}
+    print()
+    m.end()
+    print(f"\nthreads under load: {len(articles)} articles per condition; 'loaded': {m.cores} processes "
+          f"running `{BUSY_LOOP}` (one per core), started and stopped by this script; ONNX Runtime intra-op "
+          f"threads {configs[next(iter(configs))].predictor.forward.session.get_session_options().intra_op_num_threads}"
+          f", torch default threads {torch.get_num_threads()}")
+    print(f"{'runtime':36}{'pos/s idle':>11}{'pos/s loaded':>13}{'loaded/idle':>12}  idle, of calibrated peak")
+    for name in configs:
+        (idle, ctx), (loaded, _) = measured["idle"][name], measured["loaded"][name]
+        frac = peak_fractions(idle, flops_per_position(config, ctx), m.peaks)
+        print(f"{name:36}{idle:11.0f}{loaded:13.0f}{loaded / idle:12.2f}  {format_fractions(frac)}")
+    if m.reasons:
+        print("('idle' was not idle: the machine was busy before or after, so these rows are not the idle "
+              "machine's; rerun on a quiet machine)")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": m.to_dict(), "peaks_gflops": m.peaks, "articles": len(articles),
+                                         "positions_per_s": {c: {n: v[0] for n, v in r.items()}
+                                                             for c, r in measured.items()}}, indent=1))
 
 
 def main() -> None:
@@ -373,9 +470,14 @@ def main() -> None:
                     help="articles per round; methods take turns on each round, so that load from other "
                          "processes falls on all of them alike")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    ap.add_argument("--threads-under-load", action="store_true",
+                    help="instead of the comparison: ONNX Runtime with intra-op spinning on and off and torch "
+                         "with 1 and 2 threads, idle and under one busy-loop process per core (started and "
+                         "stopped here); positions/s of forward for each")
+    ap.add_argument("--settle", type=float, default=90.0,
+                    help="at most this many seconds to wait, after the run, for the 1-minute load average to "
+                         "lose this benchmark's own threads before reading the load after")
     args = ap.parse_args()
-
-    import os
 
     import torch
 
@@ -383,6 +485,8 @@ def main() -> None:
     from indoevent.model.predict import ForwardStats
 
     t_setup = time.perf_counter()
+    m = Machine(settle=args.settle)
+    m.begin()  # before anything of ours loads the machine (the model build and export included)
     size = "small" if args.small else "base"
     head = "random" if args.random_head else "probe"
     run = build_run(args.cache / f"bench-{size}-{head}", args.small, head)
@@ -390,11 +494,13 @@ def main() -> None:
     n_words = [len(tokenize(t)) for _, t in articles]
     total_words = sum(n_words)
     cuda = args.device.startswith("cuda")
-    print(f"machine: {machine()}")
     print(f"model: {run.name} ({'4 layers, 256 wide' if args.small else 'BERT-base, 12 layers, 768 wide'}, "
           f"random encoder, {head} head), device {args.device}, torch threads {torch.get_num_threads()}")
-    print(f"articles: {len(articles)}, {total_words} words (min {min(n_words)}, max {max(n_words)}); "
-          f"load average before: {os.getloadavg()[0]:.1f}")
+    print(f"articles: {len(articles)}, {total_words} words (min {min(n_words)}, max {max(n_words)})")
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    if args.threads_under_load:
+        threads_under_load(run, articles, args, m, config)
+        return
 
     pipe = make_pipeline(run, args.stride, args.device)
     pipe_clock = time_forward(pipe.model)
@@ -427,24 +533,33 @@ def main() -> None:
         fn(warm)
     for e in extractors.values():
         e.predictor.stats = ForwardStats()
-    pipe_clock.update(seconds=0.0, positions=0)
+    pipe_clock.update(seconds=0.0, positions=0, windows=0)
     results = timed_rounds(methods, articles, args.group)
-    load_after = os.getloadavg()[0]
+    print()
+    m.end()
 
     t_pipe = results[pipe_name]["seconds"]
     fp_spans = results[fp_name]["spans"]
-    rows = [(pipe_name, t_pipe, pipe_clock["seconds"], pipe_clock["positions"], None)]
-    rows += [(name, results[name]["seconds"], e.stats.forward_seconds, e.stats.padded_tokens,
+    rows = [(pipe_name, t_pipe, pipe_clock["seconds"], pipe_clock["positions"], pipe_clock["windows"], None)]
+    rows += [(name, results[name]["seconds"], e.stats.forward_seconds, e.stats.padded_tokens, e.stats.windows,
               agreement(results[name]["spans"], fp_spans)) for name, e in extractors.items()]
     print()
     print(f"{'method':40}{'words/s':>9}{'x pipeline':>12}{'in forward':>12}{'positions':>11}{'pos/s fwd':>11}"
-          f"{'spans = fp32':>14}")
-    for name, wall, fwd, positions, agree in rows:
+          f"{'spans = fp32':>14}{'GFLOP/s':>9}  of calibrated peak")
+    fractions = {}
+    for name, wall, fwd, positions, windows, agree in rows:
+        rate = positions / fwd if fwd else 0.0
+        flop = flops_per_position(config, positions / max(windows, 1))
+        fractions[name] = {} if cuda else peak_fractions(rate, flop, m.peaks)
         print(f"{name:40}{total_words / wall:9.0f}{t_pipe / wall:11.2f}x{fwd / wall:12.0%}{positions:11d}"
-              f"{positions / fwd if fwd else 0:11.0f}{'-' if agree is None else f'{agree:.2%}':>14}")
+              f"{rate:11.0f}{'-' if agree is None else f'{agree:.2%}':>14}{rate * flop / 1e9:9.1f}  "
+              f"{format_fractions(fractions[name]) or '-'}")
     print(f"(positions: sub-word positions fed to the model, padding included; real sub-words "
-          f"{ex.stats.tokens}; pos/s fwd: positions per second of forward; load average after: {load_after:.1f})")
-    check_targets(rows, t_pipe, auto_name, auto.runtime, cuda)
+          f"{ex.stats.tokens}; pos/s fwd: positions per second of forward; GFLOP/s: pos/s fwd x "
+          f"{flops_per_position(config, 512) / 1e9:.3g} GFLOP per position at 512 (2 x matmul parameters + "
+          f"attention over the row's mean window); of calibrated peak: that over the calibration matmul's "
+          f"GFLOP/s per precision, the better of before and after{' (CPU only)' if cuda else ''})")
+    check_targets(rows, t_pipe, auto_name, auto.runtime, cuda, m)
 
     pipe_spans = results[pipe_name]["spans"]
     # One window for both: the pipeline reads the raw text in one chunk, and our words (-nya split
@@ -484,10 +599,11 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({
             "words": total_words, "articles": len(articles), "device": args.device, "model": run.name,
-            "machine": machine(), "load_average_after": load_after,
+            "machine": m.to_dict(), "peaks_gflops": m.peaks,
             "rows": [{"method": n, "seconds": round(w, 3), "words_per_s": round(total_words / w, 1),
                       "x_pipeline": round(t_pipe / w, 3), "forward_share": round(f / w, 3), "positions": p,
-                      "span_agreement_fp32": a} for n, w, f, p, a in rows]}, indent=1))
+                      "windows": k, "span_agreement_fp32": a, "peak_fractions": fractions[n]}
+                     for n, w, f, p, k, a in rows]}, indent=1))
     print(f"\n(total {time.perf_counter() - t_setup:.0f}s)")
 
 
