@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError
-from ..studio.client import InvalidExport, StudioError, connect, push
+from ..studio.connection import InvalidExport, StudioError, connect, redact
+from ..studio.client import is_task_list, pull, push, status
 from ..atomic import check_output
-from ..studio.client import StudioError, connect, is_task_list, pull
-from ..studio.client import StudioError, connect, status
-from ..studio.client import redact
 from .common import add_overwrite, cannot_load, fail
 from ..events.extractor import Extractor
 from ..model.config import ConfigError

@@ -44,7 +44,7 @@ from typing import Any, Callable
 from ..annotation.lsexport import read_export
 from ..events.extractor import Extractor
 from ..model.metrics import score_articles
-from .client import TOKEN_ENV, URL_ENV, connect
+from .connection import TOKEN_ENV, URL_ENV, connect
 from .compare import all_f1, dev_ids
 from .retrain import dev_f1, retrain
 from .tasks import check_labeling_config, predict_tasks
