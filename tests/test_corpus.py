@@ -15,7 +15,7 @@ from indoevent.annotation.gold import build_gold
 from indoevent.annotation.inline import parse
 from indoevent.annotation.lsexport import document_to_results
 from indoevent.cli import main
-from indoevent.studio.client import InvalidExport
+from indoevent.studio.connection import InvalidExport
 from indoevent.studio.files import check_markup, export_markup, task_markup
 
 

@@ -380,7 +380,7 @@ def test_train_then_extract(tmp_path):
 def test_run_with_a_learned_linker_uses_it(wired_run, tmp_path):
     import shutil
 
-    from indoevent.events.frames import LearnedLinker, fit_linker
+    from indoevent.events.learned_linker import LearnedLinker, fit_linker
 
     run = Path(shutil.copytree(wired_run, tmp_path / "with_linker"))
     gold = read_export(ROOT / "annotations" / "seeds.json").documents

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.events.frames import (Frame, evaluate_linker, frames_from_relations, is_passive, is_verbal,
-                                    link_rules, report, score_relations)
+from indoevent.events.linking import is_passive, is_verbal, link_rules
 from indoevent.annotation.inline import parse
 from indoevent.schema import ROLE_TARGETS
 from indoevent.annotation.lsexport import read_export

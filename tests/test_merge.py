@@ -14,7 +14,8 @@ from indoevent.cli import main
 from indoevent.events.actors import AliasTable, ArticleActors
 from indoevent.events.dates import normalise_date
 from indoevent.events.extractor import Extraction
-from indoevent.events.merge import FramesError, gold_records, merge, read_frames, read_index
+from indoevent.events.mentions import FramesError, gold_records, read_frames, read_index
+from indoevent.events.merge import merge
 from indoevent.model.predict import Prediction
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,9 @@ from indoevent import atomic
 from indoevent.annotation.inline import parse
 from indoevent.atomic import OutputExistsError
 from indoevent.cli import main
-from indoevent.events.merge import gold_records, merge, read_frames, write_merge
+from indoevent.events.mentions import gold_records, read_frames
+from indoevent.events.merge import merge
+from indoevent.events.merge_files import write_merge
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS_EXPORT = ROOT / "annotations" / "seeds.json"

@@ -15,8 +15,8 @@ from indoevent.cli import main
 from indoevent.annotation.inline import parse
 from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.lsexport import ExportError, document_to_results, load_tasks
-from indoevent.studio.client import (InvalidExport, Studio, StudioError, check_tasks, connect, explain, import_request,
-                              push, snapshot, write_atomic)
+from indoevent.studio.connection import InvalidExport, Studio, StudioError, connect, explain
+from indoevent.studio.client import check_tasks, import_request, push, snapshot, write_atomic
 
 MARKUP = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
 

@@ -24,8 +24,10 @@ from indoevent.model.predict import Prediction  # noqa: E402
 from indoevent.model.config import from_dict  # noqa: E402
 from indoevent.model.data import DataError, load_corpus  # noqa: E402
 from indoevent.model.tiny import build_tiny_bert  # noqa: E402
-from indoevent.studio.backend import Backend, create_app, project_id  # noqa: E402
-from indoevent.studio.client import InvalidExport, Studio, StudioError, check_tasks  # noqa: E402
+from indoevent.studio.backend import Backend, project_id  # noqa: E402
+from indoevent.studio.webapp import create_app  # noqa: E402
+from indoevent.studio.connection import InvalidExport, Studio, StudioError  # noqa: E402
+from indoevent.studio.client import check_tasks  # noqa: E402
 from indoevent.studio.retrain import merge_exports  # noqa: E402
 from indoevent.studio.tasks import import_articles, read_article_tasks, task_score  # noqa: E402
 from scaffold import init_run  # noqa: E402

@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from ..annotation.lsexport import CHOICES, check_choice
 
@@ -14,6 +15,12 @@ def fail(message: str, code: int = 1) -> int:
     """Print one clear error line and return the exit code."""
     print(f"indoevent: error: {message}", file=sys.stderr)
     return code
+
+
+def print_problems(problems: Iterable[object]) -> None:
+    """One ``error:`` line per problem (a validator's list), before the command's one-line failure."""
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
 
 
 def cannot_write(path: Path, e: OSError) -> int:

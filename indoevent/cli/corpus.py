@@ -12,7 +12,7 @@ from ..annotation.corpus import CorpusError, corpus_lines, read_corpus
 from ..annotation.datasheet import replace_tables, story_meta, tables
 from ..annotation.lsexport import ExportError, load_tasks, read_export
 from ..atomic import OutputExistsError, write_text
-from ..studio.client import StudioError
+from ..studio.connection import StudioError
 from ..studio.retrain import preannotation_scores
 from .common import fail
 

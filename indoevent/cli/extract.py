@@ -12,7 +12,8 @@ from ..atomic import OutputExistsError, check_output as check_any_output, write_
 from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
 from ..events.ray_engine import extract_ray
-from ..events.frames import LearnedLinker, cross_validation_report, fit_linker, report
+from ..events.learned_linker import LearnedLinker, fit_linker
+from ..events.linker_eval import cross_validation_report, report
 from .common import add_overwrite, bad_settings, cannot_load, fail
 
 

@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..studio.backend import SECRET_ENV, STATE_FILE, Backend, environment_problem, listen, serve
+from ..studio.backend import SECRET_ENV, STATE_FILE, Backend, environment_problem
+from ..studio.webapp import listen, serve
 from .common import cannot_load, fail
 
 PASSWORD_ENV = "INDOEVENT_BACKEND_PASSWORD"

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError
-from ..studio.client import InvalidExport, StudioError, connect, push
+from ..studio.connection import InvalidExport, StudioError, connect, redact
+from ..studio.client import is_task_list, pull, push, status
 from ..atomic import check_output
-from ..studio.client import StudioError, connect, is_task_list, pull
-from ..studio.client import StudioError, connect, status
-from ..studio.client import redact
-from .common import add_overwrite, cannot_load, fail
+from .common import add_overwrite, cannot_load, fail, print_problems
+from .studio_files import add_files
 from ..events.extractor import Extractor
 from ..model.config import ConfigError
 from ..model.data import DataError
@@ -22,7 +21,7 @@ from ..model.train import ModelLoadError
 from ..studio import tasks as studio_tasks
 from ..studio.backend import SECRET_ENV, secret_url
 from ..studio.retrain import cv_f1, dev_f1, retrain
-from ..studio.files import export_markup, fetch_next, submit_markup
+from ..studio.files import export_markup
 from ..annotation.lsexport import load_tasks
 from ..atomic import OutputExistsError
 
@@ -91,7 +90,7 @@ def _add_ls(sub) -> None:
                    help="replace .ann files already in --ann DIR (they may hold reviewed gold: never by --overwrite)")
     s.set_defaults(func=_run_ls_pull)
     _add_loop(ls, server)
-    _add_files(ls, server)
+    add_files(ls, server)
 
 
 def _run_ls_status(args) -> int:
@@ -118,8 +117,7 @@ def _run_ls_push(args) -> int:
         report = push(studio, args.export, args.project, config=args.config,
                       skip_existing=args.skip_existing, batch_size=args.batch_size)
     except InvalidExport as e:
-        for p in e.problems:
-            print(f"error: {p}", file=sys.stderr)
+        print_problems(e.problems)
         return fail(f"{e} (`indoevent validate {args.export}` shows the same problems)")
     except (StudioError, ExportError, OSError) as e:
         return fail(str(e))
@@ -170,6 +168,14 @@ def _add_loop(ls, server) -> None:
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
     model.add_argument("--batch-size", type=int, default=32, help="tasks per prediction request (default 32)")
+    _add_import(ls, server, model)
+    _add_predict(ls, server, model)
+    _add_rank(ls, server)
+    _add_connect(ls)
+    _add_retrain(ls, server)
+
+
+def _add_import(ls, server, model) -> None:
     s = ls.add_parser("import", parents=[server, model], help="import raw articles as tasks (idempotent by doc_id)",
                       description="Import .txt files, folders of them (recursively) and JSONL files with id and "
                                   "text (other fields kept as task data) as tasks with data.text and data.doc_id. "
@@ -181,6 +187,9 @@ def _add_loop(ls, server) -> None:
     s.add_argument("--project", required=True, help="project title (created with schema v1's config) or id")
     s.add_argument("--model", type=Path, default=None, help="run directory: attach its predictions")
     s.set_defaults(func=_run_ls_import)
+
+
+def _add_predict(ls, server, model) -> None:
     s = ls.add_parser("predict", parents=[server, model], help="add a model's predictions to every task without one",
                       description="Add a prediction of this run's model version to every task of the project that "
                                   "has none from it, new and old tasks alike, in batches. Each prediction has "
@@ -191,6 +200,9 @@ def _add_loop(ls, server) -> None:
     s.add_argument("--model", type=Path, required=True, help="run directory")
     s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_run_ls_predict)
+
+
+def _add_rank(ls, server) -> None:
     s = ls.add_parser("rank", parents=[server], help="serve tasks lowest prediction score first",
                       description="Turn on uncertainty sampling for the run's model version through the API (the "
                                   "Community UI offers only sequential and random, but the API takes it once "
@@ -204,6 +216,9 @@ def _add_loop(ls, server) -> None:
                                            "compared with the version in use: it names no run)")
     s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_run_ls_rank)
+
+
+def _add_connect(ls) -> None:
     s = ls.add_parser("connect", help="register `indoevent serve` as the project's ML backend",
                       description="Register an ML backend (`indoevent serve`) with the project, interactive "
                                   "(pre-annotations while labelling), and print the settings a Label Studio "
@@ -216,6 +231,9 @@ def _add_loop(ls, server) -> None:
     s.add_argument("--basic-auth-user", default=None,
                    help="basic-auth user of the backend; the password comes from $INDOEVENT_BACKEND_PASSWORD")
     s.set_defaults(func=_run_ls_connect)
+
+
+def _add_retrain(ls, server) -> None:
     s = ls.add_parser("retrain", parents=[server], help="pull projects, merge their annotations, train",
                       description="Pull snapshot exports of one or more projects, merge them (per doc_id the "
                                   "latest non-cancelled annotation; doc_ids annotated differently in two places "
@@ -241,11 +259,6 @@ def _extractor(args) -> Extractor | int:
         return cannot_load(args.model, e)
 
 
-def _print_problems(e: InvalidExport) -> None:
-    for p in e.problems:
-        print(f"error: {p}", file=sys.stderr)
-
-
 def _run_ls_import(args) -> int:
     extractor = _extractor(args) if args.model else None
     if isinstance(extractor, int):
@@ -255,7 +268,7 @@ def _run_ls_import(args) -> int:
         r = studio_tasks.import_articles(studio, args.paths, args.project, extractor=extractor,
                                          batch_size=args.batch_size)
     except InvalidExport as e:
-        _print_problems(e)
+        print_problems(e.problems)
         return fail(str(e))
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
@@ -279,7 +292,7 @@ def _run_ls_predict(args) -> int:
         r = studio_tasks.predict_project(studio, args.project, extractor, batch_size=args.batch_size,
                                          run=args.model, force=args.force)
     except InvalidExport as e:
-        _print_problems(e)
+        print_problems(e.problems)
         return fail(str(e))
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))
@@ -348,7 +361,7 @@ def _run_ls_retrain(args) -> int:
         r = retrain(studio, args.project, args.config, args.out_dir, overrides=args.set, cv=args.cv,
                     overwrite=args.overwrite)
     except InvalidExport as e:
-        _print_problems(e)
+        print_problems(e.problems)
         return fail(str(e))
     except (StudioError, ConfigError, DataError, ModelLoadError, RunExistsError, OSError) as e:
         return fail(str(e))
@@ -362,69 +375,6 @@ def _run_ls_retrain(args) -> int:
     print(f"run: {r.run}{score}")
     print(f"to serve it: restart `indoevent serve --model {r.run}` (then `indoevent ls predict --model {r.run}`)")
     return 0
-
-
-# --- task by task without a browser: next, submit ---------------------------------------------
-def _add_files(ls, server) -> None:
-    s = ls.add_parser("next", parents=[server], help="write the next task as an .ann markup file",
-                      description="Ask the project for the next task of this token's user (lowest prediction score "
-                                  "first once `ls rank` has turned uncertainty sampling on) and write it to "
-                                  "DIR/<doc_id>.ann as inline markup holding its newest prediction (the "
-                                  "pre-annotation), or its bare text with --no-predictions. Edit the file, then "
-                                  "`indoevent ls submit` it. Exits 3 when no task is left.",
-                      epilog="markup: ⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ "
-                             "(annotations/guidelines.md)")
-    s.add_argument("--project", required=True, help="project title or id")
-    s.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the .ann file")
-    s.add_argument("--no-predictions", action="store_true",
-                   help="the bare text, without pre-annotations (an independent second annotation)")
-    s.set_defaults(func=_run_ls_next)
-    s = ls.add_parser("submit", parents=[server], help="store edited .ann files as their tasks' annotations",
-                      description="Validate each .ann file (its text without markup must be the task's text byte "
-                                  "for byte; spans and arguments must follow schema v1), then store it as the "
-                                  "annotation of the task whose doc_id is the file's name, by this token's user "
-                                  "(an earlier annotation of theirs is replaced, not doubled). A file with any "
-                                  "problem is not sent; its problems are listed one per line.")
-    s.add_argument("files", nargs="+", type=Path, metavar="FILE.ann")
-    s.add_argument("--project", required=True, help="project title or id")
-    s.set_defaults(func=_run_ls_submit)
-
-
-def _run_ls_next(args) -> int:
-    try:
-        studio = connect(args.url, args.token)
-        got = fetch_next(studio, args.project, args.out, with_predictions=not args.no_predictions)
-    except (StudioError, OutputExistsError, OSError) as e:
-        return fail(str(e))
-    if got is None:
-        print(f"no task left for this user in project {args.project!r}")
-        return 3
-    pre = f"pre-annotation of {got.model_version} (task score {got.score})" if got.model_version else "no pre-annotation"
-    print(f"task {got.task_id} ({got.doc_id}) -> {got.path}: {pre}")
-    return 0
-
-
-def _run_ls_submit(args) -> int:
-    try:
-        studio = connect(args.url, args.token)
-    except StudioError as e:
-        return fail(str(e))
-    bad = 0
-    for path in args.files:
-        try:
-            r = submit_markup(studio, args.project, path)
-        except InvalidExport as e:
-            _print_problems(e)
-            print(f"error: {e}", file=sys.stderr)
-            bad += 1
-            continue
-        except (StudioError, OSError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            bad += 1
-            continue
-        how = "updated" if r.updated else "created"
-        print(f"{path}: {how} annotation {r.annotation_id} of task {r.task_id} ({r.spans} spans, {r.relations} arguments)")
-    return 1 if bad else 0
 
 
 def add(sub) -> None:

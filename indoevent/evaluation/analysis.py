@@ -290,45 +290,20 @@ def bootstrap(counts: dict[str, np.ndarray], resamples: int, seed: int) -> dict[
 def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_spans: Sequence[Span],
             resamples: int, seed: int) -> dict:
     """Everything ``metrics.json`` holds beyond the strict span scores (see the module docstring)."""
-    per_article: dict[str, list[tuple]] = {}
-
-    def add(name: str, tp: float, n_gold: float, n_pred: float) -> None:
-        per_article.setdefault(name, []).append((tp, n_gold, n_pred))
-
+    per_article: dict[str, list[tuple]] = {}  # score name -> (tp, gold, predicted) of each article
     seen = {_mention(s.text) for s in train_spans if s.text}
     articles, all_errors = [], []
     buckets: dict[str, dict[str, Counter]] = {"length": {}, "seen_in_training": {}}
     for r in results:
-        gold, pred = r.doc.spans, r.extraction.spans
-        correct, errors = span_errors(r.doc, pred)
+        for name, c in _article_counts(r, linker).items():
+            per_article.setdefault(name, []).append(c)
+        _count_buckets(r, seen, buckets)
+        gk = {(s.start, s.end, s.label) for s in r.doc.spans}
+        pk = {(s.start, s.end, s.label) for s in r.extraction.spans}
+        correct, errors = span_errors(r.doc, r.extraction.spans)
         all_errors += errors
-        gk = {(s.start, s.end, s.label) for s in gold}
-        pk = {(s.start, s.end, s.label) for s in pred}
-        for group, labels in GROUP_LABELS.items():
-            g = {x for x in gk if x[2] in labels}
-            p = {x for x in pk if x[2] in labels}
-            add(f"spans.{group}", len(g & p), len(g), len(p))
-            ner = nervaluate_counts([gold], [pred], labels)["overall"]
-            for scheme in SCHEMES:
-                c = ner[scheme]
-                add(f"nervaluate.{group}.{scheme}", _ner_tp(c, scheme), c["possible"], c["actual"])
-        for lab in ENTITY_LABELS + EVENT_LABELS:
-            g = {x for x in gk if x[2] == lab}
-            p = {x for x in pk if x[2] == lab}
-            add(f"label.{lab}", len(g & p), len(g), len(p))
-        for name, c in frame_counts(r, linker).items():
-            add(name, *c)
-        for s, is_gold in [(s, True) for s in gold] + [(s, False) for s in pred]:
-            hit = (s.start, s.end, s.label) in (pk if is_gold else gk)
-            text = r.doc.text[s.start:s.end]
-            for axis, b in (("length", length_bucket(len(tokenize(text)))),
-                            ("seen_in_training", ("seen" if _mention(text) in seen else "unseen") if seen else "unknown")):
-                c = buckets[axis].setdefault(b, Counter())
-                c["tp_gold" if is_gold else "tp_pred"] += hit
-                c["gold" if is_gold else "predicted"] += 1
-        art = prf(len(gk & pk), len(gk), len(pk), digits=4)
-        articles.append({"id": r.doc_id, **art, "gold": len(gk), "predicted": len(pk), "correct": len(correct),
-                         "errors": [e.to_dict() for e in errors]})
+        articles.append({"id": r.doc_id, **prf(len(gk & pk), len(gk), len(pk), digits=4), "gold": len(gk),
+                         "predicted": len(pk), "correct": len(correct), "errors": [e.to_dict() for e in errors]})
     counts = {name: np.asarray(rows, dtype=np.float64) for name, rows in per_article.items()}
     # Labels that occur nowhere have no score and no interval.
     counts = {n: c for n, c in counts.items() if not n.startswith("label.") or c[:, 1:].sum() > 0}
@@ -337,18 +312,13 @@ def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_s
     n = len(results)
     # One article resamples to itself: a zero-width interval would claim a certainty there is none.
     intervals = bootstrap(counts, resamples, seed) if resamples and n > 1 else {}
-    if n < 2:
-        note = "One article only: no interval can be estimated; the scores may be far from those on other articles."
-    else:
-        note = (f"95% bootstrap intervals over {n} articles, {resamples} resamples (seed {seed}). "
-                + (f"With only {n} articles the intervals are wide: resampling so few articles cannot say much "
-                   "about articles not yet seen." if n < WIDE_BELOW else ""))
     golds = [r.doc.spans for r in results]
     preds = [r.extraction.spans for r in results]
     articles.sort(key=lambda a: (a["f1"], a["id"]))  # worst first
     return {
         "scores": totals, "intervals": intervals,
-        "bootstrap": {"resamples": resamples, "seed": seed, "articles": n, "wide": n < WIDE_BELOW, "note": note},
+        "bootstrap": {"resamples": resamples, "seed": seed, "articles": n, "wide": n < WIDE_BELOW,
+                      "note": _bootstrap_note(n, resamples, seed)},
         "nervaluate": {g: nervaluate_counts(golds, preds, labels) for g, labels in GROUP_LABELS.items()},
         "errors": error_counts(all_errors),
         "confusion": confusion(results),
@@ -357,6 +327,51 @@ def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_s
         "per_article": articles,
         "highlighted_spans": sum(len(drawn(r.doc.spans)) + len(drawn(r.extraction.spans)) for r in results),
     }
+
+
+def _article_counts(r: "ArticleResult", linker: Callable | None) -> dict[str, tuple]:
+    """(tp, gold, predicted) of one article for every score: span groups, nervaluate schemes, labels, frames."""
+    gold, pred = r.doc.spans, r.extraction.spans
+    gk = {(s.start, s.end, s.label) for s in gold}
+    pk = {(s.start, s.end, s.label) for s in pred}
+    out: dict[str, tuple] = {}
+    for group, labels in GROUP_LABELS.items():
+        g = {x for x in gk if x[2] in labels}
+        p = {x for x in pk if x[2] in labels}
+        out[f"spans.{group}"] = (len(g & p), len(g), len(p))
+        ner = nervaluate_counts([gold], [pred], labels)["overall"]
+        for scheme in SCHEMES:
+            c = ner[scheme]
+            out[f"nervaluate.{group}.{scheme}"] = (_ner_tp(c, scheme), c["possible"], c["actual"])
+    for lab in ENTITY_LABELS + EVENT_LABELS:
+        g = {x for x in gk if x[2] == lab}
+        p = {x for x in pk if x[2] == lab}
+        out[f"label.{lab}"] = (len(g & p), len(g), len(p))
+    for name, c in frame_counts(r, linker).items():
+        out[name] = tuple(c)
+    return out
+
+
+def _count_buckets(r: "ArticleResult", seen: set[str], buckets: dict[str, dict[str, Counter]]) -> None:
+    """Add the article's gold and predicted spans to the length and seen-in-training buckets."""
+    gk = {(s.start, s.end, s.label) for s in r.doc.spans}
+    pk = {(s.start, s.end, s.label) for s in r.extraction.spans}
+    for s, is_gold in [(s, True) for s in r.doc.spans] + [(s, False) for s in r.extraction.spans]:
+        hit = (s.start, s.end, s.label) in (pk if is_gold else gk)
+        text = r.doc.text[s.start:s.end]
+        for axis, b in (("length", length_bucket(len(tokenize(text)))),
+                        ("seen_in_training", ("seen" if _mention(text) in seen else "unseen") if seen else "unknown")):
+            c = buckets[axis].setdefault(b, Counter())
+            c["tp_gold" if is_gold else "tp_pred"] += hit
+            c["gold" if is_gold else "predicted"] += 1
+
+
+def _bootstrap_note(n: int, resamples: int, seed: int) -> str:
+    if n < 2:
+        return "One article only: no interval can be estimated; the scores may be far from those on other articles."
+    return (f"95% bootstrap intervals over {n} articles, {resamples} resamples (seed {seed}). "
+            + (f"With only {n} articles the intervals are wide: resampling so few articles cannot say much "
+               "about articles not yet seen." if n < WIDE_BELOW else ""))
 
 
 def _int(x: float) -> int | float:

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Callable
 
 WEEKDAYS = {"senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "jum'at": 4, "sabtu": 5,
             "minggu": 6, "ahad": 6}
@@ -119,65 +120,94 @@ def year_of(day: int, month: int, weekday: int | None, ref: date | None) -> int 
         return None
 
 
+# --- the rewrite layer: a table of patterns and what each means ----------------------------------
+def _day_month(m: re.Match, text: str, ref: date | None) -> DateRange | None:
+    """A day and month without a year: "Kamis (4 September)", "Minggu (26/10)"."""
+    wd, d, mm, name = m.groups()
+    month = int(mm) if mm else MONTHS[name]
+    y = year_of(int(d), month, WEEKDAYS.get(wd) if wd else None, ref)
+    if y is None or not 1 <= month <= 12:
+        return None
+    try:
+        return _day(date(y, month, int(d)), text, "day-month, year inferred")
+    except ValueError:
+        return None
+
+
+def _year(m: re.Match, text: str, ref: date | None) -> DateRange:
+    y = int(m.group(1))
+    return DateRange(date(y, 1, 1), date(y, 12, 31), text, "year")
+
+
+# Fixed phrases: days from the article's date, and the rule's name.
+_PHRASES = {**dict.fromkeys(("tadi malam", "semalam", "kemarin malam", "malam tadi"), (-1, "last night")),
+            **dict.fromkeys(("hari ini", "malam ini", "pagi ini", "siang ini", "sore ini", "tadi pagi", "tadi siang",
+                             "tadi sore"), (0, "today")),
+            "lusa": (2, "lusa"), "kemarin lusa": (-2, "kemarin lusa")}
+
+
+def _phrase(m: re.Match, text: str, ref: date) -> DateRange:
+    days, how = _PHRASES[m.group(0)]
+    return _day(ref + timedelta(days=days), text, how)
+
+
+def _calendar_unit(m: re.Match, text: str, ref: date) -> DateRange:
+    """Calendar units: "pekan lalu" and "minggu lalu" are last Monday-to-Sunday week."""
+    edge, unit, which = m.groups()
+    back = 0 if which == "ini" else 1
+    if unit in ("pekan", "minggu"):
+        monday = ref - timedelta(days=ref.weekday() + 7 * back)
+        r = DateRange(monday, monday + timedelta(days=6), text, f"{unit} {which}")
+        if edge == "akhir":
+            r = DateRange(monday + timedelta(days=5), r.end, text, f"akhir {unit} {which}")
+        return r
+    if unit == "bulan":
+        y, mo = divmod(ref.year * 12 + ref.month - 1 - back, 12)
+        return _month(y, mo + 1, text, f"bulan {which}")
+    y = ref.year - back
+    lo, hi = {"awal": (1, 3), "akhir": (10, 12), None: (1, 12)}[edge]
+    return DateRange(date(y, lo, 1), _month(y, hi, "", "").end, text, f"{edge + ' ' if edge else ''}tahun {which}")
+
+
+def _weekday(m: re.Match, text: str, ref: date) -> DateRange:
+    """"Rabu", "Selasa lalu": dateparser skips a week back on the article's own weekday."""
+    return _day(last_weekday(ref, WEEKDAYS[m.group(1)], strictly_before=bool(m.group(2))), text, "weekday")
+
+
+def _ago(m: re.Match, text: str, ref: date) -> DateRange:
+    """"dua hari lalu", "3 bulan silam"."""
+    n = int(m.group(1)) if m.group(1).isdigit() else NUMBERS[m.group(1)]
+    unit = m.group(2)
+    if unit == "hari":
+        return _day(ref - timedelta(days=n), text, "n days ago")
+    if unit in ("minggu", "pekan"):
+        return _day(ref - timedelta(weeks=n), text, "n weeks ago")
+    if unit == "bulan":
+        y, mo = divmod(ref.year * 12 + ref.month - 1 - n, 12)
+        return _month(y, mo + 1, text, "n months ago")
+    return DateRange(date(ref.year - n, 1, 1), date(ref.year - n, 12, 31), text, "n years ago")
+
+
+# (pattern of the whole lower-cased text, whether it counts from the article's date, handler),
+# tried in order: the first pattern that matches decides, and a relative one without an
+# article date gives None.
+_RULES: list[tuple[re.Pattern, bool, Callable[[re.Match, str, date], DateRange | None]]] = [
+    (re.compile(rf"(?:({_WD}),?\s*)?\(?(\d{{1,2}})(?:\s*/\s*(\d{{1,2}})|\s+({_MON})\.?)\)?"), False, _day_month),
+    (re.compile(r"(?:tahun )?(\d{4})"), False, _year),
+    (re.compile("|".join(map(re.escape, sorted(_PHRASES, key=len, reverse=True)))), True, _phrase),
+    (re.compile(r"(?:(awal|akhir) )?(pekan|minggu|bulan|tahun) (lalu|ini|kemarin)"), True, _calendar_unit),
+    (re.compile(rf"({_WD})(?: (lalu|kemarin))?"), True, _weekday),
+    (re.compile(rf"(\d+|{_NUM})\s*(hari|minggu|pekan|bulan|tahun) (?:yang )?(?:lalu|silam)"), True, _ago),
+]
+
+
 def _rewrite(text: str, ref: date | None) -> DateRange | None:
     """The Indonesian expressions dateparser misses (or reads as the week before), or None."""
     t = text.lower().strip()
-    m = re.fullmatch(rf"(?:({_WD}),?\s*)?\(?(\d{{1,2}})(?:\s*/\s*(\d{{1,2}})|\s+({_MON})\.?)\)?", t)
-    if m:  # a day and month without a year: "Kamis (4 September)", "Minggu (26/10)"
-        wd, d, mm, name = m.groups()
-        month = int(mm) if mm else MONTHS[name]
-        y = year_of(int(d), month, WEEKDAYS.get(wd) if wd else None, ref)
-        if y is None or not 1 <= month <= 12:
-            return None
-        try:
-            return _day(date(y, month, int(d)), text, "day-month, year inferred")
-        except ValueError:
-            return None
-    m = re.fullmatch(r"(?:tahun )?(\d{4})", t)
-    if m:
-        y = int(m.group(1))
-        return DateRange(date(y, 1, 1), date(y, 12, 31), text, "year")
-    if ref is None:
-        return None
-    if t in ("tadi malam", "semalam", "kemarin malam", "malam tadi"):
-        return _day(ref - timedelta(days=1), text, "last night")
-    if t in ("hari ini", "malam ini", "pagi ini", "siang ini", "sore ini", "tadi pagi", "tadi siang", "tadi sore"):
-        return _day(ref, text, "today")
-    if t == "lusa":
-        return _day(ref + timedelta(days=2), text, "lusa")
-    if t == "kemarin lusa":
-        return _day(ref - timedelta(days=2), text, "kemarin lusa")
-    m = re.fullmatch(r"(?:(awal|akhir) )?(pekan|minggu|bulan|tahun) (lalu|ini|kemarin)", t)
-    if m:  # calendar units: "pekan lalu" and "minggu lalu" are last Monday-to-Sunday week
-        edge, unit, which = m.groups()
-        back = 0 if which == "ini" else 1
-        if unit in ("pekan", "minggu"):
-            monday = ref - timedelta(days=ref.weekday() + 7 * back)
-            r = DateRange(monday, monday + timedelta(days=6), text, f"{unit} {which}")
-            if edge == "akhir":
-                r = DateRange(monday + timedelta(days=5), r.end, text, f"akhir {unit} {which}")
-            return r
-        if unit == "bulan":
-            y, mo = divmod(ref.year * 12 + ref.month - 1 - back, 12)
-            return _month(y, mo + 1, text, f"bulan {which}")
-        y = ref.year - back
-        lo, hi = {"awal": (1, 3), "akhir": (10, 12), None: (1, 12)}[edge]
-        return DateRange(date(y, lo, 1), _month(y, hi, "", "").end, text, f"{edge + ' ' if edge else ''}tahun {which}")
-    m = re.fullmatch(rf"({_WD})(?: (lalu|kemarin))?", t)
-    if m:  # "Rabu", "Selasa lalu": dateparser skips a week back on the article's own weekday
-        return _day(last_weekday(ref, WEEKDAYS[m.group(1)], strictly_before=bool(m.group(2))), text, "weekday")
-    m = re.fullmatch(rf"(\d+|{_NUM})\s*(hari|minggu|pekan|bulan|tahun) (?:yang )?(?:lalu|silam)", t)
-    if m:
-        n = int(m.group(1)) if m.group(1).isdigit() else NUMBERS[m.group(1)]
-        unit = m.group(2)
-        if unit == "hari":
-            return _day(ref - timedelta(days=n), text, "n days ago")
-        if unit in ("minggu", "pekan"):
-            return _day(ref - timedelta(weeks=n), text, "n weeks ago")
-        if unit == "bulan":
-            y, mo = divmod(ref.year * 12 + ref.month - 1 - n, 12)
-            return _month(y, mo + 1, text, "n months ago")
-        return DateRange(date(ref.year - n, 1, 1), date(ref.year - n, 12, 31), text, "n years ago")
+    for pattern, relative, handler in _RULES:
+        m = pattern.fullmatch(t)
+        if m:
+            return None if relative and ref is None else handler(m, text, ref)
     return None
 
 

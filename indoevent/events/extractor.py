@@ -27,7 +27,9 @@ from ..annotation.lsexport import document_to_results
 from ..document import Document, Relation, Span
 from ..model.predict import Prediction, Predictor, id_text_pairs
 from ..schema import TEXT_NAME
-from .frames import Frame, LearnedLinker, frames_from_relations, link_rules
+from .frames import Frame, frames_from_relations
+from .learned_linker import LearnedLinker
+from .linking import link_rules
 
 log = logging.getLogger("indoevent")
 

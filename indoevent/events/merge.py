@@ -2,7 +2,7 @@
 record, the way GDELT keeps a row per event and a row per mention.
 
 Input is the JSONL that ``indoevent extract`` writes (one article per line, its ``events`` as
-frame dicts), or the same records built from gold relations (:func:`gold_records`). Every
+frame dicts), or the same records built from gold relations (:func:`.mentions.gold_records`). Every
 mention is normalised first: actors and recipients to codes (:mod:`.actors`), its time argument
 to a day or range against the article's date (:mod:`.dates`), its place to a country.
 
@@ -27,80 +27,17 @@ join records why:
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..atomic import building, locked, replacing
-from ..document import Span
-from ..jsonl import JsonlError, read_jsonl, records
-from ..schema import EVENT_LABELS
-from .actors import Actor, AliasTable, ArticleActors, Place
-from .dates import DateRange, article_date, normalise_date
-from .extractor import Extraction  # the record format itself (no torch at import)
-from ..model.predict import Prediction
-from .frames import Frame, frames_from_relations
+from .actors import Actor, AliasTable
+from .dates import DateRange
+from .mentions import Article, Mention, mentions_of
 
 # Both sides of these take part alike ("Putin dan Kim bertemu" = "Kim bertemu Putin").
 SYMMETRIC = frozenset({"CONSULT", "COOPERATE", "AGREE"})
-
-
-class FramesError(ValueError):
-    """Records that cannot be merged; ``problems`` holds one line per bad record."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__(f"{len(problems)} problem(s); first: {problems[0]}")
-        self.problems = problems
-
-
-@dataclass
-class Article:
-    """One input record: its id, where it came from, its date, entities and frames."""
-
-    id: str
-    where: str  # path:line
-    date: DateRange
-    entities: list[Span]
-    events: list[Frame]
-    frames: list[dict]  # the events as the record gives them, for the mention records
-
-
-@dataclass
-class Mention:
-    """One frame, normalised."""
-
-    article: Article
-    index: int  # the frame's position in its record
-    type: str
-    trigger: Span
-    frame: dict
-    actors: tuple[Actor, ...]
-    recipients: tuple[Actor, ...]
-    places: tuple[Place, ...]
-    own_date: DateRange | None
-    date_notes: tuple[str, ...] = ()  # time arguments that could not be read
-
-    @property
-    def participants(self) -> frozenset[str]:
-        return frozenset(a.key for a in self.actors + self.recipients)
-
-    @property
-    def place_countries(self) -> frozenset[str]:
-        return frozenset(p.country for p in self.places if p.country)
-
-    @property
-    def date(self) -> DateRange:
-        """Its own date, else its article's."""
-        return self.own_date or self.article.date
-
-    @property
-    def order(self) -> tuple:
-        return self.article.id, self.trigger.start, self.index
 
 
 @dataclass(eq=False)  # an event is itself: compared by identity
@@ -132,120 +69,6 @@ class Event:
     @property
     def articles(self) -> list[str]:
         return sorted({m.article.id for m, _ in self.members})
-
-
-# --- reading ----------------------------------------------------------------------------------
-def _span(d, where: str) -> Span:
-    try:
-        return Span.from_dict(d)
-    except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
-
-
-def _frame(f, where: str) -> Frame:
-    try:
-        frame = Frame.from_dict(f)
-    except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
-    if frame.type not in EVENT_LABELS:
-        raise ValueError(f"{where}: type {frame.type!r} is not an event type of the schema ({', '.join(EVENT_LABELS)})")
-    return frame
-
-
-def read_index(path: str | Path) -> dict[str, str]:
-    """Article dates from a seeds-style index (a list of ``{id, published, date_text}``):
-    ``published`` when printed, else the date the text gives."""
-    try:
-        items = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise FramesError([f"{path}: cannot read the index: {e}"]) from e
-    if not isinstance(items, list):
-        raise FramesError([f"{path}: expected a list of {{id, published, date_text}}"])
-    return {str(i["id"]): i.get("published") or i.get("date_text") for i in items
-            if isinstance(i, dict) and "id" in i and (i.get("published") or i.get("date_text"))}
-
-
-def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None) -> list[Article]:
-    """The articles of frames files (JSONL as ``indoevent extract`` or ``indoevent frames``
-    write them), with their dates from the record's ``date`` (or ``meta.date``/``published``)
-    or else from ``dates`` (article id -> date). Raises :class:`FramesError` listing every bad
-    record (path:line and why) and every article without a usable date."""
-    articles: list[Article] = []
-    problems: list[str] = []
-    seen: dict[str, str] = {}
-    for path in map(Path, paths):
-        try:
-            f = path.open("rb")
-        except OSError as e:
-            problems.append(f"{path}: cannot read: {e.strerror}")
-            continue
-        with f:
-            if f.readline().removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
-                problems.append(f"{path}: a JSON list (a Label Studio export?), not a frames file: "
-                                f"run `indoevent frames {path} --out frames.jsonl` first")
-                continue
-            f.seek(0)
-            for where, rec in records(f, path, expected="a frames record (an object)"):
-                try:
-                    if isinstance(rec, JsonlError):
-                        raise rec
-                    art = _article(rec, where, dates or {})
-                except ValueError as e:
-                    problems.append(str(e))
-                    continue
-                if art.id in seen:
-                    problems.append(f"{where}: article {art.id!r} also at {seen[art.id]}")
-                    continue
-                seen[art.id] = where
-                articles.append(art)
-    if problems:
-        raise FramesError(problems)
-    return articles
-
-
-def _article(rec: dict, where: str, dates: dict[str, str]) -> Article:
-    if "predictions" in rec or "annotations" in rec:
-        raise ValueError(f"{where}: a Label Studio task, not a frames record: use `indoevent extract` "
-                         "(--format jsonl) or `indoevent frames` output")
-    if rec.get("id") in (None, "") or not isinstance(rec.get("events"), list):
-        raise ValueError(f"{where}: not a frames record: needs 'id' and an 'events' list "
-                         "(the output of `indoevent extract` or `indoevent frames`)")
-    aid = str(rec["id"])
-    events = [_frame(f, f"{where}: event {i}") for i, f in enumerate(rec["events"])]
-    entities = [_span(s, f"{where}: entity") for s in rec.get("entities") or []]
-    meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
-    raw = rec.get("date") or meta.get("date") or rec.get("published") or meta.get("published") or dates.get(aid)
-    if raw is None:
-        raise ValueError(f"{where}: article {aid!r} has no date: add a 'date' field (e.g. \"2025-09-03\") "
-                         "or pass --index with the articles' dates")
-    d = article_date(raw)
-    if d is None:
-        raise ValueError(f"{where}: article {aid!r}: cannot read its date {raw!r} (give an ISO date, e.g. 2025-09-03)")
-    return Article(aid, where, d, entities, events, rec["events"])
-
-
-def mentions_of(article: Article, table: AliasTable) -> list[Mention]:
-    """The article's frames, normalised: actors through the table and the article's coreference,
-    the first readable time argument against the article's date, places to countries."""
-    args_spans = [s for f in article.events for spans in f.arguments.values() for s in spans]
-    norm = ArticleActors(table, article.entities or args_spans)
-    out = []
-    for i, f in enumerate(article.events):
-        args = f.arguments
-        own, notes = None, []
-        for s in args.get("time", []):
-            d = normalise_date(s.text, article.date.start)
-            if d is None:
-                notes.append(f"cannot read time {s.text!r}")
-            elif own is None:
-                own = d
-            else:
-                notes.append(f"second time {s.text!r} ({d.iso}) not used")
-        out.append(Mention(article, i, f.type, f.trigger, article.frames[i],
-                           tuple(norm.actor(s) for s in args.get("actor", [])),
-                           tuple(norm.actor(s) for s in args.get("recipient", [])),
-                           tuple(norm.place(s) for s in args.get("place", [])), own, tuple(notes)))
-    return out
 
 
 # --- merging ----------------------------------------------------------------------------------
@@ -477,75 +300,3 @@ def merge(articles: Sequence[Article], table: AliasTable | None = None, window: 
     by_event = {ev.id: i for i, ev in enumerate(events)}
     rows.sort(key=lambda r: (r[1]["event"] is None, by_event.get(r[1]["event"], 0), r[0]))
     return MergeResult([event_record(ev) for ev in events], [r for _, r in rows])
-
-
-# --- writing ----------------------------------------------------------------------------------
-def _actor_cell(actors: list[dict]) -> str:
-    return "; ".join(f"{a['code'] or '?'} {a['name']}" for a in actors)
-
-
-MERGE_FILES = ("events.jsonl", "mentions.jsonl", "events.csv", "mentions.csv")
-
-
-def is_gold_frames(path: Path) -> bool:
-    """Whether ``path`` is a frames file of ``indoevent frames`` (every record says ``model_version: gold``)."""
-    try:
-        found = read_jsonl(path)
-    except JsonlError:
-        return False
-    return all(r.get("model_version") == "gold" for _, r in found)
-
-
-def write_merge(result: MergeResult, out: str | Path) -> list[Path]:
-    """events.jsonl, mentions.jsonl, events.csv and mentions.csv in ``out``, as one unit: the
-    folder is built beside and swapped into place under a lock (``.NAME.lock``), so a crash,
-    a full disk or a second merge never leaves the files of two runs side by side."""
-    out = Path(out)
-    with locked(out, "`indoevent merge`"), building(out) as tmp:
-        _write_merge_files(result, tmp)
-    return [out / name for name in MERGE_FILES]
-
-
-def _write_merge_files(result: MergeResult, out: Path) -> None:
-    def jsonl(name: str, rows: list[dict]) -> None:
-        with replacing(out / name, "w", encoding="utf-8", newline="\n") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-
-    def table(name: str, header: list[str], rows: Iterable[list]) -> None:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-        with replacing(out / name, "w", encoding="utf-8", newline="") as f:
-            f.write(buf.getvalue())
-
-    jsonl("events.jsonl", result.events)
-    jsonl("mentions.jsonl", result.mentions)
-    table("events.csv", ["event", "type", "date", "date_source", "actors", "recipients", "place", "place_country",
-                         "mentions", "sources", "articles"],
-          ([e["event"], e["type"], e["date"], e["date_source"], _actor_cell(e["actors"]), _actor_cell(e["recipients"]),
-            (e["place"] or {}).get("name", ""), (e["place"] or {}).get("country", ""), e["mentions"], e["sources"],
-            " ".join(e["articles"])] for e in result.events))
-    table("mentions.csv", ["event", "article", "type", "trigger", "start", "end", "date", "date_source", "actors",
-                           "recipients", "places", "reason"],
-          ([m["event"] or "", m["article"], m["type"], m["trigger"]["text"], m["trigger"]["start"], m["trigger"]["end"],
-            m["date"], m["date_source"], _actor_cell(m["actors"]), _actor_cell(m["recipients"]),
-            "; ".join(p["name"] for p in m["places"]), m["reason"]] for m in result.mentions))
-
-
-# --- frames from gold ---------------------------------------------------------------------------
-def gold_records(documents, dates: dict[str, str] | None = None, source: str = "gold") -> list[dict]:
-    """Frames from annotated relations, in the record format ``indoevent extract`` writes (one
-    dict per article: id, entities, triggers, events, score), plus the article's ``date`` when
-    ``dates`` has it, so merging can be checked on gold apart from any model."""
-    out = []
-    for doc in documents:
-        frames = frames_from_relations(doc.triggers, doc.entities, doc.relations)
-        rec = Extraction(Prediction(doc.text, doc.entities, doc.triggers, doc.doc_id), frames).to_dict()
-        rec.update({"source": f"{source}:{doc.task_id if doc.task_id is not None else doc.doc_id}",
-                    "model": "gold", "model_version": "gold"})
-        if dates and doc.doc_id in dates:
-            rec["date"] = dates[doc.doc_id]
-        out.append(rec)
-    return out

@@ -148,20 +148,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Check ``value`` (as YAML parsed it) against the annotation ``tp``; convert where lossless."""
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None:
-            if type(None) in args:
-                return None
-            raise ConfigError(f"{where}: must not be null")
-        errors = []
-        # Try the exact Python type first: 1 stays an int in `float | int | list`.
-        for arg in sorted((a for a in args if a is not type(None)),
-                          key=lambda a: 0 if isinstance(a, type) and type(value) is a else 1):
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        return _coerce_union(value, tp, where)
     if _is_dataclass_type(tp):
         if isinstance(value, tp):
             return value
@@ -178,6 +165,28 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return {_coerce(k, kt, f"{where} key"): _coerce(v, vt, f"{where}.{k}") for k, v in value.items()}
+    return _coerce_scalar(value, tp, where)
+
+
+def _coerce_union(value: Any, tp: Any, where: str) -> Any:
+    """The first member of the union ``tp`` that takes ``value``."""
+    args = typing.get_args(tp)
+    if value is None:
+        if type(None) in args:
+            return None
+        raise ConfigError(f"{where}: must not be null")
+    # Try the exact Python type first: 1 stays an int in `float | int | list`.
+    for arg in sorted((a for a in args if a is not type(None)),
+                      key=lambda a: 0 if isinstance(a, type) and type(value) is a else 1):
+        try:
+            return _coerce(value, arg, where)
+        except ConfigError:
+            pass
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _coerce_scalar(value: Any, tp: Any, where: str) -> Any:
+    """A bool, int, float or str; a number may come as a string (YAML 1.1 reads 5e-5 so)."""
     if tp is bool:
         if isinstance(value, bool):
             return value

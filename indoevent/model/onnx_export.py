@@ -60,9 +60,6 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
                 optimize: bool = True) -> Path:
     """Export ``run`` to ``out`` (default ``RUN/onnx``); returns the folder. ``quantize="int8"``
     also writes ``model.int8.onnx`` (dynamic int8 weights, fp32 activations)."""
-    import onnx
-    import torch
-
     if quantize not in (None, "int8"):
         raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
     run = Path(run)
@@ -72,60 +69,28 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
     tokenizer = read_tokenizer(run, read_config(run))
     # Eager attention: the SDPA graph is not recognised by the optimiser's attention fusion.
     model = read_weights(run, attn_implementation="eager").eval()
-    with_types = "token_type_ids" in tokenizer.model_input_names
-
-    enc = tokenizer(["Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.", "Xi hadir."],
-                    padding=True, return_tensors="pt")
-    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_types else [])
-    args = tuple(enc[n] if n in enc else torch.zeros_like(enc["input_ids"]) for n in names)
-    axes = {n: {0: "batch", 1: "sequence"} for n in names}
-    axes["logits"] = {0: "batch", 1: "sequence"}
+    names, args = _sample_inputs(tokenizer)
 
     with building(out) as tmp:
-        raw = tmp / "model.raw.onnx"
-        with torch.inference_mode(), warnings.catch_warnings():
-            # The tracer warns about Python control flow on shapes; _check below verifies the graph.
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, args, str(raw), input_names=names, output_names=["logits"],
-                              dynamic_axes=axes, opset_version=OPSET, dynamo=False, do_constant_folding=True)
-            reference = model(**dict(zip(names, args))).logits.numpy()
-        fp32 = tmp / "model.onnx"
-        fused = False
-        model_type = _FUSABLE.get(model.config.model_type)
-        if optimize and model_type:
-            from onnxruntime.transformers.optimizer import optimize_model
-
-            opt = optimize_model(str(raw), model_type=model_type, num_heads=model.config.num_attention_heads,
-                                 hidden_size=model.config.hidden_size, opt_level=1)
-            opt.save_model_to_file(str(fp32))
-            fused = "Attention" in {n.op_type for n in onnx.load(str(fp32), load_external_data=False).graph.node}
-            raw.unlink()
+        raw, fp32 = tmp / "model.raw.onnx", tmp / "model.onnx"
+        reference = _export_graph(model, names, args, raw)
+        if optimize and model.config.model_type in _FUSABLE:
+            fused = _fuse(raw, fp32, model.config)
         else:
+            fused = False
             raw.rename(fp32)
         feed = {n: a.numpy() for n, a in zip(names, args)}
         mask = feed["attention_mask"].astype(bool)
+        weights = weights_file(run)
         info = {"format": 1, "opset": OPSET, "inputs": names, "fused_attention": fused,
-                "weights": weights_file(run).name if weights_file(run) else None,
-                "weights_sha256": sha256(weights_file(run)) if weights_file(run) else None,
+                "weights": weights.name if weights else None,
+                "weights_sha256": sha256(weights) if weights else None,
                 "sources_sha256": sources(run),
                 "files": {"fp32": fp32.name}}
         info["max_abs_diff_fp32"] = _check(fp32, feed, reference, mask, tol=1e-3)
         if quantize == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
             q = tmp / "model.int8.onnx"
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # quantize_dynamic logs "consider pre-processing" on root
-            head = _output_matmul(onnx.load(str(fp32), load_external_data=False))
-            try:
-                # Per-channel scales, and the classifier left in fp32: it is tiny, and it is where
-                # the label is decided (measured: span agreement with fp32 98.9% -> 99.6%).
-                quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=True,
-                                 nodes_to_exclude=[head] if head else [],
-                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            finally:
-                root.setLevel(level)
+            head = _quantise_int8(fp32, q)
             info["int8"] = {"per_channel": True, "fp32_nodes": [head] if head else []}
             info["files"]["int8"] = q.name
             # int8 changes logits by design; record how much, and how many labels move.
@@ -133,6 +98,63 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
             info["label_agreement_int8_sample"] = _agreement(q, feed, reference, mask)
         (tmp / "export.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     return out
+
+
+def _sample_inputs(tokenizer) -> tuple[list[str], tuple]:
+    """The model's input names and a padded batch of two sentences to trace it with."""
+    import torch
+
+    enc = tokenizer(["Presiden Rusia Vladimir Putin bertemu Kim Jong Un di Beijing.", "Xi hadir."],
+                    padding=True, return_tensors="pt")
+    with_types = "token_type_ids" in tokenizer.model_input_names
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_types else [])
+    return names, tuple(enc[n] if n in enc else torch.zeros_like(enc["input_ids"]) for n in names)
+
+
+def _export_graph(model, names: list[str], args: tuple, path: Path) -> np.ndarray:
+    """Trace ``model`` to ONNX at ``path`` (batch and sequence dynamic); returns its logits on ``args``."""
+    import torch
+
+    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes["logits"] = {0: "batch", 1: "sequence"}
+    with torch.inference_mode(), warnings.catch_warnings():
+        # The tracer warns about Python control flow on shapes; _check verifies the graph.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, args, str(path), input_names=names, output_names=["logits"],
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False, do_constant_folding=True)
+        return model(**dict(zip(names, args))).logits.numpy()
+
+
+def _fuse(raw: Path, fp32: Path, config) -> bool:
+    """Fuse the raw graph into ``fp32`` (``raw`` removed); whether attention was fused."""
+    import onnx
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    opt = optimize_model(str(raw), model_type=_FUSABLE[config.model_type], num_heads=config.num_attention_heads,
+                         hidden_size=config.hidden_size, opt_level=1)
+    opt.save_model_to_file(str(fp32))
+    raw.unlink()
+    return "Attention" in {n.op_type for n in onnx.load(str(fp32), load_external_data=False).graph.node}
+
+
+def _quantise_int8(fp32: Path, q: Path) -> str | None:
+    """Dynamic int8 weights of ``fp32`` into ``q``, the classifier left in fp32; returns the classifier's node."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs "consider pre-processing" on root
+    head = _output_matmul(onnx.load(str(fp32), load_external_data=False))
+    try:
+        # Per-channel scales, and the classifier left in fp32: it is tiny, and it is where
+        # the label is decided (measured: span agreement with fp32 98.9% -> 99.6%).
+        quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=[head] if head else [],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
+    return head
 
 
 def _output_matmul(model) -> str | None:

@@ -217,8 +217,14 @@ def model_card(cfg: Any, metrics: dict, info: dict) -> str:
     if is_hub_id(base):
         front.append(f"base_model: {base}")
     front.append("---")
+    lines = front + _card_use(cfg, base) + _card_training(cfg, info) + _card_evaluation(metrics) + _CARD_LIMITS
+    return "\n".join(lines)
+
+
+def _card_use(cfg: Any, base: str) -> list[str]:
+    """The title, what the model tags, and how to run it."""
     d = cfg.data
-    lines = front + [
+    return [
         "",
         f"# {cfg.run_name}",
         "",
@@ -247,9 +253,13 @@ def model_card(cfg: Any, metrics: dict, info: dict) -> str:
         'tagger("Presiden Prabowo Subianto bertemu Xi Jinping di Beijing pada Rabu (3/9/2025).")',
         "```",
         "",
-        "## Training data",
-        "",
     ]
+
+
+def _card_training(cfg: Any, info: dict) -> list[str]:
+    """The data, the split and the recipe."""
+    d = cfg.data
+    lines = ["## Training data", ""]
     if d.export:
         lines.append(f"- gold Label Studio export `{d.export}` (schema v1)")
     for c in d.conll:
@@ -262,11 +272,16 @@ def model_card(cfg: Any, metrics: dict, info: dict) -> str:
                   f"{t.gradient_accumulation_steps} accumulation; up to {t.epochs:g} epochs with early stopping on dev "
                   f"{t.best_metric}. The resolved configuration is in `training_config.yaml`; commit, data hashes "
                   "and library versions in `run_info.json`.", ""]
-    lines += ["## Evaluation", "",
-              "Strict character-span scores: a predicted span counts only if its start, end and label equal a gold "
-              "span's. Articles are predicted from their raw text exactly as `indoevent extract` predicts them "
-              "(same words, windows and span cleaning), so a gold span that cuts a word counts as missed. "
-              "Entities and triggers are scored separately.", ""]
+    return lines
+
+
+def _card_evaluation(metrics: dict) -> list[str]:
+    """How it was scored, and the scores: cross-validation, test, dev."""
+    lines = ["## Evaluation", "",
+             "Strict character-span scores: a predicted span counts only if its start, end and label equal a gold "
+             "span's. Articles are predicted from their raw text exactly as `indoevent extract` predicts them "
+             "(same words, windows and span cleaning), so a gold span that cuts a word counts as missed. "
+             "Entities and triggers are scored separately.", ""]
     if "cv" in metrics:
         cv = metrics["cv"]
         lines += [f"Cross-validation, {len(cv['folds'])} folds by article (test on one part, early stopping on "
@@ -277,16 +292,18 @@ def model_card(cfg: Any, metrics: dict, info: dict) -> str:
         if metrics.get(split_name):
             note = " (used for early stopping: optimistic)" if split_name == "dev" else ""
             lines += [f"### {split_name}{note}", "", table(metrics[split_name]), ""]
-    lines += [
-        "## Limits",
-        "",
-        "- Trained on few articles: scores on a handful of test articles vary widely (see the standard "
-        "deviations); rare labels have little or no support. Evaluate on your own sample before relying on it.",
-        "- Domain: Indonesian online news (politics, diplomacy, conflict). Other registers (social media, "
-        "regional languages, transcripts) are untested.",
-        "- Spans only: event arguments (actor, recipient, place, time) are linked by `indoevent extract`, "
-        "not by this model. Triggers follow PLOVER as defined in the project's annotation schema v1.",
-        "- Outputs are machine annotations of news text about people: review before publishing them.",
-        "",
-    ]
-    return "\n".join(lines)
+    return lines
+
+
+_CARD_LIMITS = [
+    "## Limits",
+    "",
+    "- Trained on few articles: scores on a handful of test articles vary widely (see the standard "
+    "deviations); rare labels have little or no support. Evaluate on your own sample before relying on it.",
+    "- Domain: Indonesian online news (politics, diplomacy, conflict). Other registers (social media, "
+    "regional languages, transcripts) are untested.",
+    "- Spans only: event arguments (actor, recipient, place, time) are linked by `indoevent extract`, "
+    "not by this model. Triggers follow PLOVER as defined in the project's annotation schema v1.",
+    "- Outputs are machine annotations of news text about people: review before publishing them.",
+    "",
+]

@@ -21,19 +21,14 @@ $LABEL_STUDIO_API_KEY, never from the command line), trains in a background thre
 the new and the served model on the new run's dev articles, and swaps only if the new one is
 better. A swap is recorded in the work folder (``served.json``), so a restart with the same
 ``--model`` and work folder serves the swapped run. Everything is logged on the
-``indoevent.serve`` logger. FastAPI and uvicorn are imported by :func:`create_app` and
-:func:`serve` only.
+``indoevent.serve`` logger. The web app and the server around this class are in :mod:`.webapp`.
 """
 
-# No ``from __future__ import annotations`` here: FastAPI reads the route functions' annotations
-# (``request: Request``, imported inside create_app) at run time, and strings it cannot resolve
-# would turn ``request`` into a required query parameter (422 on every call).
-import base64
-import hmac
+from __future__ import annotations
+
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -44,7 +39,7 @@ from typing import Any, Callable
 from ..annotation.lsexport import read_export
 from ..events.extractor import Extractor
 from ..model.metrics import score_articles
-from .client import TOKEN_ENV, URL_ENV, connect
+from .connection import TOKEN_ENV, URL_ENV, connect
 from .compare import all_f1, dev_ids
 from .retrain import dev_f1, retrain
 from .tasks import check_labeling_config, predict_tasks
@@ -60,9 +55,7 @@ KNOWN_ACTIONS = ANNOTATION_EVENTS + ("START_TRAINING", "TASKS_CREATED", "TASKS_D
 SECRET_ENV = "INDOEVENT_WEBHOOK_SECRET"
 SECRET_PREFIX = "/secret/"
 STATE_FILE = "served.json"
-# A request body above this is refused (413): a 1M-character text once made a 19 MB answer and
-# left the server at 754 MB. A Label Studio batch of news articles stays far below it.
-MAX_BODY = 4_000_000
+
 
 
 def secret_url(url: str, secret: str) -> str:
@@ -304,138 +297,6 @@ def _progress_callback(training: Training) -> Any:
                 log.info("retrain: step %d of %d", training.step, training.steps)
 
     return Progress()
-
-
-# --- the web app ------------------------------------------------------------------------------
-class BodyTooLarge(Exception):
-    """A request body over the limit (answered 413)."""
-
-
-def _guard(app: Any, secret: str | None, max_body: int) -> Any:
-    """ASGI wrapper: strips ``/secret/<secret>`` from the path (noting that it came with it) and
-    stops reading a body past ``max_body`` bytes, before any of it is parsed."""
-    prefix = SECRET_PREFIX.encode()
-
-    async def guarded(scope, receive, send):
-        if scope["type"] != "http":
-            return await app(scope, receive, send)
-        ok = False
-        path = scope["path"]
-        if secret and path.startswith(SECRET_PREFIX):
-            given, _, rest = path[len(SECRET_PREFIX):].partition("/")
-            ok = hmac.compare_digest(given.encode(), secret.encode())
-            if ok:
-                raw = scope.get("raw_path") or path.encode()
-                scope = {**scope, "path": "/" + rest, "raw_path": b"/" + raw[len(prefix):].partition(b"/")[2]}
-        scope = {**scope, "indoevent.secret_ok": ok}
-        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if length.isdigit() and int(length) > max_body:
-            return await _send_json(send, 413, {"status": "error", "error": f"request over {max_body} bytes"})
-        seen = 0
-
-        async def counted():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > max_body:  # chunked bodies have no length to check up front
-                raise BodyTooLarge(f"request over {max_body} bytes")
-            return message
-
-        return await app(scope, counted, send)
-
-    return guarded
-
-
-async def _send_json(send, status: int, body: dict) -> None:
-    data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
-    await send({"type": "http.response.body", "body": data})
-
-
-def create_app(backend: Backend, basic_auth: tuple[str, str] | None = None, max_body: int = MAX_BODY) -> Any:
-    """The app of a backend. With ``basic_auth`` every route but /webhook asks for it (Label
-    Studio's webhooks carry no credentials: the secret in the URL guards /webhook instead)."""
-    from fastapi import FastAPI, Request
-    from fastapi.concurrency import run_in_threadpool
-    from fastapi.responses import JSONResponse
-
-    app = FastAPI(title="indoevent ML backend", version=backend.model_version)
-
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(request: Request, exc: BodyTooLarge):
-        return JSONResponse({"status": "error", "error": str(exc)}, status_code=413)
-
-    if basic_auth is not None:
-        want = "Basic " + base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
-
-        @app.middleware("http")
-        async def check_auth(request: Request, call_next):
-            if request.url.path != "/webhook" and not hmac.compare_digest(request.headers.get("authorization", ""),
-                                                                            want):
-                return JSONResponse({"status": "error", "error": "basic auth required"}, status_code=401,
-                                    headers={"WWW-Authenticate": 'Basic realm="indoevent"'})
-            return await call_next(request)
-
-    async def body(request: Request) -> dict:
-        try:
-            data = await request.json()
-        except ValueError:
-            data = None
-        return data if isinstance(data, dict) else {}
-
-    def secret_ok(request: Request) -> bool:
-        return bool(request.scope.get("indoevent.secret_ok"))
-
-    @app.get("/")
-    @app.get("/health")
-    async def health():
-        return backend.health()
-
-    @app.post("/setup")
-    async def setup(request: Request):
-        refused = backend.setup(await body(request), secret_ok(request))
-        if refused:
-            return JSONResponse({"status": "error", "error": refused}, status_code=400)
-        return {"model_version": backend.model_version}
-
-    @app.post("/predict")
-    async def predict(request: Request):
-        data = await body(request)
-        tasks = data.get("tasks")
-        if not isinstance(tasks, list):
-            return JSONResponse({"status": "error", "error": "expected {\"tasks\": [...]}"}, status_code=400)
-        results = await run_in_threadpool(backend.predict, tasks)
-        return {"results": results, "model_version": backend.model_version}
-
-    @app.post("/webhook")
-    async def webhook(request: Request):
-        status, answer = backend.webhook(await body(request), secret_ok(request))
-        return JSONResponse(answer, status_code=status)
-
-    return _guard(app, backend.secret, max_body)
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (OSError if the port is taken), so that the caller can say so
-    in one line before anything claims to listen."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def serve(backend: Backend, sock: socket.socket, basic_auth: tuple[str, str] | None = None,
-          log_level: str = "warning") -> None:
-    """Run the backend under uvicorn on a bound socket until interrupted."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(create_app(backend, basic_auth), log_level=log_level))
-    server.run(sockets=[sock])
 
 
 def environment_problem() -> str | None:

@@ -23,8 +23,8 @@ from ..annotation.labelconfig import check_config
 from ..events.batch import InputError, Source, read_inputs
 from ..events.extractor import Extraction, Extractor
 from ..schema import TEXT_NAME
-from .client import (InvalidExport, Studio, StudioError, check_tasks, existing_keys, import_request, open_project,
-                     task_key)
+from .connection import InvalidExport, Studio, StudioError
+from .client import check_tasks, existing_keys, import_request, open_project, task_key
 from .compare import DevComparison, compare_on_dev_tasks, dev_ids, version_in_use
 
 UNCERTAINTY = "Uncertainty sampling"

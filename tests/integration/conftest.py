@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.studio.client import Studio, connect
+from indoevent.studio.connection import Studio, connect
 
 _spec = importlib.util.spec_from_file_location("start_label_studio", Path(__file__).with_name("start_label_studio.py"))
 launcher = importlib.util.module_from_spec(_spec)

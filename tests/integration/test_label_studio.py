@@ -16,7 +16,8 @@ from indoevent.model.predict import Prediction
 from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.lsexport import read_export
 from indoevent.document import Span
-from indoevent.studio.client import InvalidExport, StudioError, check_tasks, find_project, pull, push, status
+from indoevent.studio.connection import InvalidExport, StudioError
+from indoevent.studio.client import check_tasks, find_project, pull, push, status
 
 pytestmark = pytest.mark.labelstudio
 
