@@ -380,7 +380,7 @@ def test_real_configs_build_their_model(name, base_class, model_class, standins)
     f = encode_articles(tokenizer, [article], cfg.data.max_length, cfg.data.overlap)
     assert len(f.rows) > 1 and all(len(r["input_ids"]) <= 512 for r in f.rows)
     assert f.rows[0]["input_ids"][0] == tokenizer.cls_token_id
-    batch = Collator(tokenizer.pad_token_id)(f.rows[:2])
+    batch = Collator(tokenizer.pad_token_id)([f[0], f[1]])
     with torch.no_grad():
         out = model(**batch)
     assert out.logits.shape[-1] == 43 and out.loss is not None
