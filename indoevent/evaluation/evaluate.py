@@ -24,7 +24,7 @@ from ..annotation.lsexport import read_export
 from ..document import Document, Relation, Span
 from ..events.extractor import Extraction, Extractor
 from ..model.metrics import score_spans
-from ..text.iob import TaggedWords, tags_to_word_spans
+from ..text.iob import tags_to_word_spans
 from ..atomic import building, folder_of
 from .analysis import analyse
 from .html import render_report
