@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..annotation.conll import ConllError, read_conll
-from ..annotation.convert import ConversionError, convert_export
+from ..annotation.convert import ConversionError, articles_dataset, convert_export
 from ..annotation.lsexport import ExportError
 from ..text.iob import TaggedWords
 from ..schema import bio_tags
@@ -169,8 +169,6 @@ def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length:
                     tags: Sequence[str] | None = None) -> Features:
     """Cut articles into windows exactly as inference does and label the first sub-words: the
     articles as a ``Dataset`` of ``indoevent convert``'s features, through :func:`encode_dataset`."""
-    from ..annotation.convert import articles_dataset
-
     unknown = sorted({t for a in articles for t in a.tags} - set(bio_tags()))
     if unknown:
         doc = next(a.doc_id for a in articles if unknown[0] in a.tags)
