@@ -216,8 +216,8 @@ def _code_version() -> list:
     import tokenizers
     import transformers
 
-    return [Path(__file__).read_bytes(), Path(encode_windows.__code__.co_filename).read_bytes(), tokenizers.__version__,
-            transformers.__version__]
+    return [Path(__file__).read_bytes(), Path(encode_windows.__code__.co_filename).read_bytes(),
+            tokenizers.__version__, transformers.__version__]
 
 
 def _cache_file(fingerprint: str) -> str | None:
