@@ -7,8 +7,9 @@ windows inference uses (:func:`indoevent.model.windows.encode_windows`) with ``D
 labelling each word's first sub-word, -100 elsewhere. A word seen in two overlapping windows carries
 its label in both. The windows live in Arrow tables, not Python lists, and are cached by
 fingerprint (the articles, the tokenizer, the window sizes): a rerun on the same data reads them back,
-and a corpus larger than memory flows through. Nothing is truncated silently: words the tokenizer turns into no sub-word, and words
-longer than a window, are counted in the report (and named when they carry a label).
+and a corpus larger than memory flows through. Nothing is truncated silently: words the tokenizer
+turns into no sub-word, and words longer than a window, are counted in the report (and named when
+they carry a label).
 No torch, transformers or datasets import at module level: the tokenizer is passed in.
 """
 
@@ -197,7 +198,8 @@ def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int,
         out["n_windows"].append(len(ws))
         out["n_words"].append(len(tokens))
         out["n_subwords"].append(sum(len(w.input_ids) for w in ws))
-        out["no_subword"].append([{"word": k, "text": tokens[k], "tag": tags[k]} for k, ok in enumerate(seen) if not ok])
+        out["no_subword"].append([{"word": k, "text": tokens[k], "tag": tags[k]}
+                                  for k, ok in enumerate(seen) if not ok])
         out["too_long"].append(sum(1 for w in ws if w.last_word - w.first_word == 1
                                    and len(w.input_ids) - len(specials[0]) - len(specials[1]) >= budget))
     return out
