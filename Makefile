@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   set up, then run the main job on the seed data
-#   make test   set up (Label Studio included), then run the whole test suite
+#   make test   set up (Label Studio included), then run the whole test suite (make test-fast: the fast lane)
 PYTHON ?= python3
 VENV   := .venv
 LSVENV := .venv-ls
@@ -42,10 +42,11 @@ test: setup label-studio
 	$(BIN)/lint-imports
 	LABEL_STUDIO_BIN=$(CURDIR)/$(LSVENV)/bin/label-studio $(BIN)/python -m pytest -q -rs
 
-# Without the Label Studio server (its tests are skipped with a reason, except under CI).
+# The fast lane (under 2 minutes on 2 cores): no test marked slow (training, ONNX export, Ray,
+# notebooks, a browser) and no Label Studio server.
 test-fast: setup
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -rs -m "not labelstudio"
+	$(BIN)/python -m pytest -q -rs -m "not slow and not labelstudio"
 
 clean:
 	rm -rf data results models/tiny models/_base .pytest_cache

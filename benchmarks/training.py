@@ -87,14 +87,14 @@ def main() -> int:
     model, tokenizer = load_model(cfg.model, cfg.data.max_length)
     articles = convert_export(ROOT / "annotations" / "seeds.json")[0]
     features = encode_articles(tokenizer, articles, cfg.data.max_length, cfg.data.overlap)
-    while len(features.rows) < total * args.batch_size:  # enough windows for every step of one epoch
-        features.rows += features.rows
-        features.index += features.index
+    rows = [features[i] for i in range(len(features))]
+    while len(rows) < total * args.batch_size:  # enough windows for every step of one epoch
+        rows += rows
 
     # --- baseline: a bare PyTorch loop over the same batches, one step after each Trainer step, so
     # that both see the same machine load (the comparison stays fair on a shared machine) ---------
     collate = Collator(tokenizer.pad_token_id, 8 if resolve_precision(args.precision) != "fp32" else None)
-    batches = [features.rows[i:i + args.batch_size] for i in range(0, total * args.batch_size, args.batch_size)]
+    batches = [rows[i:i + args.batch_size] for i in range(0, total * args.batch_size, args.batch_size)]
     set_seed(0)
     bare_model, _ = load_model(cfg.model, cfg.data.max_length)
     times: dict[str, list[float]] = {"step": [], "fwd_bwd": [], "optimizer": [], "bare": []}
@@ -150,7 +150,7 @@ def main() -> int:
             bare_step(state.global_step - 1)
             self.last = time.perf_counter()  # the bare step is not part of the next Trainer step
 
-    trainer, precision = make_trainer(cfg, model, tokenizer, features, None, scratch / "ckpt", [Clock()])
+    trainer, precision = make_trainer(cfg, model, tokenizer, rows, None, scratch / "ckpt", [Clock()])
     trainer.args.save_strategy = "no"
     bare_state.update(precision=precision, device=trainer.args.device)
     step_fn, clip_fn = trainer.training_step, trainer._clip_grad_norm

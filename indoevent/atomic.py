@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import hashlib
 import os
 import re
@@ -12,9 +11,11 @@ import shutil
 import sys
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
+
+from filelock import FileLock, Timeout
 
 
 class OutputExistsError(FileExistsError):
@@ -58,24 +59,53 @@ def folder_of(names: Iterable[str]) -> Callable[[Path], bool]:
     return lambda p: p.is_dir() and {c.name for c in p.iterdir()} <= allowed
 
 
+def lock_beside(path: str | Path) -> Path:
+    """The lock file of ``path``: ``.NAME.lock`` beside it.
+
+    >>> lock_beside(Path("results/seeds.jsonl")).as_posix()
+    'results/.seeds.jsonl.lock'
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
+def try_lock(lock: str | Path) -> FileLock | None:
+    """Take the lock file ``lock`` without waiting, or None when another process holds it.
+
+    filelock's native lock (``flock`` on Unix, ``LockFileEx`` on Windows): the system drops it
+    when the holder dies, so a crash never leaves a stale lock. Two locks on one file in one
+    process also exclude each other."""
+    Path(lock).parent.mkdir(parents=True, exist_ok=True)
+    held = FileLock(lock, timeout=0, thread_local=False)
+    try:
+        held.acquire()
+    except Timeout:
+        return None
+    return held
+
+
+def unlock(held: FileLock) -> None:
+    """Release a lock of :func:`try_lock` and remove its file. On Unix the file goes while still
+    locked, so no one locks a file about to go (one that opened it just before sees it gone and
+    does not take it); Windows cannot remove an open file, and filelock removes it on release."""
+    with suppress(OSError):
+        Path(held.lock_file).unlink(missing_ok=True)
+    held.release()
+
+
 @contextmanager
 def locked(path: str | Path, what: str) -> Iterator[None]:
-    """Hold ``path``'s lock file (``.NAME.lock`` beside it) for the block; a second writer fails at
-    once with an :class:`OutputExistsError`. The lock file goes when the block ends (the kernel
-    drops the lock itself if the process dies)."""
-    path = Path(path)
-    lock = path.with_name(f".{path.name}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a+") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputExistsError(f"{path}: another {what} is writing it; wait for it to finish, or "
-                                    f"choose another --out") from None
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
+    """Hold ``path``'s lock file (``.NAME.lock`` beside it, :func:`try_lock`) for the block; a
+    second writer fails at once with an :class:`OutputExistsError`. The lock file goes when the
+    block ends (the system drops the lock itself if the process dies)."""
+    held = try_lock(lock_beside(path))
+    if held is None:
+        raise OutputExistsError(f"{path}: another {what} is writing it; wait for it to finish, or "
+                                f"choose another --out")
+    try:
+        yield
+    finally:
+        unlock(held)
 
 
 @contextmanager

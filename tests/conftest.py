@@ -38,6 +38,16 @@ def make_export(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny model trained on the seeds as ``scaffold.tiny_config`` says (seconds): the trained run
+    that the training, extraction and evaluation tests read. Tests that change a run copy it."""
+    from indoevent.model.train import train
+    from scaffold import tiny_config
+
+    return train(tiny_config(), tmp_path_factory.mktemp("runs") / "tiny")
+
+
+@pytest.fixture(scope="session")
 def eval_run(tmp_path_factory) -> Path:
     """The tiny model trained on four seed articles, the fifth held out as test (as `make demo`):
     a real run whose errors are a mix of every kind. Shared by the evaluation, report and notebook tests."""
@@ -49,6 +59,23 @@ def eval_run(tmp_path_factory) -> Path:
         "data.export": str(ROOT / "annotations" / "seeds.json"), "data.dev": 0,
         "data.test": ["004_81279350a79d8947"], "train.epochs": 15})
     return train(cfg, tmp_path_factory.mktemp("eval") / "tiny-4")
+
+
+@pytest.fixture(scope="session")
+def base(tmp_path_factory) -> Path:
+    """The tiny BERT base built afresh from the seeds (seconds): what wired and untrained heads sit on."""
+    from indoevent.model.tiny import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "base", ROOT / "seeds")
+
+
+@pytest.fixture(scope="session")
+def wired_run(base, tmp_path_factory) -> Path:
+    """A run whose head tags the sub-words of ``scaffold.WIRE``, whatever the context: exact spans
+    known in advance. Shared: tests that change a run copy it first."""
+    from scaffold import WIRE, init_run
+
+    return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
 
 
 @pytest.fixture(scope="session")

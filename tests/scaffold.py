@@ -1,4 +1,5 @@
-"""Test scaffolding: run folders with an untrained or hard-wired head, built offline.
+"""Test scaffolding: run folders with an untrained or hard-wired head, built offline, and the
+helpers only tests use (per-word window merging, scoring a run on word-level articles).
 
 Used by the tests and the speed benchmarks before a trained run exists; not part of the package.
 """
@@ -6,10 +7,28 @@ Used by the tests and the speed benchmarks before a trained run exists; not part
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from indoevent.model.runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP
+from indoevent.model.windows import Window, best_window
 from indoevent.schema import bio_tags
+from indoevent.text.iob import TaggedWords
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The sub-words the wired head tags (see :func:`wire_head`), as most tests use it.
+WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
+        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
+
+
+def tiny_config(**overrides):
+    """tiny.yaml with absolute paths (tests run from any directory) and a few epochs."""
+    from indoevent.model.config import load_config
+
+    base = {"model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"),
+            "model.tiny_corpus": str(ROOT / "seeds"), "data.export": str(ROOT / "annotations" / "seeds.json"),
+            "train.epochs": 3, "train.logging_steps": 2}
+    return load_config(ROOT / "training" / "configs" / "tiny.yaml", {**base, **overrides})
 
 
 def init_run(base: str | Path, out: str | Path, max_length: int = DEFAULT_MAX_LENGTH,
@@ -82,3 +101,38 @@ def wire_head(model: Any, tokenizer: Any, wire: dict[str, str]) -> None:
                 words[tid, d] = 1.0  # after LayerNorm this dimension stands out (about +11)
             head.weight[label2id[tag], d] = 2.0
         # Other words have that dimension at about 0 after LayerNorm: O wins by 10.
+
+
+def merge_windows(windows: Sequence[Window], window_scores: Sequence[Any], n_words: int,
+                  num_labels: int) -> tuple[Any, Any]:
+    """Per-word scores from overlapping windows: each word takes the scores at its first
+    sub-word in the window where it is furthest from an edge (see :func:`best_window`). The
+    reference the prediction path (``model/predict.py``, vectorised) is checked against.
+
+    ``window_scores[k]`` is an array ``(len(windows[k].input_ids), num_labels)`` (logits or
+    probabilities). Returns ``(scores, covered)``: a float array ``(n_words, num_labels)``
+    and a bool array saying which words got scores (a word the tokenizer turned into no
+    sub-word gets none, and should be tagged ``O``).
+    """
+    import numpy as np
+
+    best = best_window(windows, n_words)
+    scores = np.zeros((n_words, num_labels), dtype=np.float32)
+    covered = np.zeros(n_words, dtype=bool)
+    for k, w in enumerate(windows):
+        arr = np.asarray(window_scores[k])
+        for pos, word in w.first_subword_positions():
+            if best[word] == k:
+                scores[word] = arr[pos]
+                covered[word] = True
+    return scores, covered
+
+
+def evaluate_model(model_dir: str | Path, articles: Sequence[TaggedWords], batch_size: int = 32) -> tuple[dict, list]:
+    """Strict character-span scores of a run on word-level articles (``TaggedWords.spans``), through
+    the one prediction path, and the predictions per article: the headline of ``evaluate``
+    without the analysis, as training scores its dev articles."""
+    from indoevent.model.metrics import score_articles
+    from indoevent.model.predict import Predictor
+
+    return score_articles(Predictor.from_pretrained(model_dir, batch_size=batch_size).predict_many, articles)

@@ -36,6 +36,7 @@ def broken(untrained_run, tmp_path):
     return Path(shutil.copytree(untrained_run, tmp_path / "broken"))
 
 
+@pytest.mark.slow
 def test_a_cut_short_weights_file_is_one_line_in_every_command(broken, tmp_path, capsys, monkeypatch):
     weights = broken / "model.safetensors"
     with open(weights, "r+b") as f:
@@ -62,6 +63,7 @@ def test_evaluate_on_a_run_without_its_tokenizer_or_with_a_broken_config(broken,
     assert f"{broken / 'config.json'}: not a model config" in one_error(argv, capsys)
 
 
+@pytest.mark.slow
 def test_export_onnx_on_a_run_without_its_tokenizer(broken, capsys):
     """Else the export answers with a 5-token vocabulary: every word [UNK], no error."""
     for name in ("tokenizer.json", "tokenizer_config.json"):
@@ -70,6 +72,7 @@ def test_export_onnx_on_a_run_without_its_tokenizer(broken, capsys):
     assert not (broken / "onnx").exists()
 
 
+@pytest.mark.slow
 def test_export_onnx_on_a_full_disk_names_its_output_folder(untrained_run, tmp_path, capsys, monkeypatch):
     out = tmp_path / "exported"
     real = os.replace

@@ -210,3 +210,69 @@ def test_gold_spans_are_the_documents_spans(make_export, tmp_path):
     (sent,) = corpus.extra["dev"]
     assert [(s.start, s.end, s.label, sent.text[s.start:s.end]) for s in sent.spans] == [
         (0, 11, "PER", "Joko Widodo"), (15, 22, "GPE", "Jakarta")]
+
+
+# --- the windows through datasets ----------------------------------------------------------------
+# sha256 of the rows the Trainer got for tiny.yaml on the seeds (4 training articles, 1 dev), computed
+# with the list-based encoder of d3255ca, before the windows went through `Dataset.map`.
+ROWS_BEFORE = {"train": (37, "b59187c9c4b085340a78ab1770ec19ede0f7ddefc88af0a247f69e364c552326"),
+               "dev": (9, "f736fe05f1dcde077e28ac6e1535e52dcf18b1efd6ef495562537fe24122413e")}
+
+
+def test_the_trainer_gets_the_rows_it_got_before_datasets(monkeypatch, tmp_path):
+    import hashlib
+    import json
+
+    from indoevent.model import train as training
+    from scaffold import tiny_config
+
+    got = {}
+
+    class Enough(Exception):
+        pass
+
+    def capture(cfg, model, tokenizer, train_f, dev_f, *args, **kwargs):
+        for name, f in (("train", train_f), ("dev", dev_f)):
+            rows = [dict(f[i]) for i in range(len(f))]
+            got[name] = (len(rows), hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest())
+        raise Enough
+
+    monkeypatch.setattr(training, "make_trainer", capture)
+    with pytest.raises(Enough):
+        training.train(tiny_config(), tmp_path / "run")
+    assert got == ROWS_BEFORE
+
+
+def test_windows_are_computed_once_and_cached_by_fingerprint(tokenizer, seeds, monkeypatch, tmp_path):
+    import datasets
+
+    from indoevent.model import data
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path))
+    arts = list(seeds.values())[:2]
+    calls = []
+    real = data._article_windows
+    monkeypatch.setattr(data, "_article_windows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = encode_articles(tokenizer, arts, max_length=64, overlap=8)
+    assert calls and first.rows.cache_files  # in Arrow files, not in a Python list
+    calls.clear()
+    again = encode_articles(tokenizer, arts, max_length=64, overlap=8)
+    assert not calls and again.rows.cache_files == first.rows.cache_files  # read back
+    assert [again[i] for i in range(len(again))] == [first[i] for i in range(len(first))]
+    other = encode_articles(tokenizer, arts, max_length=48, overlap=8)  # other windows, another fingerprint
+    assert calls and other.rows.cache_files != first.rows.cache_files
+
+
+def test_a_dataset_read_from_disk_is_windowed_as_its_articles(tokenizer, seeds, tmp_path):
+    """The DatasetDict `indoevent convert` writes windows to the same rows as the articles it came from."""
+    from datasets import load_from_disk
+
+    from indoevent.annotation.convert import to_dataset_dict
+    from indoevent.model.data import encode_dataset
+
+    arts = list(seeds.values())[:2]
+    to_dataset_dict(arts).save_to_disk(str(tmp_path / "dataset"))
+    on_disk = encode_dataset(tokenizer, load_from_disk(str(tmp_path / "dataset"))["train"], 64, 8)
+    in_memory = encode_articles(tokenizer, arts, 64, 8)
+    assert [on_disk[i] for i in range(len(on_disk))] == [in_memory[i] for i in range(len(in_memory))]
+    assert on_disk.report == in_memory.report and on_disk.index == in_memory.index

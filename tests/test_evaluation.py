@@ -27,6 +27,7 @@ def report(eval_run):
     return evaluate(eval_run, [SEED_EXPORT])
 
 
+@pytest.mark.slow
 def test_scores_equal_an_independent_count_over_extract_output(eval_run, tmp_path, capsys):
     """The issue's check: `indoevent evaluate` against exact character-span matches counted by hand
     between `indoevent extract` JSONL and the gold export."""
@@ -53,6 +54,7 @@ def test_scores_equal_an_independent_count_over_extract_output(eval_run, tmp_pat
     assert 0 < m["spans"]["all"]["micro"]["f1"] < 1  # a real mix of hits and errors, or the check means little
 
 
+@pytest.mark.slow
 def test_gold_span_that_cuts_a_word_is_missed(eval_run):
     text = "Presiden Vladimir Putin bertemu Kim Jong Un di Amerikaku pada Rabu (3/9/2025)."
     a = text.index("Amerika")
@@ -79,6 +81,7 @@ def test_error_classes():
                    ("label", None, "Kim"), ("missed", None, "Moskow"), ("spurious", None, "kemarin")]
 
 
+@pytest.mark.slow
 def test_nervaluate_counts_add_up_over_articles(report):
     golds = [r.doc.spans for r in report.articles]
     preds = [r.extraction.spans for r in report.articles]
@@ -107,6 +110,7 @@ def test_bootstrap_is_seeded_and_honest():
     assert one["precision"] == [0.6, 0.6]  # one article: every resample is that article
 
 
+@pytest.mark.slow
 def test_report_metrics(report):
     m = report.metrics
     assert m["bootstrap"]["resamples"] == 1000 and m["bootstrap"]["wide"] and "wide" in m["bootstrap"]["note"]
@@ -122,6 +126,7 @@ def test_report_metrics(report):
     assert n_err == sum(m["errors"]["all"]["by_kind"].values())
 
 
+@pytest.mark.slow
 def test_arguments_on_gold_triggers_and_entities_are_the_linkers_scores(report):
     docs = [r.doc for r in report.articles]
     expected = evaluate_linker(docs, link_rules)["classification"]
@@ -130,6 +135,7 @@ def test_arguments_on_gold_triggers_and_entities_are_the_linkers_scores(report):
         (expected["precision"], expected["recall"], expected["f1"]), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_report_html_is_self_contained(report, tmp_path):
     out = report.write(tmp_path / "r")
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -140,6 +146,7 @@ def test_report_html_is_self_contained(report, tmp_path):
     assert html.count('<details class="article"') == len(m["articles"])
 
 
+@pytest.mark.slow
 def test_cli_evaluate_old_flags_and_errors(eval_run, tmp_path, capsys):
     assert main(["evaluate", str(eval_run), "--export", str(SEED_EXPORT), "--articles", "nope"]) == 1
     assert "unknown article id" in capsys.readouterr().err
@@ -151,6 +158,7 @@ def test_cli_evaluate_old_flags_and_errors(eval_run, tmp_path, capsys):
     assert "were in this model's training data" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_compare_evaluations_runs_and_cv_folders(report, eval_run, tmp_path, capsys):
     ev = report.write(tmp_path / "ev")
     # A cross-validation folder as `train --cv` writes it: metrics.json with "cv", pooled predictions per article.

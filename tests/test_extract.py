@@ -21,29 +21,23 @@ torch = pytest.importorskip("torch", reason="the extractor needs torch")
 from indoevent.text.iob import spans_to_tags  # noqa: E402
 from indoevent.events.extractor import Extraction, Extractor  # noqa: E402
 from indoevent.model.runtime import TorchForward  # noqa: E402
-from scaffold import init_run  # noqa: E402
+from scaffold import WIRE as SHARED_WIRE, init_run, merge_windows  # noqa: E402
 from indoevent.schema import bio_tags  # noqa: E402
 from indoevent.annotation.lsexport import read_export  # noqa: E402
-from indoevent.model.tiny import build_tiny_bert  # noqa: E402
 from indoevent.text.tokenize import tokenize  # noqa: E402
-from indoevent.model.windows import encode_windows, merge_windows  # noqa: E402
+from indoevent.model.windows import encode_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 # Each of these sub-words always gets its tag; every other sub-word gets O.
-WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE", "rusia": "B-GPE",
-        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
+WIRE = {**SHARED_WIRE, "rusia": "B-GPE"}  # ODD's Rusia too
 ODD = ("“Putin” 😀 bertemu Kim Jong Un di Beijing pada Rabu.\r\n"
        "👩🏽‍💻 Rusia\u00a0menolak…\tPutin!\r\n\r\n«Beijing» — ‘Kim’ bertemu👍🏽Putin.")
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "base", ROOT / "seeds")
-
-
-@pytest.fixture(scope="module")
 def wired_run(base, tmp_path_factory) -> Path:
+    """The shared wired run's head, with Rusia tagged too."""
     return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
 
 
@@ -179,6 +173,7 @@ def test_long_article_nothing_truncated(base, tmp_path):
     assert art.entities[-1].text == "Putin" and art.entities[-1].end == len(text) - 1
 
 
+@pytest.mark.slow
 def test_half_a_million_characters_in_bounded_memory(base, tmp_path):
     """A 500,000-character article: every word gets a prediction (the very last too), and the
     model never sees more than one batch of windows at a time."""
@@ -356,17 +351,11 @@ def test_gpu_gives_the_cpu_spans(wired_run, wired, precision):
 
 
 # --- end to end with training ---------------------------------------------------------------------------
-def test_train_then_extract(tmp_path):
+@pytest.mark.slow
+def test_train_then_extract(tiny_run):
     """A run written by `indoevent.model.train` (tiny, a few steps) loads and extracts with the
     windows it was trained with."""
-    from indoevent.model.config import load_config
-    from indoevent.model.train import train
-
-    cfg = load_config(ROOT / "training" / "configs" / "tiny.yaml", {
-        "model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"),
-        "model.tiny_corpus": str(ROOT / "seeds"), "data.export": str(ROOT / "annotations" / "seeds.json"),
-        "train.max_steps": 3, "train.logging_steps": 1})
-    run = train(cfg, tmp_path / "run")
+    run = tiny_run
     meta = json.loads((run / "config.json").read_text())["indoevent"]
     ex = Extractor.from_pretrained(run, device="cpu")
     assert (ex.predictor.max_length, ex.predictor.overlap) == (meta["max_length"], meta["overlap"]) == (128, 32)

@@ -14,7 +14,6 @@ from indoevent.events.batch import extract_files, read_inputs  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
 from scaffold import init_run  # noqa: E402
 from indoevent.annotation.lsexport import read_export  # noqa: E402
-from indoevent.model.tiny import build_tiny_bert  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -22,9 +21,8 @@ WIRE = {"putin": "B-PER", "kim": "B-PER", "beijing": "B-GPE", "bertemu": "B-CONS
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("cli")
-    return init_run(build_tiny_bert(d / "base", ROOT / "seeds"), d / "wired", wire=WIRE)
+def run(base, tmp_path_factory) -> Path:
+    return init_run(base, tmp_path_factory.mktemp("cli") / "wired", wire=WIRE)
 
 
 @pytest.fixture(scope="module")
@@ -447,6 +445,7 @@ def test_a_second_writer_is_refused_at_once(run, tmp_path, capsys):
     assert main(["extract", str(d), "--model", str(run), "--out", str(out), "--no-progress"]) == 0
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_write_each_article_once(run, tmp_path):
     import os
     import subprocess

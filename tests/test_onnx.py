@@ -10,25 +10,18 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="ONNX export needs the [onnx] extra (onnx, onnxruntime)")
 torch = pytest.importorskip("torch", reason="ONNX export needs torch")
+pytestmark = pytest.mark.slow  # every test exports ONNX
 
 from indoevent.cli import main  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
 from indoevent.model.runtime import OnnxForward, TorchForward  # noqa: E402
-from scaffold import init_run  # noqa: E402
+from scaffold import WIRE, init_run  # noqa: E402
 from indoevent.model.onnx_export import check_fresh, export_onnx  # noqa: E402
-from indoevent.model.tiny import build_tiny_bert  # noqa: E402
 from indoevent.text.tokenize import tokenize  # noqa: E402
 from indoevent.model.windows import encode_windows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
-        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("onnx") / "base", ROOT / "seeds")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +33,7 @@ def random_run(base, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def wired_run(base, tmp_path_factory) -> Path:
+    """A wired run of this module's own: its tests export ONNX into it."""
     return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
 
 

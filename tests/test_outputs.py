@@ -5,7 +5,6 @@ writes; a merge folder is written as one unit. Failures are injected, never time
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from indoevent import atomic
 from indoevent.annotation.inline import parse
@@ -166,8 +166,7 @@ def test_a_merge_that_fails_half_way_leaves_the_old_folder_whole(tmp_path, monke
 
 def test_a_second_merge_on_one_folder_stops_at_once(tmp_path):
     out = tmp_path / "merged"
-    with open(tmp_path / ".merged.lock", "a") as held:
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another merge is writing it
+    with FileLock(tmp_path / ".merged.lock", thread_local=False):  # another merge is writing it
         with pytest.raises(OutputExistsError, match="another `indoevent merge`"):
             write_merge(_result(tmp_path, MEET), out)
     assert not out.exists()
@@ -295,3 +294,12 @@ def test_compare_out_on_a_full_disk(tmp_path, capsys, monkeypatch):
     assert f"{page}: cannot write: No space left on device" in _one_line(
         ["compare", str(evaluation), "--out", str(page)], capsys)
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_the_package_and_the_cli_import_without_fcntl():
+    """The locks are filelock's, so batch extraction and the CLI import where there is no fcntl (Windows)."""
+    code = ("import sys; sys.modules['fcntl'] = None; import indoevent.events.batch, indoevent.cli, "
+            "indoevent.model.train; from indoevent.atomic import locked")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr

@@ -19,13 +19,9 @@ except ImportError:
     pytest.skip("the Ray engine needs the [ray] extra (ray[data])", allow_module_level=True)
 
 from indoevent.cli import main  # noqa: E402
-from indoevent.model.tiny import build_tiny_bert  # noqa: E402
-from scaffold import init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
-        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
 pytestmark = pytest.mark.slow
 
 
@@ -37,9 +33,8 @@ def local_ray():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("ray")
-    return init_run(build_tiny_bert(tmp / "base", ROOT / "seeds"), tmp / "run", wire=WIRE)
+def run(wired_run) -> Path:
+    return wired_run
 
 
 def articles() -> list[dict]:

@@ -18,6 +18,7 @@ from indoevent.evaluation import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.slow  # a real browser, on a trained run
 
 if CHROMIUM is None:
     if os.environ.get("CI", "").lower() == "true":

@@ -18,19 +18,11 @@ from indoevent.model import onnx_export  # noqa: E402
 from indoevent.model import runtime  # noqa: E402
 from indoevent.model.runtime import (BF16_MEASURED_AGREEMENT, TorchForward, choose_runtime, cpu_flags,  # noqa: E402
                                      native_bf16)
-from indoevent.model.tiny import build_tiny_bert  # noqa: E402
-from scaffold import init_run  # noqa: E402
+from scaffold import WIRE, init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
-WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
-        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
 HAS_ORT = all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime"))
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("rt") / "base", ROOT / "seeds")
 
 
 def texts() -> list[str]:
@@ -95,6 +87,7 @@ def test_cpu_flags(tmp_path):
 
 
 # --- auto on this machine ---------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_ORT, reason="needs onnx and onnxruntime (core dependencies)")
 def test_auto_exports_once_and_keeps_the_torch_spans(base, tmp_path, caplog):
     run = init_run(base, tmp_path / "run", wire=WIRE)
@@ -144,6 +137,7 @@ def test_auto_falls_back_to_torch_when_the_export_fails(base, tmp_path, monkeypa
     assert ex.runtime.startswith("torch-") and "exporter crashed" in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not native_bf16(), reason="needs a CPU with native bf16 (avx512_bf16 or amx_bf16)")
 def test_bf16_on_a_native_bf16_cpu(base, tmp_path):
     run = init_run(base, tmp_path / "run", wire=WIRE)

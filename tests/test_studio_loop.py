@@ -23,25 +23,15 @@ from indoevent.events.extractor import Extraction  # noqa: E402
 from indoevent.model.predict import Prediction  # noqa: E402
 from indoevent.model.config import from_dict  # noqa: E402
 from indoevent.model.data import DataError, load_corpus  # noqa: E402
-from indoevent.model.tiny import build_tiny_bert  # noqa: E402
 from indoevent.studio.backend import Backend, project_id  # noqa: E402
 from indoevent.studio.webapp import create_app  # noqa: E402
 from indoevent.studio.connection import InvalidExport, Studio, StudioError  # noqa: E402
 from indoevent.studio.client import check_tasks  # noqa: E402
 from indoevent.studio.retrain import merge_exports  # noqa: E402
 from indoevent.studio.tasks import import_articles, read_article_tasks, task_score  # noqa: E402
-from scaffold import init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
-        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
 TEXTS = ["Putin bertemu Kim Jong Un di Beijing pada Rabu.", "", "😀 Kim bertemu Putin 👍🏽 di Beijing."]
-
-
-@pytest.fixture(scope="module")
-def wired_run(tmp_path_factory) -> Path:
-    base = build_tiny_bert(tmp_path_factory.mktemp("tiny") / "base", ROOT / "seeds")
-    return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
 
 
 @pytest.fixture(scope="module")

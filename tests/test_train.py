@@ -18,27 +18,20 @@ from indoevent.model.config import ConfigError, load_config
 from indoevent.schema import bio_tags
 from indoevent.atomic import sha256
 from indoevent.model.runs import RunExistsError, partial_dir
-from indoevent.evaluation.evaluate import evaluate_model
 from indoevent.model.train import ModelLoadError, load_model, train
+from scaffold import evaluate_model, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny.yaml"
 SEED_EXPORT = ROOT / "annotations" / "seeds.json"
 
 
-def tiny_config(**overrides):
-    """tiny.yaml with absolute paths (tests run from any directory) and a few epochs."""
-    base = {"model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"),
-            "model.tiny_corpus": str(ROOT / "seeds"), "data.export": str(SEED_EXPORT),
-            "train.epochs": 3, "train.logging_steps": 2}
-    return load_config(TINY, {**base, **overrides})
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    return train(tiny_config(), tmp_path_factory.mktemp("runs") / "tiny")
+def run(tiny_run) -> Path:
+    return tiny_run
 
 
+@pytest.mark.slow
 def test_run_directory_contract(run):
     names = {p.name for p in run.iterdir()}
     assert {"model.safetensors", "config.json", "tokenizer_config.json", "training_config.yaml", "metrics.json",
@@ -54,11 +47,13 @@ def test_run_directory_contract(run):
     assert tok["model_max_length"] == 128  # finite: a plain pipeline never overruns the positions
 
 
+@pytest.mark.slow
 def test_resolved_config_is_saved(run):
     saved = load_config(run / "training_config.yaml")
     assert saved == tiny_config()
 
 
+@pytest.mark.slow
 def test_metrics_and_run_info(run):
     metrics = json.loads((run / "metrics.json").read_text())
     info = json.loads((run / "run_info.json").read_text())
@@ -76,6 +71,7 @@ def test_metrics_and_run_info(run):
     assert len(info["split"]["dev"]) == 1 and len(info["split"]["train"]) == 4
 
 
+@pytest.mark.slow
 def test_model_card(run):
     card = (run / "README.md").read_text()
     assert card.startswith("---\n") and "pipeline_tag: token-classification" in card
@@ -84,6 +80,7 @@ def test_model_card(run):
     assert "| entities | **micro** |" in card and "annotations/seeds.json" in card
 
 
+@pytest.mark.slow
 def test_loads_with_auto_class_and_pipeline(run):
     from transformers import AutoModelForTokenClassification, pipeline
 
@@ -97,6 +94,7 @@ def test_loads_with_auto_class_and_pipeline(run):
         assert 0 <= s["start"] < s["end"] <= len(text) and s["entity_group"] in {t[2:] for t in bio_tags()[1:]}
 
 
+@pytest.mark.slow
 def test_dev_scores_are_the_scores_of_the_prediction_path(run):
     """metrics.json's dev scores, recomputed from the saved run: the Predictor over the raw dev text,
     strict character spans against the annotated spans of the export."""
@@ -121,6 +119,7 @@ def test_dev_scores_are_the_scores_of_the_prediction_path(run):
     assert evaluate_model(run, arts)[0] == metrics["dev"]
 
 
+@pytest.mark.slow
 def test_cli_evaluate_warns_about_training_articles(run, capsys):
     from indoevent.cli import main
 
@@ -134,11 +133,13 @@ def test_cli_evaluate_warns_about_training_articles(run, capsys):
     assert rc == 1 and "unknown article id" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_replaced_without_overwrite(run):
     with pytest.raises(RunExistsError, match="--overwrite"):
         train(tiny_config(), run)
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_and_test_split_is_scored(tmp_path):
     out = tmp_path / "r"
     out.mkdir()
@@ -151,6 +152,7 @@ def test_overwrite_replaces_and_test_split_is_scored(tmp_path):
     assert len(info["split"]["test"]) == 1 and not set(info["split"]["test"]) & set(info["split"]["train"])
 
 
+@pytest.mark.slow
 def test_conll_training_data_is_used(tmp_path):
     conll = tmp_path / "nerp.txt"
     conll.write_text("Joko\tB-PPL\nWidodo\tI-PPL\nmengunjungi\tO\nJakarta\tB-PLC\n\n", encoding="utf-8")
@@ -172,6 +174,7 @@ def test_conll_training_data_is_used(tmp_path):
         assert metrics["seqeval"]["test"][group] == pytest.approx(metrics["test"][group]["micro"]["f1"])
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(tmp_path):
     from transformers import TrainerCallback
 
@@ -209,11 +212,13 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     assert not work.exists()
 
 
+@pytest.mark.slow
 def test_resume_without_checkpoint_starts_fresh(tmp_path, capsys):
     out = train(tiny_config(**{"train.max_steps": 1}), tmp_path / "r", resume=True)
     assert "starting from scratch" in capsys.readouterr().out and (out / "model.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_cross_validation(tmp_path):
     from transformers import TrainerCallback
 
@@ -265,6 +270,7 @@ def test_cross_validation(tmp_path):
     assert yaml.safe_load((out / "training_config.yaml").read_text())["cv"]["k"] == 3
 
 
+@pytest.mark.slow
 def test_cli_train_tiny(tmp_path, capsys):
     from indoevent.cli import main
 
@@ -302,6 +308,7 @@ def test_a_refused_run_leaves_nothing_beside_it(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_finished_run_leaves_no_lock_file(run):
     assert sorted(p.name for p in run.parent.iterdir()) == [run.name]
 
@@ -383,7 +390,7 @@ def test_real_configs_build_their_model(name, base_class, model_class, standins)
     f = encode_articles(tokenizer, [article], cfg.data.max_length, cfg.data.overlap)
     assert len(f.rows) > 1 and all(len(r["input_ids"]) <= 512 for r in f.rows)
     assert f.rows[0]["input_ids"][0] == tokenizer.cls_token_id
-    batch = Collator(tokenizer.pad_token_id)(f.rows[:2])
+    batch = Collator(tokenizer.pad_token_id)([f[0], f[1]])
     with torch.no_grad():
         out = model(**batch)
     assert out.logits.shape[-1] == 43 and out.loss is not None
@@ -431,6 +438,7 @@ def test_two_processes_with_torchrun(tmp_path):
     assert not partial_dir(out).exists()
 
 
+@pytest.mark.slow
 def test_without_dev_articles_the_last_model_is_kept(tmp_path, capsys):
     out = train(tiny_config(**{"data.dev": 0, "train.max_steps": 3}), tmp_path / "r")
     metrics = json.loads((out / "metrics.json").read_text())
@@ -438,6 +446,7 @@ def test_without_dev_articles_the_last_model_is_kept(tmp_path, capsys):
     assert "no early stopping" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
     """Evaluation predicts and decodes spans exactly as `indoevent extract` does."""
     import shutil
@@ -474,6 +483,7 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
 
 
 # --- the one prediction path, and defects of issue 7 ------------------------------------------
+@pytest.mark.slow
 def test_a_dev_gold_span_that_cuts_a_word_counts_as_missed(make_export, tmp_path):
     """Gold ⟦GPE Amerika⟧ku is trained on as the words Amerika|ku, but prediction sees the word
     Amerikaku: the dev scores count that gold span as missed, whatever the model says. The model's
@@ -524,6 +534,7 @@ def _full_disk_save(obj, f, *args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
+@pytest.mark.slow
 def test_full_disk_while_checkpointing_is_one_line_and_leaves_no_half_checkpoint(tmp_path, monkeypatch, capsys):
     import torch
 
@@ -542,6 +553,7 @@ def test_full_disk_while_checkpointing_is_one_line_and_leaves_no_half_checkpoint
     assert [p.name for p in checkpoints.iterdir()] == []  # the half-written checkpoint is gone
 
 
+@pytest.mark.slow
 def test_full_disk_while_writing_the_run_publishes_nothing(tmp_path, monkeypatch):
     import errno
 
@@ -559,6 +571,7 @@ def test_full_disk_while_writing_the_run_publishes_nothing(tmp_path, monkeypatch
     assert not out.exists() and not (partial_dir(out) / "final").exists()
 
 
+@pytest.mark.slow
 def test_the_first_run_on_a_fresh_clone_equals_later_ones(tmp_path):
     """Building the tiny base draws random numbers: it must happen before seeding, or the first run
     (the one that builds it) starts from other weights than every later run."""
@@ -572,6 +585,7 @@ def test_the_first_run_on_a_fresh_clone_equals_later_ones(tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_a_second_train_on_one_run_folder_stops_at_once(tmp_path):
     """Two `train`s on one --output-dir shared one .partial folder, mixing checkpoints; now the second stops."""
     import subprocess

@@ -121,7 +121,16 @@ def _tag_counts(articles: list[TaggedWords]) -> dict[str, int]:
 
 def to_dataset_dict(articles: list[TaggedWords]):
     """A ``DatasetDict`` with one ``train`` split (splits by article come later) and ClassLabel tags."""
-    from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
+    from datasets import DatasetDict
+
+    return DatasetDict({"train": articles_dataset(articles)})
+
+
+def articles_dataset(articles: list[TaggedWords]):
+    """One split of :func:`to_dataset_dict`: an article per row (``doc_id``, ``tokens``, ``starts``,
+    ``ends``, ``tags`` as ClassLabel ids over :func:`~indoevent.schema.bio_tags`). Training builds its
+    splits with it, so what it windows is what ``indoevent convert`` writes."""
+    from datasets import ClassLabel, Dataset, Features, Sequence, Value
 
     names = bio_tags()
     features = Features({
@@ -135,7 +144,7 @@ def to_dataset_dict(articles: list[TaggedWords]):
     rows = {"doc_id": [a.doc_id for a in articles], "tokens": [a.tokens for a in articles],
             "starts": [a.starts for a in articles], "ends": [a.ends for a in articles],
             "tags": [[index[t] for t in a.tags] for a in articles]}
-    return DatasetDict({"train": Dataset.from_dict(rows, features=features)})
+    return Dataset.from_dict(rows, features=features)
 
 
 # What a conversion folder holds: how an earlier one is told from a folder of someone else's files.

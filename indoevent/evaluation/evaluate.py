@@ -26,8 +26,7 @@ from ..annotation.lsexport import read_export
 from ..document import Document, Relation, Span
 from ..events.extractor import Extraction, Extractor
 from ..model.metrics import score_articles, seqeval_f1
-from ..model.predict import Predictor
-from ..text.iob import TaggedWords, tags_to_word_spans
+from ..text.iob import tags_to_word_spans
 from ..atomic import building, folder_of
 from .analysis import analyse
 from .html import render_report
@@ -202,9 +201,3 @@ def gold_relations(doc: Document) -> list[Relation]:
     ids = {s.id for s in doc.spans}
     return [r for r in doc.relations if r.trigger_id in ids and r.entity_id in ids]
 
-
-def evaluate_model(model_dir: str | Path, articles: Sequence[TaggedWords], batch_size: int = 32) -> tuple[dict, list]:
-    """Strict character-span scores of a run on word-level articles (``TaggedWords.spans``), through
-    the one prediction path, and the predictions per article: the headline of :func:`evaluate`
-    without the analysis, as training scores its dev articles."""
-    return score_articles(Predictor.from_pretrained(model_dir, batch_size=batch_size).predict_many, articles)

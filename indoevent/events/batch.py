@@ -8,7 +8,6 @@ one writer at a time), and nothing in it is deleted but a last line cut short by
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..atomic import replacing
+from ..atomic import lock_beside, replacing, try_lock, unlock
 from ..jsonl import JsonlError, parse_line, records
 from .extractor import Extractor, encodable
 
@@ -207,20 +206,23 @@ def _check_path(out: str | Path, inputs: Sequence[str | Path], fmt: str) -> Path
 
 @contextmanager
 def exclusive(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``out`` (created empty if missing) for the block; a second
-    writer fails at once. The kernel releases the lock when the process ends, even on a crash."""
+    """Hold the lock of ``out`` (``.NAME.lock`` beside it; ``out`` is created empty if missing)
+    for the block; a second writer fails at once. The system releases the lock when the process
+    ends, even on a crash. The lock is a file of its own: Windows locks are mandatory, and one on
+    ``out`` itself would stop its own writes."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        f = open(out, "ab")  # appends nothing: only to hold the lock
+        open(out, "ab").close()  # appends nothing
+        held = try_lock(lock_beside(out))
     except OSError as e:
         raise OutputError(f"{out}: cannot open: {e.strerror}; choose another --out") from None
-    with f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(f"{out}: another `indoevent extract` is writing it; wait for it to finish, or "
-                              f"choose another --out") from None
+    if held is None:
+        raise OutputError(f"{out}: another `indoevent extract` is writing it; wait for it to finish, or "
+                          f"choose another --out")
+    try:
         yield
+    finally:
+        unlock(held)
 
 
 # --- the batch command --------------------------------------------------------------------------

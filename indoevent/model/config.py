@@ -102,10 +102,12 @@ class TrainConfig:
     eval_steps: int = _f(0, "evaluate (and checkpoint) every this many steps; 0 for once per epoch")
     early_stopping_patience: int = _f(5, "stop after this many evaluations without a better dev score; 0 for none")
     best_metric: str = _f("f1", "dev score that picks the best checkpoint: f1 (micro, all spans), entities_f1, "
-                                "triggers_f1 or macro_f1 (strict IOB2 span F1, word level)")
+                                "triggers_f1 or macro_f1 (over labels); strict character-span F1: a span counts "
+                                "only if its start, end and label equal a gold span's")
     seed: int = _f(42, "seed of weights initialisation, dropout and data order")
-    precision: str = _f("auto", "auto (bf16 on GPUs that support it, else fp16 on GPU, fp32 on CPU), fp32, bf16 "
-                                "or fp16; bf16/fp16 need a GPU")
+    precision: str = _f("auto", "auto (bf16 on GPUs that support it, else fp16 on GPU; on CPU bf16 where it "
+                                "has native bf16 and a short check finds it faster, else fp32), fp32, bf16 or "
+                                "fp16; fp16 needs a GPU, bf16 a GPU or a CPU with native bf16 (AVX-512 BF16, AMX)")
     logging_steps: int = _f(10, "log loss and learning rate every this many steps")
     save_total_limit: int = _f(2, "checkpoints kept for --resume (the best one is always kept)")
     dataloader_workers: int = _f(0, "background processes collating batches (0: in the training process)")

@@ -1,12 +1,16 @@
 """Articles -> windowed, labelled training features.
 
 Data flows one way: the gold Label Studio export (through the converter) and CoNLL column
-files give word-level articles; :func:`encode_articles` cuts each article into the very
-windows inference uses (:func:`indoevent.model.windows.encode_windows`) and labels each word's
-first sub-word, -100 elsewhere. A word seen in two overlapping windows carries its label in
-both. Nothing is truncated silently: words the tokenizer turns into no sub-word, and words
-longer than a window, are counted in the report (and named when they carry a label).
-No torch or transformers import at module level: the tokenizer is passed in.
+files give word-level articles; :func:`encode_articles` puts them in a ``datasets.Dataset`` (the
+features ``indoevent convert`` writes) and :func:`encode_dataset` cuts each article into the very
+windows inference uses (:func:`indoevent.model.windows.encode_windows`) with ``Dataset.map``,
+labelling each word's first sub-word, -100 elsewhere. A word seen in two overlapping windows carries
+its label in both. The windows live in Arrow tables, not Python lists, and are cached by
+fingerprint (the articles, the tokenizer, the window sizes): a rerun on the same data reads them back,
+and a corpus larger than memory flows through. Nothing is truncated silently: words the tokenizer
+turns into no sub-word, and words longer than a window, are counted in the report (and named when
+they carry a label).
+No torch, transformers or datasets import at module level: the tokenizer is passed in.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from ..annotation.conll import ConllError, read_conll
-from ..annotation.convert import ConversionError, convert_export
+from ..annotation.convert import ConversionError, articles_dataset, convert_export
 from ..annotation.lsexport import ExportError
 from ..text.iob import TaggedWords
 from ..schema import bio_tags
@@ -125,9 +130,8 @@ class Features:
     """Windows of a list of articles, as rows the Trainer batches, and the way back to words."""
 
     articles: list[TaggedWords]
-    windows: list[list[Window]]               # per article
-    rows: list[dict]                          # {"input_ids": [...], "labels": [...]} per window
-    index: list[tuple[int, int]]              # (article, window) of each row
+    rows: Any                                 # datasets.Dataset: {"input_ids", "labels"} per window
+    by_article: Any                           # datasets.Dataset: each article's windows (see encode_dataset)
     report: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -135,6 +139,18 @@ class Features:
 
     def __getitem__(self, i: int) -> dict:
         return self.rows[i]
+
+    @property
+    def windows(self) -> list[list[Window]]:
+        """Each article's windows (built on access: a large corpus keeps them in Arrow)."""
+        return [[Window(a, b, ids, [None if w < 0 else w for w in wids])
+                 for a, b, ids, wids in zip(r["first_word"], r["last_word"], r["input_ids"], r["word_ids"])]
+                for r in self.by_article]
+
+    @property
+    def index(self) -> list[tuple[int, int]]:
+        """``(article, window)`` of each row."""
+        return [(a, k) for a, n in enumerate(self.by_article["n_windows"]) for k in range(n)]
 
 
 def window_labels(window: Window, tag_ids: Sequence[int]) -> list[int]:
@@ -152,40 +168,121 @@ def window_labels(window: Window, tag_ids: Sequence[int]) -> list[int]:
 
 def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length: int, overlap: int,
                     tags: Sequence[str] | None = None) -> Features:
-    """Cut articles into windows exactly as inference does and label the first sub-words."""
-    tags = list(tags or bio_tags())
-    tag_id = {t: i for i, t in enumerate(tags)}
+    """Cut articles into windows exactly as inference does and label the first sub-words: the
+    articles as a ``Dataset`` of ``indoevent convert``'s features, through :func:`encode_dataset`."""
+    unknown = sorted({t for a in articles for t in a.tags} - set(bio_tags()))
+    if unknown:
+        doc = next(a.doc_id for a in articles if unknown[0] in a.tags)
+        raise DataError(f"{doc}: tag {unknown[0]!r} is not one of the model's labels")
+    return encode_dataset(tokenizer, articles_dataset(list(articles)), max_length, overlap, tags, list(articles))
+
+
+def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int, tag_ids: list[int]) -> dict:
+    """``map`` function of :func:`encode_dataset`: each article's windows, labels and the words they lose."""
     specials = special_tokens(tokenizer)
     budget = max_length - len(specials[0]) - len(specials[1])
-    windows, rows, index = [], [], []
-    no_subword: list[dict] = []
-    too_long = 0
-    for a_i, art in enumerate(articles):
-        try:
-            ids = [tag_id[t] for t in art.tags]
-        except KeyError as e:
-            raise DataError(f"{art.doc_id}: tag {e.args[0]!r} is not one of the model's labels") from None
-        ws = encode_windows(tokenizer, art.tokens, max_length, overlap, specials)
-        seen = [False] * len(art.tokens)
-        for w_i, w in enumerate(ws):
-            rows.append({"input_ids": list(w.input_ids), "labels": window_labels(w, ids)})
-            index.append((a_i, w_i))
+    out: dict[str, list] = {k: [] for k in ("first_word", "last_word", "input_ids", "word_ids", "labels",
+                                            "n_windows", "n_words", "n_subwords", "no_subword", "too_long")}
+    for tokens, tags in zip(batch["tokens"], batch["tags"]):
+        ids = [tag_ids[t] for t in tags]
+        ws = encode_windows(tokenizer, tokens, max_length, overlap, specials)
+        seen = [False] * len(tokens)
+        for w in ws:
             for _, word in w.first_subword_positions():
                 seen[word] = True
-            if w.last_word - w.first_word == 1 and len(w.input_ids) - len(specials[0]) - len(specials[1]) >= budget:
-                too_long += 1
-        for k, ok in enumerate(seen):
-            if not ok:
-                no_subword.append({"doc_id": art.doc_id, "word": k, "text": art.tokens[k], "tag": art.tags[k]})
-        windows.append(ws)
-    report = {
-        "articles": len(articles), "words": sum(len(a.tokens) for a in articles), "windows": len(rows),
-        "subwords": sum(len(r["input_ids"]) for r in rows),
-        "words_without_subwords": len(no_subword),
-        "labelled_words_without_subwords": [x for x in no_subword if x["tag"] != "O"],
-        "words_longer_than_window": too_long,
+        out["first_word"].append([w.first_word for w in ws])
+        out["last_word"].append([w.last_word for w in ws])
+        out["input_ids"].append([list(w.input_ids) for w in ws])
+        out["word_ids"].append([[-1 if x is None else x for x in w.word_ids] for w in ws])
+        out["labels"].append([window_labels(w, ids) for w in ws])
+        out["n_windows"].append(len(ws))
+        out["n_words"].append(len(tokens))
+        out["n_subwords"].append(sum(len(w.input_ids) for w in ws))
+        out["no_subword"].append([{"word": k, "text": tokens[k], "tag": tags[k]}
+                                  for k, ok in enumerate(seen) if not ok])
+        out["too_long"].append(sum(1 for w in ws if w.last_word - w.first_word == 1
+                                   and len(w.input_ids) - len(specials[0]) - len(specials[1]) >= budget))
+    return out
+
+
+def _rows(batch: dict) -> dict:
+    """``map`` function of :func:`encode_dataset`: one row per window, in article order."""
+    return {"input_ids": [x for ws in batch["input_ids"] for x in ws],
+            "labels": [x for ws in batch["labels"] for x in ws]}
+
+
+def _code_version() -> list:
+    """What the cached windows depend on besides the data: this module's and ``windows.py``'s code
+    (``datasets`` hashes a module's function by name, so an edit would not change the key) and the
+    tokenizer libraries' versions."""
+    import tokenizers
+    import transformers
+
+    return [Path(__file__).read_bytes(), Path(encode_windows.__code__.co_filename).read_bytes(),
+            tokenizers.__version__, transformers.__version__]
+
+
+def _cache_file(fingerprint: str) -> str | None:
+    """Where the windows of an in-memory dataset are kept (``datasets`` caches only datasets read
+    from files, next to them); None where the cache folder cannot be written."""
+    from datasets import config
+
+    folder = Path(config.HF_DATASETS_CACHE) / "indoevent-windows"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return str(folder / f"{fingerprint}.arrow")
+
+
+def encode_dataset(tokenizer: Any, dataset: Any, max_length: int, overlap: int, tags: Sequence[str] | None = None,
+                   articles: Sequence[TaggedWords] = ()) -> Features:
+    """Window a ``datasets.Dataset`` of articles (a split of what ``indoevent convert`` writes, or
+    :func:`~indoevent.annotation.convert.articles_dataset`) with two ``map`` calls: articles -> their
+    windows (``by_article``), then one row per window (``rows``). Each result is cached under a
+    fingerprint of its input and of the tokenizer, window sizes and labels, so a rerun reads it back.
+    ``articles`` (the same articles as :class:`TaggedWords`) are kept for scoring on raw text."""
+    import datasets
+    from datasets.fingerprint import Hasher
+
+    tags = list(tags or bio_tags())
+    tag_id = {t: i for i, t in enumerate(tags)}
+    names = dataset.features["tags"].feature.names
+    missing = [n for n in names if n not in tag_id]
+    if missing:  # the dataset's labels must all be the model's (an article may use any of them)
+        raise DataError(f"tag {missing[0]!r} is not one of the model's labels")
+    tag_ids = [tag_id[n] for n in names]
+    keep_bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        key = Hasher.hash([dataset._fingerprint, tokenizer, max_length, overlap, tag_ids, _code_version()])
+        cached = {} if dataset.cache_files else {"cache_file_name": _cache_file(key)}
+        by_article = dataset.map(_article_windows, batched=True, remove_columns=dataset.column_names,
+                                 fn_kwargs={"tokenizer": tokenizer, "max_length": max_length, "overlap": overlap,
+                                            "tag_ids": tag_ids}, new_fingerprint=key, **cached)
+        key = Hasher.hash([key, "rows"])
+        cached = {} if dataset.cache_files else {"cache_file_name": _cache_file(key)}
+        rows = by_article.map(_rows, batched=True, remove_columns=by_article.column_names, new_fingerprint=key,
+                              **cached)
+    finally:
+        if keep_bars:
+            datasets.enable_progress_bars()
+    report = _report(dataset, by_article, rows)
+    return Features(list(articles), rows, by_article, report)
+
+
+def _report(dataset: Any, by_article: Any, rows: Any) -> dict:
+    """What windowing kept and lost, from per-article counts (no column of the corpus is read whole)."""
+    names = dataset.features["tags"].feature.names
+    lost = [{"doc_id": dataset[i]["doc_id"], **w, "tag": names[w["tag"]]}
+            for i, ws in enumerate(by_article["no_subword"]) for w in ws]
+    return {
+        "articles": len(dataset), "words": sum(by_article["n_words"]), "windows": len(rows),
+        "subwords": sum(by_article["n_subwords"]),
+        "words_without_subwords": len(lost),
+        "labelled_words_without_subwords": [x for x in lost if x["tag"] != "O"],
+        "words_longer_than_window": sum(by_article["too_long"]),
     }
-    return Features(list(articles), windows, rows, index, report)
 
 
 class Collator:

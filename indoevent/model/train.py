@@ -24,11 +24,12 @@ import os
 import shutil
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from ..atomic import lock_beside, try_lock, unlock
 from ..document import Span
 from ..schema import bio_tags
 from ..text.iob import TaggedWords
@@ -405,48 +406,39 @@ def _as_config(config: RunConfig | str | Path | dict) -> RunConfig:
     return load_config(config)
 
 
-_LOCKS: dict[Path, Any] = {}  # run folder -> its open lock file, held until the process ends
+_LOCKS: dict[Path, Any] = {}  # run folder -> its held lock, held until the run ends (or the process)
 
 
 def _lock(final: Path) -> None:
     """Hold ``.<name>.lock`` next to the run folder, so that a second ``train`` on it stops at once
-    instead of mixing its checkpoints into the first one's ``.partial`` folder."""
+    instead of mixing its checkpoints into the first one's ``.partial`` folder. The holder's pid
+    is written into it for the second one's message (on Unix; Windows keeps a locked file closed
+    to others, and the message says pid ?)."""
     key = final.resolve()
     if key in _LOCKS:  # this process already holds it (train called again in one Python session)
         return
-    import fcntl
-
-    path = final.parent / f".{final.name}.lock"
+    path = lock_beside(final)
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        f = open(path, "a+", encoding="utf-8")
+        held = try_lock(path)
     except OSError as e:
         raise RunWriteError(f"cannot write {path} ({write_failure(e) or e.strerror or e})") from e
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.seek(0)
-        pid = f.read().strip() or "?"
-        f.close()
+    if held is None:
+        try:
+            pid = path.read_text(encoding="utf-8").strip() or "?"
+        except OSError:
+            pid = "?"
         raise RunExistsError(f"{final} is being written by another indoevent train (pid {pid}, lock {path}): "
-                             "wait for it to finish, or choose another --output-dir") from None
-    if not path.exists() or os.stat(path).st_ino != os.fstat(f.fileno()).st_ino:
-        f.close()  # the file was removed by its finishing holder while we opened it: someone else may hold the new one
-        raise RunExistsError(f"{final} is being written by another indoevent train (lock {path}): wait for it to "
-                             "finish, or choose another --output-dir")
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    _LOCKS[key] = f
+                             "wait for it to finish, or choose another --output-dir")
+    with suppress(OSError):
+        path.write_text(str(os.getpid()), encoding="utf-8")
+    _LOCKS[key] = held
 
 
 def _unlock(final: Path) -> None:
     """Release and remove the lock of :func:`_lock`, if this process holds it."""
-    f = _LOCKS.pop(final.resolve(), None)
-    if f is not None:
-        Path(f.name).unlink(missing_ok=True)  # while still locked, so no one locks a file about to go
-        f.close()
+    held = _LOCKS.pop(final.resolve(), None)
+    if held is not None:
+        unlock(held)
 
 
 # A run refused for these reasons has nothing worth resuming: its new .partial folder goes.

@@ -117,27 +117,3 @@ def best_window(windows: Sequence[Window], n_words: int) -> list[int]:
             if m > margin[i]:
                 best[i], margin[i] = k, m
     return best
-
-
-def merge_windows(windows: Sequence[Window], window_scores: Sequence[Any], n_words: int,
-                  num_labels: int) -> tuple[Any, Any]:
-    """Per-word scores from overlapping windows: each word takes the scores at its first
-    sub-word in the window where it is furthest from an edge (see :func:`best_window`).
-
-    ``window_scores[k]`` is an array ``(len(windows[k].input_ids), num_labels)`` (logits or
-    probabilities). Returns ``(scores, covered)``: a float array ``(n_words, num_labels)``
-    and a bool array saying which words got scores (a word the tokenizer turned into no
-    sub-word gets none, and should be tagged ``O``).
-    """
-    import numpy as np
-
-    best = best_window(windows, n_words)
-    scores = np.zeros((n_words, num_labels), dtype=np.float32)
-    covered = np.zeros(n_words, dtype=bool)
-    for k, w in enumerate(windows):
-        arr = np.asarray(window_scores[k])
-        for pos, word in w.first_subword_positions():
-            if best[word] == k:
-                scores[word] = arr[pos]
-                covered[word] = True
-    return scores, covered

@@ -17,29 +17,15 @@ from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.lsexport import read_export
 from indoevent.cli import main
 from indoevent.events.extractor import Extractor
-from indoevent.model.tiny import build_tiny_bert
 from indoevent.studio.client import find_project, pull, push
 from indoevent.studio.tasks import SCORE_VIEW, next_task, project_tasks, retrieve_predictions
-from scaffold import init_run
 
 pytestmark = pytest.mark.labelstudio
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "annotations" / "seeds.json"
-WIRE = {"putin": "B-PER", "kim": "B-PER", "jong": "I-PER", "un": "I-PER", "beijing": "B-GPE",
-        "bertemu": "B-CONSULT", "rabu": "B-DATE"}
 EMOJI = "😀 Kim bertemu Putin 👍🏽 di Beijing."
 WEBHOOK_SECRET = "integration-secret"
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "base", ROOT / "seeds")
-
-
-@pytest.fixture(scope="module")
-def wired_run(base, tmp_path_factory) -> Path:
-    return init_run(base, tmp_path_factory.mktemp("runs") / "wired", wire=WIRE)
 
 
 @pytest.fixture(scope="module")
