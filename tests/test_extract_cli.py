@@ -10,7 +10,8 @@ import pytest
 pytest.importorskip("torch", reason="the extractor needs torch")
 
 from indoevent.cli import main  # noqa: E402
-from indoevent.events.batch import extract_files, read_inputs  # noqa: E402
+from indoevent.events.batch import extract_files  # noqa: E402
+from indoevent.events.inputs import read_inputs  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
 from scaffold import init_run  # noqa: E402
 from indoevent.annotation.lsexport import read_export  # noqa: E402

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..atomic import lock_beside, replacing, try_lock, unlock
-from ..jsonl import JsonlError, parse_line, records
-from .extractor import Extractor, encodable
+from ..jsonl import JsonlError, parse_line
+from .extractor import Extractor
+from .inputs import InputError, Source, read_inputs
 
 
 # --- the results file -----------------------------------------------------------------------------
@@ -225,112 +226,7 @@ def exclusive(out: Path) -> Iterator[None]:
         unlock(held)
 
 
-# --- the batch command --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Source:
-    """One input article: its id, text and where it came from (``path`` or ``path:line``)."""
-
-    id: str
-    text: str
-    source: str
-    meta: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class InputError:
-    """An input that could not be read, with where and why."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
-
-
-def _decode(raw: bytes, where: str) -> str | InputError:
-    try:
-        # utf-8-sig: a byte-order mark is not part of the article. Newlines are kept as they
-        # are (no universal-newline translation), so offsets hold for the file's own text.
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        return InputError(where, f"not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); convert it to UTF-8")
-
-
-def read_inputs(paths: Sequence[str | Path]) -> Iterator[Source | InputError]:
-    """Articles from ``.txt`` files, folders of them (recursively, sorted) and JSONL files with
-    ``id`` and ``text`` (other fields are kept as metadata), lazily, in order. Unreadable
-    inputs come out as :class:`InputError` (path or path:line, and why), never silently."""
-    seen: dict[str, str] = {}
-
-    def check(src: Source) -> Source | InputError:
-        if src.id in seen:
-            return InputError(src.source, f"duplicate id {src.id!r} (also {seen[src.id]})")
-        seen[src.id] = src.source
-        if not src.text.strip():
-            return InputError(src.source, "empty text")
-        return src
-
-    for p in map(Path, paths):
-        if p.is_dir():
-            files = sorted(f for f in p.rglob("*.txt") if f.is_file())
-            if not files:
-                yield InputError(str(p), "folder holds no .txt files")
-            for f in files:
-                yield from _read_txt(f, f.relative_to(p).with_suffix("").as_posix(), check)
-        elif not p.exists():
-            yield InputError(str(p), "no such file or folder")
-        elif p.suffix.lower() in (".jsonl", ".ndjson"):
-            yield from _read_jsonl(p, check)
-        elif p.suffix.lower() == ".txt":
-            yield from _read_txt(p, p.stem, check)
-        else:
-            yield InputError(str(p), "unsupported input: give .txt files, folders of them, or .jsonl")
-
-
-def _read_txt(path: Path, art_id: str, check) -> Iterator[Source | InputError]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        yield InputError(str(path), f"cannot read: {e.strerror}")
-        return
-    text = _decode(raw, str(path))
-    yield text if isinstance(text, InputError) else check(Source(art_id, text, str(path)))
-
-
-def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
-    try:
-        f = path.open("rb")
-    except OSError as e:
-        yield InputError(str(path), f"cannot read: {e.strerror}")
-        return
-    with f:
-        n = 0
-        for n, item in enumerate(jsonl_sources(f, str(path), check), 1):
-            yield item
-    if n == 0:
-        yield InputError(str(path), "holds no articles (an empty file)")
-
-
-def jsonl_sources(lines: Iterable[bytes], path: str, check=lambda s: s) -> Iterator[Source | InputError]:
-    """The articles of a JSONL file's raw lines (also the Ray engine's reader, which gets the bytes)."""
-    for where, obj in records(lines, path):
-        yield InputError(obj.where, obj.message) if isinstance(obj, JsonlError) else record_source(obj, where, check)
-
-
-def record_source(obj, where: str, check=lambda s: s) -> Source | InputError:
-    """One input record (a parsed JSONL line, a Parquet row) as an article, or why not."""
-    if not isinstance(obj, dict):
-        return InputError(where, f"expected an object with id and text, got {type(obj).__name__}")
-    if not isinstance(obj.get("text"), str):
-        return InputError(where, "field 'text' is missing or not a string")
-    if obj.get("id") is None or isinstance(obj.get("id"), (dict, list)) or str(obj["id"]) == "":
-        return InputError(where, "field 'id' is missing (a string or number)")
-    if not encodable(obj["text"]):
-        return InputError(where, "text holds an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode")
-    meta = {k: v for k, v in obj.items() if k not in ("id", "text")}
-    return check(Source(str(obj["id"]), obj["text"], where, meta))
-
-
+# --- the batch command (its inputs: :mod:`.inputs`) --------------------------------------------------------------------------
 @dataclass
 class BatchReport:
     """What :func:`extract_files` did."""

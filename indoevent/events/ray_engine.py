@@ -24,10 +24,10 @@ from typing import Callable, Sequence
 
 import os
 
-from .batch import (BatchReport, InputError, Source, _check_path, check_results, exclusive, jsonl_sources,
-                    read_results, record_source, result_record, write_task_list)
+from .batch import BatchReport, _check_path, check_results, exclusive, read_results, result_record, write_task_list
 from ..model.runtime import onnx_export_ready
 from .extractor import Extractor
+from .inputs import InputError, Source, jsonl_sources, record_source
 
 JSONL = (".jsonl", ".ndjson")
 

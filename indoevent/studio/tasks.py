@@ -20,7 +20,7 @@ from typing import Any
 
 from ..annotation.checks import Problem
 from ..annotation.labelconfig import check_config
-from ..events.batch import InputError, Source, read_inputs
+from ..events.inputs import InputError, Source, read_inputs
 from ..events.extractor import Extraction, Extractor
 from ..schema import TEXT_NAME
 from .connection import InvalidExport, Studio, StudioError
@@ -57,7 +57,7 @@ def article_task(src: Source) -> dict:
 
 
 def read_article_tasks(paths: Sequence[str | Path]) -> tuple[list[dict], list[InputError]]:
-    """Tasks from ``.txt`` files, folders of them and id/text JSONL (``events.batch.read_inputs``),
+    """Tasks from ``.txt`` files, folders of them and id/text JSONL (``events.inputs.read_inputs``),
     and every input that could not be read."""
     tasks, errors = [], []
     for item in read_inputs(paths):
