@@ -67,7 +67,8 @@ def main() -> int:
     from indoevent.annotation.convert import convert_export
     from indoevent.model.data import Collator, encode_articles
     from indoevent.model.tiny import ensure_tiny_bert
-    from indoevent.model.train import load_model, make_trainer, resolve_precision
+    from indoevent.model.backbone import load_model
+    from indoevent.model.trainer import make_trainer, resolve_precision
 
     cuda = torch.cuda.is_available()
 

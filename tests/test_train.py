@@ -18,7 +18,8 @@ from indoevent.model.config import ConfigError, load_config
 from indoevent.schema import bio_tags
 from indoevent.atomic import sha256
 from indoevent.model.runs import RunExistsError, partial_dir
-from indoevent.model.train import ModelLoadError, load_model, train
+from indoevent.model.backbone import load_model
+from indoevent.model.train import ModelLoadError, train
 from scaffold import evaluate_model, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -322,7 +323,7 @@ def test_missing_local_folder_is_named(tmp_path):
 def test_half_precision_needs_a_gpu():
     import torch
 
-    from indoevent.model.train import resolve_precision
+    from indoevent.model.trainer import resolve_precision
 
     from indoevent.model.runtime import cpu_bf16_trains_faster, native_bf16
 
@@ -629,8 +630,7 @@ def test_frozen_splits_replace_dev_test_and_make_story_folds(tmp_path):
 
 
 def test_data_splits_must_cover_the_gold_exactly(tmp_path):
-    from indoevent.model.data import DataError
-    from indoevent.model.train import _frozen
+    from indoevent.model.data import DataError, frozen_splits
 
     class Gold:
         gold = [type("A", (), {"doc_id": x})() for x in ("a", "b", "c")]
@@ -638,7 +638,7 @@ def test_data_splits_must_cover_the_gold_exactly(tmp_path):
     path = tmp_path / "splits.json"
     path.write_text(json.dumps({"train": ["a", "b"], "dev": ["x"], "test": []}), encoding="utf-8")
     with pytest.raises(DataError, match="in no split: c; not in the export: x"):
-        _frozen(Gold, str(path))
+        frozen_splits(Gold, str(path))
 
 
 def test_the_run_config_retrains_from_any_working_directory(tmp_path, monkeypatch):

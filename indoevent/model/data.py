@@ -26,6 +26,7 @@ from ..annotation.convert import ConversionError, articles_dataset, convert_expo
 from ..annotation.lsexport import ExportError
 from ..text.iob import TaggedWords
 from ..schema import bio_tags
+from .splits import FrozenSplits, load_splits
 from .windows import Window, encode_windows, special_tokens
 
 IGNORE = -100  # label of positions the loss skips (special tokens, padding, non-first sub-words)
@@ -123,6 +124,33 @@ def split_ids(doc_ids: Sequence[str], dev: float | int | Sequence[str], test: fl
         raise DataError(f"no article left to train on ({len(ids)} articles, dev {len(chosen['dev'])}, "
                         f"test {len(chosen['test'])})")
     return train, chosen["dev"], chosen["test"]
+
+
+def split_corpus(corpus: Corpus, data: Any) -> dict[str, list[TaggedWords]]:
+    """Gold articles split by article (data.splits, else data.dev and data.test), plus CoNLL
+    sentences by their own split."""
+    by_id = corpus.by_id()
+    if data.splits and corpus.gold:
+        frozen = frozen_splits(corpus, data.splits)
+        ids = (frozen.train, frozen.dev, frozen.test)
+    else:
+        ids = split_ids(list(by_id), data.dev, data.test, data.split_seed) if corpus.gold else ((), (), ())
+    return {name: [by_id[i] for i in part] + corpus.extra[name] for name, part in zip(("train", "dev", "test"), ids)}
+
+
+def frozen_splits(corpus: Corpus, path: str) -> FrozenSplits:
+    """data.splits, checked against the gold: every gold article is in exactly one split."""
+    try:
+        frozen = load_splits(path)
+    except ValueError as e:
+        raise DataError(f"data.splits: {e}") from e
+    gold = {a.doc_id for a in corpus.gold}
+    listed = set(frozen.train) | set(frozen.dev) | set(frozen.test)
+    if gold != listed:
+        raise DataError(f"data.splits {path} does not match data.export: in no split: "
+                        f"{', '.join(sorted(gold - listed)) or 'none'}; not in the export: "
+                        f"{', '.join(sorted(listed - gold)) or 'none'}")
+    return frozen
 
 
 @dataclass

@@ -58,6 +58,17 @@ def write_failure(e: BaseException) -> str | None:
     return None
 
 
+def is_main() -> bool:
+    """True in the process that writes (the only one, or rank 0 under torchrun / accelerate launch)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def say(*args, **kwargs) -> None:
+    """print, once per run rather than once per GPU process."""
+    if is_main():
+        print(*args, **kwargs)
+
+
 def partial_dir(final: str | Path) -> Path:
     """Where a run is built before it is published.
 
