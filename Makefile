@@ -6,7 +6,7 @@ VENV   := .venv
 LSVENV := .venv-ls
 BIN    := $(VENV)/bin
 
-.PHONY: setup label-studio demo test test-fast clean
+.PHONY: setup label-studio demo lint test test-fast clean
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -38,14 +38,19 @@ demo: setup
 	@$(BIN)/python -m indoevent.evaluation.views results/seeds.jsonl
 	@echo; echo "evaluation report (trained on 4 seed articles, tested on the 5th): $(CURDIR)/results/eval-tiny-4/report.html"
 
-test: setup label-studio
+# The layer contract (pyproject.toml), ruff on the code and tests, mypy on the package; pinned in
+# the dev extra. make test and make test-fast run it first.
+lint: setup
 	$(BIN)/lint-imports
+	$(BIN)/ruff check indoevent tests benchmarks
+	$(BIN)/mypy
+
+test: lint label-studio
 	LABEL_STUDIO_BIN=$(CURDIR)/$(LSVENV)/bin/label-studio $(BIN)/python -m pytest -q -rs
 
 # The fast lane (under 2 minutes on 2 cores): no test marked slow (training, ONNX export, Ray,
 # notebooks, a browser) and no Label Studio server.
-test-fast: setup
-	$(BIN)/lint-imports
+test-fast: lint
 	$(BIN)/python -m pytest -q -rs -m "not slow and not labelstudio"
 
 clean:
