@@ -109,10 +109,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # scaffold: run folders with an untrained head
 sys.path.insert(0, str(ROOT / "benchmarks"))  # machine: flags, load, calibration, the judging rules
 
-from indoevent.model.runtime import native_bf16  # noqa: E402
-from indoevent.text.tokenize import tokenize  # noqa: E402
-from indoevent.model.windows import encode_windows  # noqa: E402
 from machine import Machine, flops_per_position, format_fractions, peak_fractions  # noqa: E402
+
+from indoevent.model.runtime import native_bf16  # noqa: E402
+from indoevent.model.windows import encode_windows  # noqa: E402
+from indoevent.text.tokenize import tokenize  # noqa: E402
 
 
 # --- articles ---------------------------------------------------------------------------------------
@@ -144,8 +145,8 @@ def build_run(out: Path, small: bool, head: str = "probe") -> Path:
     ``head="probe"``: the head is fitted on the seeds' gold over the frozen random encoder (a
     linear probe, seconds), so that spans are sparse and confident as a trained model's are;
     ``head="random"``: the untrained head, whose near-flat logits flip at any perturbation."""
-    from scaffold import init_run
     from indoevent.model.tiny import build_tiny_bert
+    from scaffold import init_run
 
     size = dict(hidden_size=256, layers=4, heads=4) if small else dict(hidden_size=768, layers=12, heads=12)
     base = out.parent / f"bench-{'small' if small else 'base'}-encoder"
@@ -164,9 +165,9 @@ def fit_probe(run: Path, steps: int = 300) -> None:
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from indoevent.annotation.convert import document_to_article
-    from indoevent.schema import bio_tags
     from indoevent.annotation.lsexport import read_export
     from indoevent.model.windows import best_window
+    from indoevent.schema import bio_tags
 
     tok = AutoTokenizer.from_pretrained(run)
     tok.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True  # windows follow

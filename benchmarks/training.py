@@ -63,11 +63,11 @@ def main() -> int:
     import torch
     from transformers import TrainerCallback, set_seed
 
-    from indoevent.model.config import load_config
     from indoevent.annotation.convert import convert_export
+    from indoevent.model.backbone import load_model
+    from indoevent.model.config import load_config
     from indoevent.model.data import Collator, encode_articles
     from indoevent.model.tiny import ensure_tiny_bert
-    from indoevent.model.backbone import load_model
     from indoevent.model.trainer import make_trainer, resolve_precision
 
     cuda = torch.cuda.is_available()

@@ -11,9 +11,10 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO
 
 from filelock import FileLock, Timeout
 

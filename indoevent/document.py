@@ -28,7 +28,7 @@ class Span:
     def is_trigger(self) -> bool:
         return is_trigger(self.label)
 
-    def overlaps(self, other: "Span") -> bool:
+    def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end
 
     def to_dict(self) -> dict:
@@ -40,7 +40,7 @@ class Span:
         return d
 
     @classmethod
-    def from_dict(cls, d: object) -> "Span":
+    def from_dict(cls, d: object) -> Span:
         """The span of a :meth:`to_dict` dict (``text``, ``score`` and ``id`` may be missing); a
         ValueError if it has no integer ``start`` and ``end``.
 

@@ -18,8 +18,9 @@ batch reports every bad input and goes on); :func:`read_jsonl` raises the first 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 
 class JsonlError(ValueError):

@@ -6,8 +6,9 @@ Used by the tests and the speed benchmarks before a trained run exists; not part
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from indoevent.model.runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP
 from indoevent.model.windows import Window, best_window

@@ -8,8 +8,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from indoevent.model.config import (ConfigError, RunConfig, apply_overrides, dump_yaml, fields_help, from_dict,
-                              load_config, parse_override)
+from indoevent.model.config import (
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    dump_yaml,
+    fields_help,
+    from_dict,
+    load_config,
+    parse_override,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "training" / "configs").glob("*.yaml"))

@@ -69,7 +69,7 @@ def test_iob1_inside_tags_are_repaired_and_counted(tmp_path):
 
 def test_extra_columns_docstart_and_crlf(tmp_path):
     p = tmp_path / "cols.txt"
-    p.write_bytes("-DOCSTART- -X- O O\r\n\r\nJakarta NNP B-NP B-PLC\r\nramai JJ B-ADJP O\r\n".encode())
+    p.write_bytes(b"-DOCSTART- -X- O O\r\n\r\nJakarta NNP B-NP B-PLC\r\nramai JJ B-ADJP O\r\n")
     arts, _ = read_conll(p, NERP_MAP)
     assert len(arts) == 1 and arts[0].tokens == ["Jakarta", "ramai"] and arts[0].tags == ["B-LOC", "O"]
 

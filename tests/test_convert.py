@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from indoevent.text.iob import spans_to_tags, tags_to_spans
-from indoevent.cli import main
 from indoevent.annotation import convert
 from indoevent.annotation.convert import ConversionError, convert_export, document_to_article, read_articles
 from indoevent.annotation.inline import parse
-from indoevent.schema import bio_tags
 from indoevent.annotation.lsexport import read_export
+from indoevent.cli import main
+from indoevent.schema import bio_tags
+from indoevent.text.iob import spans_to_tags, tags_to_spans
 from indoevent.text.tokenize import Word
 
 

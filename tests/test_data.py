@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.model.config import ConllSource, DataConfig
 from indoevent.annotation.convert import convert_export
-from indoevent.text.iob import TaggedWords
+from indoevent.model.config import ConllSource, DataConfig
 from indoevent.model.data import IGNORE, Collator, DataError, encode_articles, load_corpus, split_ids, window_labels
+from indoevent.model.tiny import ensure_tiny_bert
 from indoevent.model.windows import best_window
 from indoevent.schema import bio_tags
-from indoevent.model.tiny import ensure_tiny_bert
+from indoevent.text.iob import TaggedWords
 from indoevent.text.tokenize import tokenize
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from indoevent.annotation.lsexport import read_export
 from indoevent.cli import main
 from indoevent.document import Document, Span
 from indoevent.evaluation import evaluate
 from indoevent.evaluation.analysis import bootstrap, nervaluate_counts, span_errors
 from indoevent.events.linker_eval import evaluate_linker
 from indoevent.events.linking import link_rules
-from indoevent.annotation.lsexport import read_export
 from indoevent.schema import ENTITY_LABELS, EVENT_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]

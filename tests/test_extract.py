@@ -18,14 +18,15 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the extractor needs torch")
 
-from indoevent.text.iob import spans_to_tags  # noqa: E402
+from indoevent.annotation.lsexport import read_export  # noqa: E402
 from indoevent.events.extractor import Extraction, Extractor  # noqa: E402
 from indoevent.model.runtime import TorchForward  # noqa: E402
-from scaffold import WIRE as SHARED_WIRE, init_run, merge_windows  # noqa: E402
-from indoevent.schema import bio_tags  # noqa: E402
-from indoevent.annotation.lsexport import read_export  # noqa: E402
-from indoevent.text.tokenize import tokenize  # noqa: E402
 from indoevent.model.windows import encode_windows  # noqa: E402
+from indoevent.schema import bio_tags  # noqa: E402
+from indoevent.text.iob import spans_to_tags  # noqa: E402
+from indoevent.text.tokenize import tokenize  # noqa: E402
+from scaffold import WIRE as SHARED_WIRE  # noqa: E402
+from scaffold import init_run, merge_windows
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))

@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("torch", reason="the extractor needs torch")
 
+from indoevent.annotation.lsexport import read_export  # noqa: E402
 from indoevent.cli import main  # noqa: E402
 from indoevent.events.batch import extract_files  # noqa: E402
-from indoevent.events.inputs import read_inputs  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
+from indoevent.events.inputs import read_inputs  # noqa: E402
 from scaffold import init_run  # noqa: E402
-from indoevent.annotation.lsexport import read_export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -38,7 +38,7 @@ def inputs(tmp_path) -> Path:
     (d / "sub").mkdir(parents=True)
     for f in SEEDS[:2]:
         (d / f.name).write_bytes(f.read_bytes())
-    (d / "sub" / "crlf.txt").write_bytes("Putin bertemu Kim.\r\nDi Beijing, Rabu.\r\n".encode())
+    (d / "sub" / "crlf.txt").write_bytes(b"Putin bertemu Kim.\r\nDi Beijing, Rabu.\r\n")
     (d / "latin1.txt").write_bytes("Putin bertemu Kim di Caf\xe9.".encode("latin-1"))
     (d / "empty.txt").write_bytes(b" \n\t")
     (d / "notes.md").write_text("ignored: folders are searched for .txt only")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from indoevent.events.linking import is_passive, is_verbal, link_rules
 from indoevent.annotation.inline import parse
-from indoevent.schema import ROLE_TARGETS
 from indoevent.annotation.lsexport import read_export
+from indoevent.document import Span
+from indoevent.events.linking import is_passive, is_verbal, link_rules
+from indoevent.schema import ROLE_TARGETS
 from indoevent.text.sentences import sentence_index, split_sentences
-from indoevent.document import Relation, Span
 from indoevent.text.tokenize import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from indoevent.cli import main
 from indoevent.annotation.inline import MarkupError, parse, render
 from indoevent.annotation.lsexport import read_export
+from indoevent.cli import main
 from indoevent.model.splits import kfold
 
 

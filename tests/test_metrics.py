@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from indoevent.document import Span
-from indoevent.document import Document
+from indoevent.document import Document, Span
 from indoevent.model.metrics import cv_table, flat, score_spans, seqeval_f1, summarize, table
 from indoevent.schema import ENTITY_LABELS, EVENT_LABELS
 from indoevent.text.iob import tags_to_word_spans

@@ -14,11 +14,11 @@ pytestmark = pytest.mark.slow  # every test exports ONNX
 
 from indoevent.cli import main  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
-from indoevent.model.runtime import OnnxForward, TorchForward  # noqa: E402
-from scaffold import WIRE, init_run  # noqa: E402
 from indoevent.model.onnx_export import check_fresh, export_onnx  # noqa: E402
-from indoevent.text.tokenize import tokenize  # noqa: E402
+from indoevent.model.runtime import OnnxForward, TorchForward  # noqa: E402
 from indoevent.model.windows import encode_windows  # noqa: E402
+from indoevent.text.tokenize import tokenize  # noqa: E402
+from scaffold import WIRE, init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))

@@ -14,10 +14,11 @@ torch = pytest.importorskip("torch")
 
 from indoevent.cli import main  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
-from indoevent.model import onnx_export  # noqa: E402
-from indoevent.model import runtime  # noqa: E402
-from indoevent.model.runtime import (BF16_MEASURED_AGREEMENT, TorchForward, choose_runtime, cpu_flags,  # noqa: E402
-                                     native_bf16)
+from indoevent.model import (
+    onnx_export,  # noqa: E402
+    runtime,  # noqa: E402
+)
+from indoevent.model.runtime import BF16_MEASURED_AGREEMENT, TorchForward, choose_runtime, cpu_flags, native_bf16  # noqa: E402
 from scaffold import WIRE, init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import pytest
 from label_studio_sdk.core.api_error import ApiError
 
-from indoevent.cli import main
 from indoevent.annotation.inline import parse
 from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.lsexport import ExportError, document_to_results, load_tasks
-from indoevent.studio.connection import InvalidExport, Studio, StudioError, connect, explain
+from indoevent.cli import main
 from indoevent.studio.client import check_tasks, import_request, push, snapshot, write_atomic
+from indoevent.studio.connection import InvalidExport, Studio, StudioError, connect, explain
 
 MARKUP = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
 

@@ -16,19 +16,18 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from indoevent.annotation.labelconfig import render_config  # noqa: E402
-from indoevent.annotation.lsexport import read_export  # noqa: E402
 from indoevent.cli import main  # noqa: E402
 from indoevent.document import Span  # noqa: E402
 from indoevent.events.extractor import Extraction  # noqa: E402
-from indoevent.model.predict import Prediction  # noqa: E402
 from indoevent.model.config import from_dict  # noqa: E402
 from indoevent.model.data import DataError, load_corpus  # noqa: E402
+from indoevent.model.predict import Prediction  # noqa: E402
 from indoevent.studio.backend import Backend, project_id  # noqa: E402
-from indoevent.studio.webapp import create_app  # noqa: E402
-from indoevent.studio.connection import InvalidExport, Studio, StudioError  # noqa: E402
 from indoevent.studio.client import check_tasks  # noqa: E402
+from indoevent.studio.connection import InvalidExport, Studio, StudioError  # noqa: E402
 from indoevent.studio.retrain import merge_exports  # noqa: E402
 from indoevent.studio.tasks import import_articles, read_article_tasks, task_score  # noqa: E402
+from indoevent.studio.webapp import create_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["Putin bertemu Kim Jong Un di Beijing pada Rabu.", "", "😀 Kim bertemu Putin 👍🏽 di Beijing."]

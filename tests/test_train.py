@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from indoevent.model.config import ConfigError, load_config
-from indoevent.schema import bio_tags
 from indoevent.atomic import sha256
-from indoevent.model.runs import RunExistsError, partial_dir
 from indoevent.model.backbone import load_model
+from indoevent.model.config import ConfigError, load_config
+from indoevent.model.runs import RunExistsError, partial_dir
 from indoevent.model.train import ModelLoadError, train
+from indoevent.schema import bio_tags
 from scaffold import evaluate_model, tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -323,9 +323,8 @@ def test_missing_local_folder_is_named(tmp_path):
 def test_half_precision_needs_a_gpu():
     import torch
 
-    from indoevent.model.trainer import resolve_precision
-
     from indoevent.model.runtime import cpu_bf16_trains_faster, native_bf16
+    from indoevent.model.trainer import resolve_precision
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: bf16/fp16 are allowed here")
@@ -456,8 +455,8 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
     from transformers import AutoModelForTokenClassification
 
     from indoevent.annotation.checks import edge_problem
-    from indoevent.cli import main
     from indoevent.annotation.convert import convert_export
+    from indoevent.cli import main
 
     # A classifier with large random weights tags spans everywhere, orphan I- tags and windows that
     # disagree included: the hard cases of decoding and merging, not only all-O.

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from indoevent.cli import main
 from indoevent.annotation.labelconfig import check_config, render_config
 from indoevent.annotation.lsexport import ExportError, read_export, utf16_to_codepoints
+from indoevent.cli import main
 
 GOOD = "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1 recipient=e2 place=e3⟧ ⟦e2:PER Kim⟧ di ⟦e3:GPE Beijing⟧."
 

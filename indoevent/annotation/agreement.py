@@ -7,9 +7,9 @@ Used to check the gold against an independent second annotation.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..document import Document
 from ..schema import ENTITY_LABELS, EVENT_LABELS
@@ -33,7 +33,7 @@ class Agreement:
         s = prf(tp, tp + fa, tp + fb)
         return s["precision"], s["recall"], s["f1"]
 
-    def only(self, keys: Iterable[str]) -> "Agreement":
+    def only(self, keys: Iterable[str]) -> Agreement:
         """The counts of ``keys`` only (a group of labels, for its total row)."""
         keep = set(keys)
         return Agreement(*(Counter({k: v for k, v in c.items() if k in keep}) for c in (self.tp, self.only_a, self.only_b)))

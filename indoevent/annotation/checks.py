@@ -6,12 +6,12 @@ the gold-authoring check both use them, so the rules live in one place.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
-from ..schema import CONTROL_OF, ROLE_TARGETS, ROLES, is_trigger
 from ..document import Document, Span
+from ..schema import CONTROL_OF, ROLE_TARGETS, ROLES, is_trigger
 from ..text.iob import CLOSING, is_punct
+
 
 @dataclass(frozen=True)
 class Problem:

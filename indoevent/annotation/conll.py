@@ -10,13 +10,13 @@ guessing would train the model on wrong tags. Each sentence becomes one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
+from ..schema import ENTITY_LABELS, EVENT_LABELS
 from ..text.iob import TaggedWords, tags_to_spans
 from ..text.tokenize import Word
-from ..schema import ENTITY_LABELS, EVENT_LABELS
 
 PROJECT_LABELS = frozenset(ENTITY_LABELS + EVENT_LABELS)
 

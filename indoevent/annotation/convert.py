@@ -14,12 +14,12 @@ from pathlib import Path
 
 from .. import atomic
 from ..atomic import OutputExistsError, building
-from ..jsonl import read_jsonl
-from ..text.iob import TaggedWords, spans_to_tags, tags_to_spans
-from ..schema import bio_tags
-from .lsexport import read_export
 from ..document import Document
+from ..jsonl import read_jsonl
+from ..schema import bio_tags
+from ..text.iob import TaggedWords, spans_to_tags, tags_to_spans
 from ..text.tokenize import Word, tokenize
+from .lsexport import read_export
 
 
 class ConversionError(RuntimeError):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from ..schema import CONTROL_OF, ROLES
 from ..document import Document, Relation, Span
+from ..schema import CONTROL_OF, ROLES
 
 OPEN, CLOSE = "⟦", "⟧"
 _HEAD = re.compile(r"(?:(?P<id>[A-Za-z]\w*):)?(?P<label>[A-Z]+) ")

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import Problem, check_document
+from ..document import Document, Relation, Span
 from ..jsonl import JsonlError, json_type, read_jsonl
 from ..schema import CONTROL_OF, ENTITY_CONTROL, EVENT_CONTROL, ROLES, TEXT_NAME
-from ..document import Document, Relation, Span
+from .checks import Problem, check_document
 
 
 class ExportError(ValueError):

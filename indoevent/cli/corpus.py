@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
 import json
 import sys
+from pathlib import Path
 
 from ..annotation.corpus import CorpusError, corpus_lines, read_corpus
 from ..annotation.datasheet import replace_tables, story_meta, tables

@@ -11,9 +11,9 @@ from pathlib import Path
 from ..annotation.lsexport import ExportError, read_export
 from ..atomic import OutputExistsError, check_output, folder_of, replacing
 from ..events.actors import AliasTable
+from ..events.mentions import FramesError, gold_records, is_gold_frames, read_frames, read_index
 from ..events.merge import merge
 from ..events.merge_files import MERGE_FILES, write_merge
-from ..events.mentions import FramesError, gold_records, is_gold_frames, read_frames, read_index
 from .common import add_overwrite, cannot_write, fail
 
 

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from ..annotation.lsexport import ExportError, read_export
-from ..atomic import OutputExistsError, check_output as check_any_output, write_text
+from ..atomic import OutputExistsError, write_text
+from ..atomic import check_output as check_any_output
 from ..events.batch import check_output, extract_files
 from ..events.extractor import Extractor
-from ..events.ray_engine import extract_ray
 from ..events.learned_linker import LearnedLinker, fit_linker
 from ..events.linker_eval import cross_validation_report, report
+from ..events.ray_engine import extract_ray
 from .common import add_overwrite, bad_settings, cannot_load, fail
 
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from ..annotation.lsexport import ExportError
-from ..studio.connection import InvalidExport, StudioError, connect, redact
-from ..studio.client import is_task_list, pull, push, status
-from ..atomic import check_output
-from .common import add_overwrite, cannot_load, fail, print_problems
-from .studio_files import add_files
+from ..annotation.lsexport import ExportError, load_tasks
+from ..atomic import OutputExistsError, check_output
 from ..events.extractor import Extractor
 from ..model.config import ConfigError
 from ..model.data import DataError
@@ -20,11 +15,12 @@ from ..model.runs import RunExistsError
 from ..model.train import ModelLoadError
 from ..studio import tasks as studio_tasks
 from ..studio.backend import SECRET_ENV, secret_url
-from ..studio.retrain import cv_f1, dev_f1, retrain
+from ..studio.client import is_task_list, pull, push, status
+from ..studio.connection import InvalidExport, StudioError, connect, redact
 from ..studio.files import export_markup
-from ..annotation.lsexport import load_tasks
-from ..atomic import OutputExistsError
-
+from ..studio.retrain import cv_f1, dev_f1, retrain
+from .common import add_overwrite, cannot_load, fail, print_problems
+from .studio_files import add_files
 
 # --- ls (Label Studio server) -----------------------------------------------------------------
 LS_EPILOG = """The server is found by --url or $LABEL_STUDIO_URL (default http://localhost:8080) and the

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..document import Document, Relation, Span
-from ..schema import ENTITY_LABELS, EVENT_LABELS, is_trigger
+from ..schema import ENTITY_LABELS, EVENT_LABELS
 from ..scores import f1_of, prf
 from ..text.sentences import sentence_index, split_sentences
 from ..text.tokenize import tokenize
@@ -197,7 +198,7 @@ def word_labels(text: str, spans: Sequence[Span]) -> list[str]:
     return out
 
 
-def confusion(results: Sequence["ArticleResult"]) -> dict:
+def confusion(results: Sequence[ArticleResult]) -> dict:
     """Word-level label confusion, ``O`` included: ``{"labels": [...], "matrix": rows gold x cols predicted}``."""
     pairs: Counter = Counter()
     for r in results:
@@ -237,7 +238,7 @@ def _pair(gold: set, pred: set, drop_last: bool = False) -> tuple[int, int, int]
     return len(gold & pred), len(gold), len(pred)
 
 
-def frame_counts(r: "ArticleResult", linker: Callable | None) -> dict[str, tuple[int, int, int]]:
+def frame_counts(r: ArticleResult, linker: Callable | None) -> dict[str, tuple[int, int, int]]:
     """Per-article counts of trigger and argument identification and classification, as
     event-extraction papers report them: arguments on the predicted triggers, on the gold
     triggers (with the predicted entities), and on gold triggers and gold entities (the linker alone)."""
@@ -287,7 +288,7 @@ def bootstrap(counts: dict[str, np.ndarray], resamples: int, seed: int) -> dict[
 
 
 # --- everything ---------------------------------------------------------------------------------
-def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_spans: Sequence[Span],
+def analyse(results: Sequence[ArticleResult], linker: Callable | None, train_spans: Sequence[Span],
             resamples: int, seed: int) -> dict:
     """Everything ``metrics.json`` holds beyond the strict span scores (see the module docstring)."""
     per_article: dict[str, list[tuple]] = {}  # score name -> (tp, gold, predicted) of each article
@@ -329,7 +330,7 @@ def analyse(results: Sequence["ArticleResult"], linker: Callable | None, train_s
     }
 
 
-def _article_counts(r: "ArticleResult", linker: Callable | None) -> dict[str, tuple]:
+def _article_counts(r: ArticleResult, linker: Callable | None) -> dict[str, tuple]:
     """(tp, gold, predicted) of one article for every score: span groups, nervaluate schemes, labels, frames."""
     gold, pred = r.doc.spans, r.extraction.spans
     gk = {(s.start, s.end, s.label) for s in gold}
@@ -352,7 +353,7 @@ def _article_counts(r: "ArticleResult", linker: Callable | None) -> dict[str, tu
     return out
 
 
-def _count_buckets(r: "ArticleResult", seen: set[str], buckets: dict[str, dict[str, Counter]]) -> None:
+def _count_buckets(r: ArticleResult, seen: set[str], buckets: dict[str, dict[str, Counter]]) -> None:
     """Add the article's gold and predicted spans to the length and seen-in-training buckets."""
     gk = {(s.start, s.end, s.label) for s in r.doc.spans}
     pk = {(s.start, s.end, s.label) for s in r.extraction.spans}

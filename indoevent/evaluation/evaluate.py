@@ -17,17 +17,17 @@ Usage::
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
 
 from ..annotation.conll import read_conll
 from ..annotation.lsexport import read_export
+from ..atomic import building, folder_of
 from ..document import Document, Relation, Span
 from ..events.extractor import Extraction, Extractor
 from ..model.metrics import score_articles, seqeval_f1
 from ..text.iob import tags_to_word_spans
-from ..atomic import building, folder_of
 from .analysis import analyse
 from .html import render_report
 from .render import headline_table

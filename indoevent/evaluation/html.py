@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from html import escape
-from typing import Any, Sequence
+from typing import Any
 
 from ..document import Span
 from ..schema import COLORS, HIGHLIGHT_OPACITY
@@ -160,8 +161,8 @@ def f1_figure(m: dict) -> Any:
 
 def confusion_figure(m: dict) -> Any:
     """The word-level label confusion (O included), counts written in the cells (a matplotlib figure)."""
-    from matplotlib.figure import Figure  # no pyplot: no global state, no backend to choose
     import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: no global state, no backend to choose
 
     labels, mat = m["confusion"]["labels"], np.asarray(m["confusion"]["matrix"], dtype=float)
     fig = Figure(figsize=(0.5 * len(labels) + 2.5, 0.45 * len(labels) + 2), layout="tight")

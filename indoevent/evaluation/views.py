@@ -5,8 +5,9 @@ text (HTML) of gold data, evaluations and extractions. The notebooks only call t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..annotation.agreement import agreement_table, compare, load_annotation
 from ..document import Document, Span
@@ -16,8 +17,8 @@ from ..model.config import load_config
 from ..model.train import train
 from ..schema import COLORS, ENTITY_LABELS, EVENT_LABELS, ROLES
 from ..text.tokenize import tokenize
-from .html import CSS, highlight
 from .analysis import length_bucket
+from .html import CSS, highlight
 
 TINY_CONFIG = Path("training") / "configs" / "tiny.yaml"
 

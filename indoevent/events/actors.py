@@ -24,11 +24,11 @@ import gettext
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import yaml
 
@@ -148,7 +148,7 @@ class AliasTable:
                 self.places.setdefault(key, e)
 
     @classmethod
-    def load(cls, extra: str | Path | None = None) -> "AliasTable":
+    def load(cls, extra: str | Path | None = None) -> AliasTable:
         """The table in the package (``data/actors.yaml``), extended by the YAML file ``extra``
         (same sections; its entries win)."""
         return _load(str(extra) if extra else None)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 from ..atomic import lock_beside, replacing, try_lock, unlock
 from ..jsonl import JsonlError, parse_line

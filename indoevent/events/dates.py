@@ -24,10 +24,10 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Callable
 
 WEEKDAYS = {"senin": 0, "selasa": 1, "rabu": 2, "kamis": 3, "jumat": 4, "jum'at": 4, "sabtu": 5,
             "minggu": 6, "ahad": 6}
@@ -63,7 +63,7 @@ class DateRange:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def overlaps(self, other: "DateRange", window: int = 0) -> bool:
+    def overlaps(self, other: DateRange, window: int = 0) -> bool:
         """Whether the two share a day, or lie at most ``window`` days apart."""
         return self.start - timedelta(days=window) <= other.end and other.start <= self.end + timedelta(days=window)
 

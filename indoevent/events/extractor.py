@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..annotation.lsexport import document_to_results
 from ..document import Document, Relation, Span
@@ -88,7 +89,7 @@ class Extraction:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Extraction":
+    def from_dict(cls, d: dict) -> Extraction:
         """The article of a :meth:`to_dict` record (other fields of the record, such as ``source``
         and ``timing``, are left out; ``text`` is ``""`` when the record has none). A
         ValueError says which part is wrong."""
@@ -150,7 +151,7 @@ class Extractor:
     @classmethod
     def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "auto",
                         quantize: str | None = None, runtime: str = "auto", batch_size: int | None = None,
-                        linker: Callable | str | None = "auto", threads: int | None = None) -> "Extractor":
+                        linker: Callable | str | None = "auto", threads: int | None = None) -> Extractor:
         """Load a run directory (or a Hugging Face hub id).
 
         ``runtime="auto"`` (default): the fastest runtime that keeps the spans (GPU: torch

@@ -8,8 +8,8 @@ scored by :mod:`.linker_eval`). Pure Python: no torch import.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from ..document import Relation, Span
 from ..schema import ROLES
@@ -28,7 +28,7 @@ class Frame:
                 "arguments": {role: [s.to_dict() for s in spans] for role, spans in self.arguments.items()}}
 
     @classmethod
-    def from_dict(cls, d: object) -> "Frame":
+    def from_dict(cls, d: object) -> Frame:
         """The frame of a :meth:`to_dict` dict; a ValueError saying which part is wrong."""
         if not isinstance(d, dict) or not isinstance(d.get("type"), str):
             raise ValueError(f"a frame needs a 'type' (a PLOVER label), got {str(d)[:60]}")

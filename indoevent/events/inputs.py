@@ -8,9 +8,9 @@ order; an input that cannot be read comes out as an :class:`InputError` naming i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from ..jsonl import JsonlError, records
 from .extractor import encodable

@@ -6,15 +6,24 @@ Pure Python and numpy: no torch import.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..document import Document, Relation, Span
 from ..schema import ROLE_TARGETS, ROLES
 from ..text.tokenize import Word, tokenize
-from .linking import (JOINERS, PASSIVE_MARKERS, PLACE_MARKERS, RECIPIENT_MARKERS, _Ent, _is_title, _link_sentence,
-                      _sentences, is_passive, is_verbal)
-
+from .linking import (
+    JOINERS,
+    PASSIVE_MARKERS,
+    PLACE_MARKERS,
+    RECIPIENT_MARKERS,
+    _Ent,
+    _is_title,
+    _link_sentence,
+    _sentences,
+    is_passive,
+    is_verbal,
+)
 
 LINK_CLASSES: tuple[str, ...] = ("none",) + ROLES
 _MARKER_WORDS = PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS | JOINERS | {
@@ -91,7 +100,7 @@ class LearnedLinker:
         return isinstance(data, dict) and tuple(data.get("classes", ())) == LINK_CLASSES
 
     @classmethod
-    def from_json(cls, data: dict) -> "LearnedLinker":
+    def from_json(cls, data: dict) -> LearnedLinker:
         if tuple(data.get("classes", ())) != LINK_CLASSES:
             raise ValueError(f"linker classes {data.get('classes')} are not {list(LINK_CLASSES)}")
         return cls(data["weights"])

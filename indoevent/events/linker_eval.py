@@ -7,8 +7,8 @@ Pure Python: no torch import.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from ..document import Document, Relation
 from ..model.splits import kfold

@@ -9,9 +9,9 @@ and why); an article without a usable date is one of them.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..document import Span
 from ..jsonl import JsonlError, read_jsonl, records

@@ -28,9 +28,9 @@ join records why:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Iterable, Sequence
 
 from .actors import Actor, AliasTable
 from .dates import DateRange

@@ -18,14 +18,13 @@ copy reaches the driver. Ray is imported only here, and only when this engine ru
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
-from typing import Callable, Sequence
-
 import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from .batch import BatchReport, _check_path, check_results, exclusive, read_results, result_record, write_task_list
 from ..model.runtime import onnx_export_ready
+from .batch import BatchReport, _check_path, check_results, exclusive, read_results, result_record, write_task_list
 from .extractor import Extractor
 from .inputs import InputError, Source, jsonl_sources, record_source
 
@@ -126,7 +125,7 @@ def extract_ray(model: str | Path, inputs: Sequence[str | Path], out: str | Path
     model (``load``: the keyword arguments of :meth:`Extractor.from_pretrained`), on
     ``num_gpus_per_worker`` GPUs and ``cpus_per_worker`` CPUs each. ``address``: a running
     cluster (``"auto"``), else a Ray already started in this process, else a local one."""
-    import ray
+    import ray  # noqa: F401  (without Ray installed, fail here, before --out is locked or truncated)
 
     split_inputs([str(p) for p in inputs])
     out = _check_path(out, inputs, fmt)  # the local engine's checks on --out, lock and resume rule

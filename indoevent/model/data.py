@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..annotation.conll import ConllError, read_conll
 from ..annotation.convert import ConversionError, articles_dataset, convert_export
 from ..annotation.lsexport import ExportError
-from ..text.iob import TaggedWords
 from ..schema import bio_tags
+from ..text.iob import TaggedWords
 from .splits import FrozenSplits, load_splits
 from .windows import Window, encode_windows, special_tokens
 

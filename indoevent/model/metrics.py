@@ -19,7 +19,8 @@ NusaBERT): seqeval's default, conlleval-compatible micro F1 over the words' IOB2
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..schema import ENTITY_LABELS, EVENT_LABELS
 from ..scores import prf

@@ -17,9 +17,10 @@ any time; per article the predictor keeps one tag id and one probability per wor
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -135,7 +136,7 @@ class Predictor:
     @classmethod
     def from_pretrained(cls, run: str | Path, device: str | None = None, precision: str = "auto",
                         quantize: str | None = None, runtime: str = "auto", batch_size: int | None = None,
-                        threads: int | None = None) -> "Predictor":
+                        threads: int | None = None) -> Predictor:
         """Load a run directory (or a Hugging Face hub id); see :func:`~indoevent.model.runtime.load_run`.
         ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU)."""
         r = load_run(run, device, precision, quantize, runtime, threads)

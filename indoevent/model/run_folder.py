@@ -18,16 +18,16 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..atomic import lock_beside, try_lock, unlock
 from .checkpoint import ModelLoadError
 from .config import ConfigError, RunConfig, dump_yaml
 from .data import DataError
 from .runs import SCHEMA_VERSION, RunExistsError, RunWriteError, is_main, partial_dir, say, write_failure
-
 
 _LOCKS: dict[Path, Any] = {}  # run folder -> its held lock, held until the run ends (or the process)
 

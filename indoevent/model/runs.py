@@ -15,8 +15,9 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import __version__, atomic
 from ..atomic import OutputExistsError, sha256

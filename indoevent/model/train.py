@@ -26,8 +26,9 @@ torch and transformers are imported inside functions: ``import indoevent`` stays
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..text.iob import TaggedWords
 from .checkpoint import ModelLoadError

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..text.iob import TaggedWords
 from .backbone import ensure_base, load_model

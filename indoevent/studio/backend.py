@@ -32,15 +32,16 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..annotation.lsexport import read_export
 from ..events.extractor import Extractor
 from ..model.metrics import score_articles
-from .connection import TOKEN_ENV, URL_ENV, connect
 from .compare import all_f1, dev_ids
+from .connection import TOKEN_ENV, URL_ENV, connect
 from .retrain import dev_f1, retrain
 from .tasks import check_labeling_config, predict_tasks
 

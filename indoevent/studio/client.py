@@ -27,7 +27,6 @@ from ..atomic import write_bytes as write_atomic
 from ..schema import TEXT_NAME
 from .connection import InvalidExport, Studio, StudioError, redact
 
-
 # What an imported annotation or prediction keeps. Ids, task and project numbers belong to
 # the server that exported them; ``completed_by`` names a user of that server, and Label
 # Studio refuses an import naming a user it does not know, so the token's user becomes the

@@ -27,8 +27,8 @@ from ..annotation.lsexport import choose_annotation, document_to_results, task_t
 from ..atomic import OutputExistsError, write_text
 from ..document import Document, Relation, Span
 from ..schema import TEXT_NAME
-from .connection import InvalidExport, Studio, StudioError
 from .client import open_project
+from .connection import InvalidExport, Studio, StudioError
 from .tasks import api, next_task
 
 

@@ -28,8 +28,8 @@ from ..model.data import split_ids
 from ..model.metrics import score_spans
 from ..model.runs import RunExistsError
 from ..model.train import train
-from .connection import InvalidExport, Studio, StudioError
 from .client import open_project, snapshot
+from .connection import InvalidExport, Studio, StudioError
 
 
 @dataclass

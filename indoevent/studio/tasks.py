@@ -20,12 +20,12 @@ from typing import Any
 
 from ..annotation.checks import Problem
 from ..annotation.labelconfig import check_config
-from ..events.inputs import InputError, Source, read_inputs
 from ..events.extractor import Extraction, Extractor
+from ..events.inputs import InputError, Source, read_inputs
 from ..schema import TEXT_NAME
-from .connection import InvalidExport, Studio, StudioError
 from .client import check_tasks, existing_keys, import_request, open_project, task_key
 from .compare import DevComparison, compare_on_dev_tasks, dev_ids, version_in_use
+from .connection import InvalidExport, Studio, StudioError
 
 UNCERTAINTY = "Uncertainty sampling"
 SCORE_VIEW = "indoevent: lowest score first"

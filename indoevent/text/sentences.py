@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from typing import Sequence
+from collections.abc import Sequence
 
 # The mark is kept; the whitespace after it (spaces, tabs, CRLF...) separates sentences.
 _BOUNDARY = re.compile(r"(?<=[.?!])[ \t]+|[ \t]*(?:\r\n|\r|\n)\s*")

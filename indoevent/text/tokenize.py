@@ -20,8 +20,8 @@ Words keep their character offsets into the original text. Rules, in order:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 CLITICS = ("nya", "lah", "kah", "ku", "mu")
 # Words that end in "nya" where it is not the clitic.

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.inline import parse
+from indoevent.annotation.labelconfig import render_config
 from indoevent.annotation.lsexport import document_to_results
 from indoevent.cli import main
 from indoevent.studio.tasks import api, project_tasks

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from indoevent.annotation.labelconfig import render_config
+from indoevent.annotation.lsexport import read_export
 from indoevent.cli import main
+from indoevent.document import Span
 from indoevent.events.batch import write_task_list
 from indoevent.events.extractor import Extraction
 from indoevent.events.frames import frames_from_relations
 from indoevent.model.predict import Prediction
-from indoevent.annotation.labelconfig import render_config
-from indoevent.annotation.lsexport import read_export
-from indoevent.document import Span
-from indoevent.studio.connection import InvalidExport, StudioError
 from indoevent.studio.client import check_tasks, find_project, pull, push, status
+from indoevent.studio.connection import InvalidExport, StudioError
 
 pytestmark = pytest.mark.labelstudio
 
