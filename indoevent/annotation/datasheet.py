@@ -80,15 +80,18 @@ def provenance(docs: list[Document], meta: dict[str, dict], splits: dict) -> str
     return "\n\n".join(out)
 
 
+def _score(scores: dict, key: str) -> str:
+    return "-" if scores.get(key) is None else f"{scores[key]:.3f}"
+
+
 def curve(loop: dict) -> str:
     """The pre-annotation curve: per batch, the model that pre-annotated it and how far it was from
     the annotators' corrections (strict span F1, as recorded by ``indoevent corpus curve --write``)."""
     rows = []
     for b in loop.get("batches", []):
         s = b.get("scores") or {}
-        f = lambda k: "-" if s.get(k) is None else f"{s[k]:.3f}"  # noqa: E731
         rows.append([b["batch"], b["model_version"], b["trained_on"], len(b["articles"]),
-                     f("entities_f1"), f("triggers_f1"), f("f1")])
+                     _score(s, "entities_f1"), _score(s, "triggers_f1"), _score(s, "f1")])
     return _table(["batch", "pre-annotated by", "trained on", "articles", "entity F1", "trigger F1", "all F1"], rows)
 
 

@@ -94,10 +94,11 @@ def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
         yield InputError(str(path), f"cannot read: {e.strerror}")
         return
     with f:
-        n = 0
-        for n, item in enumerate(jsonl_sources(f, str(path), check), 1):
+        empty = True
+        for item in jsonl_sources(f, str(path), check):
+            empty = False
             yield item
-    if n == 0:
+    if empty:
         yield InputError(str(path), "holds no articles (an empty file)")
 
 
