@@ -268,8 +268,8 @@ def pipeline_method(pipe):
 
 def agreement(a: list[set], b: list[set]) -> float:
     """Span agreement: 2|A and B| / (|A| + |B|) over all articles (F1 of one against the other)."""
-    inter = sum(len(x & y) for x, y in zip(a, b))
-    total = sum(len(x) + len(y) for x, y in zip(a, b))
+    inter = sum(len(x & y) for x, y in zip(a, b, strict=True))
+    total = sum(len(x) + len(y) for x, y in zip(a, b, strict=True))
     return 2 * inter / total if total else 1.0
 
 
@@ -619,8 +619,8 @@ def main() -> None:
     name8 = "extract_many onnxruntime int8"
     if name8 in results:
         s8 = results[name8]["spans"]
-        same_words = sum(sum(x == y for x, y in zip(word_labels(t, a), word_labels(t, b)))
-                         for (_, t), a, b in zip(articles, s8, fp_spans))
+        same_words = sum(sum(x == y for x, y in zip(word_labels(t, a), word_labels(t, b), strict=True))
+                         for (_, t), a, b in zip(articles, s8, fp_spans, strict=True))
         print(f"int8 vs fp32: span agreement {agreement(s8, fp_spans):.2%}, word labels {same_words / total_words:.2%}"
               f" ({len(articles)} articles)")
     if args.json:

@@ -188,7 +188,9 @@ def main() -> int:
     step = statistics.median(times["step"][:n])
     fb = statistics.median(times["fwd_bwd"][:n])
     op = statistics.median(times["optimizer"][:n])
-    rest = statistics.median(s - f - o for s, f, o in zip(times["step"], times["fwd_bwd"], times["optimizer"]))
+    # strict=False: the three lists may differ by a step (see n above); zip stops at the shortest.
+    rest = statistics.median(s - f - o
+                             for s, f, o in zip(times["step"], times["fwd_bwd"], times["optimizer"], strict=False))
     bare = statistics.median(times["bare"])
     device_name = torch.cuda.get_device_name(0) if cuda else "cpu"
     print(f"model {args.model} ({model.config.num_hidden_layers} layers, {model.config.hidden_size} wide, "

@@ -36,7 +36,7 @@ def test_reads_sentences_with_mapping(nerp):
     assert arts[0].tags == ["O", "B-PER", "I-PER", "O", "B-LOC", "O"]
     assert arts[1].tags == ["B-ORG", "O", "O", "O"]  # EVT dropped by the mapping
     for a in arts:  # offsets point into the article text
-        assert [a.text[s:e] for s, e in zip(a.starts, a.ends)] == a.tokens
+        assert [a.text[s:e] for s, e in zip(a.starts, a.ends, strict=True)] == a.tokens
     assert rep.mapped == {"PPL->PER": 1, "PLC->LOC": 1, "IND->ORG": 1}
     assert rep.dropped == {"EVT": 1}
     assert (rep.sentences, rep.tokens, rep.repaired_i) == (2, 10, 0)

@@ -24,7 +24,7 @@ def test_round_trip_over_all_seeds(root):
     for doc in gold.documents:
         art, misaligned = document_to_article(doc)
         assert misaligned == [], doc.doc_id
-        words = [Word(s, e, t) for s, e, t in zip(art.starts, art.ends, art.tokens)]
+        words = [Word(s, e, t) for s, e, t in zip(art.starts, art.ends, art.tokens, strict=True)]
         back = tags_to_spans(words, art.tags, doc.text)
         assert sorted((s.start, s.end, s.label) for s in back) == sorted((s.start, s.end, s.label) for s in doc.spans)
         assert all(doc.text[s.start:s.end] == s.text for s in back)
@@ -39,7 +39,7 @@ def test_gold_converts_strictly(root, tmp_path, capsys):
     assert [a.doc_id for a in arts] == sorted(a.doc_id for a in arts)
     for a in arts:
         assert len(a.tokens) == len(a.starts) == len(a.ends) == len(a.tags)
-        assert all(a.text[s:e] == t for s, e, t in zip(a.starts, a.ends, a.tokens))
+        assert all(a.text[s:e] == t for s, e, t in zip(a.starts, a.ends, a.tokens, strict=True))
         for r in a.relations:  # relations point at tagged words of the right label
             i, j = r["trigger"]
             assert a.tags[i] == f"B-{r['trigger_label']}" and all(t == f"I-{r['trigger_label']}" for t in a.tags[i + 1:j])
@@ -114,8 +114,9 @@ def test_clitic_and_hyphen_spans_align():
                 "⟦e4:GPE Amerika⟧ku", "d")
     art, bad = document_to_article(doc)
     assert bad == []
-    assert list(zip(art.tokens, art.tags))[:3] == [("Kim", "B-PER"), ("-", "O"), ("Xi", "B-PER")]
-    assert ("perang", "B-ASSAULT") in zip(art.tokens, art.tags) and ("ku", "O") in zip(art.tokens, art.tags)
+    pairs = list(zip(art.tokens, art.tags, strict=True))
+    assert pairs[:3] == [("Kim", "B-PER"), ("-", "O"), ("Xi", "B-PER")]
+    assert ("perang", "B-ASSAULT") in pairs and ("ku", "O") in pairs
 
 
 def test_overlapping_spans_never_double_tag():

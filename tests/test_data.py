@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def test_long_article_fully_labelled_and_overlaps_agree(tokenizer, seeds):
     assert len(windows) > 10
     ids = [TAG_ID[t] for t in art.tags]
     labels_of_word: dict[int, set[int]] = {}
-    for w, row in zip(windows, f.rows):
+    for w, row in zip(windows, f.rows, strict=True):
         assert len(row["input_ids"]) <= 64
         labelled = [(pos, lab) for pos, lab in enumerate(row["labels"]) if lab != IGNORE]
         assert len(labelled) == w.last_word - w.first_word  # each word of the window exactly once
@@ -75,7 +76,7 @@ def test_long_article_fully_labelled_and_overlaps_agree(tokenizer, seeds):
             labels_of_word.setdefault(word, set()).add(row["labels"][pos])
     assert sorted(labels_of_word) == list(range(len(art.tokens)))  # every word labelled
     assert all(labels == {ids[k]} for k, labels in labels_of_word.items())  # overlaps agree with gold
-    for a, b in zip(windows, windows[1:]):
+    for a, b in pairwise(windows):
         assert b.first_word < a.last_word  # consecutive windows overlap
     assert windows[0].first_word == 0 and windows[-1].last_word == len(art.tokens)
     assert f.report["words_without_subwords"] == 0 and f.report["words_longer_than_window"] == 0
@@ -89,7 +90,7 @@ def labels_read_back(f) -> list[list[str]]:
         rows = [f.rows[r] for r, (a, _) in enumerate(f.index) if a == a_i]
         best = best_window(f.windows[a_i], len(art.tokens))
         tags = ["O"] * len(art.tokens)
-        for k, (w, row) in enumerate(zip(f.windows[a_i], rows)):
+        for k, (w, row) in enumerate(zip(f.windows[a_i], rows, strict=True)):
             for pos, word in w.first_subword_positions():
                 if best[word] == k:
                     tags[word] = TAGS[row["labels"][pos]]
@@ -139,7 +140,7 @@ def test_lowercasing_follows_the_tokenizer_and_offsets_keep_the_text(tokenizer):
     lower = article("putin bertemu kim", ["B-PER", "B-CONSULT", "B-PER"])
     a, b = (encode_articles(tokenizer, [x], 32, 4).rows[0]["input_ids"] for x in (upper, lower))
     assert tokenizer.do_lower_case and a == b  # the uncased tokenizer lowercases, nobody else does
-    assert [upper.text[s:e] for s, e in zip(upper.starts, upper.ends)] == ["PUTIN", "bertemu", "KIM"]
+    assert [upper.text[s:e] for s, e in zip(upper.starts, upper.ends, strict=True)] == ["PUTIN", "bertemu", "KIM"]
     cased = AutoTokenizer.from_pretrained(tokenizer.name_or_path, do_lower_case=False)
     c = encode_articles(cased, [upper], 32, 4).rows[0]["input_ids"]
     assert c != a  # a cased tokenizer keeps case (and this lowercase vocabulary then has no "PUTIN")

@@ -86,7 +86,7 @@ def test_nervaluate_counts_add_up_over_articles(report):
     golds = [r.doc.spans for r in report.articles]
     preds = [r.extraction.spans for r in report.articles]
     whole = nervaluate_counts(golds, preds, ENTITY_LABELS)["overall"]
-    parts = [nervaluate_counts([g], [p], ENTITY_LABELS)["overall"] for g, p in zip(golds, preds)]
+    parts = [nervaluate_counts([g], [p], ENTITY_LABELS)["overall"] for g, p in zip(golds, preds, strict=True)]
     for scheme, c in whole.items():
         for k in ("correct", "incorrect", "partial", "missed", "spurious"):
             assert c[k] == sum(p[scheme][k] for p in parts)

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,7 @@ def check_offsets(text: str, art: Extraction) -> None:
         assert text[s.start:s.end] == s.text
         assert s.start in starts and s.end in ends, s
         assert 0.0 < s.score <= 1.0
-    for a, b in zip(spans, spans[1:]):
+    for a, b in pairwise(spans):
         assert a.end <= b.start, (a, b)
 
 
@@ -104,7 +105,7 @@ def test_offsets_with_emoji_curly_quotes_and_crlf(wired):
 
 def test_offsets_hold_for_an_untrained_head(short):
     texts = [seed_text(i) for i in range(len(SEEDS))] + [ODD, ODD.replace("\r\n", "\r")]
-    for text, art in zip(texts, short.extract_many(texts)):
+    for text, art in zip(texts, short.extract_many(texts), strict=True):
         check_offsets(text, art)
         assert art.stats["windows"] == len(encode_windows(short.predictor.tokenizer, [w.text for w in tokenize(text)], 48, 12))
 
@@ -136,7 +137,7 @@ def test_windows_and_merge_are_those_of_training(short, short_run):
     inner = short.predictor.forward
 
     def spy(ids, mask):
-        fed.extend(tuple(row[m.astype(bool)]) for row, m in zip(ids, mask))
+        fed.extend(tuple(row[m.astype(bool)]) for row, m in zip(ids, mask, strict=True))
         assert ids.shape[0] <= 3 and ids.shape[1] <= 48
         return inner(ids, mask)
 
@@ -220,7 +221,7 @@ def test_extract_many_is_lazy_ordered_and_chunking_free(short):
         short.predictor.sort_windows = 1000
     big_chunk = list(short.extract_many(texts, ids=ids))
     assert [a.id for a in small_chunks] == ids == [a.id for a in big_chunk]
-    for a, b in zip(small_chunks, big_chunk):
+    for a, b in zip(small_chunks, big_chunk, strict=True):
         assert [(s.start, s.end, s.label) for s in a.spans] == [(s.start, s.end, s.label) for s in b.spans]
     assert [a.text for a in big_chunk] == texts
 
@@ -346,7 +347,7 @@ def test_import_indoevent_does_not_import_torch():
 def test_gpu_gives_the_cpu_spans(wired_run, wired, precision):
     gpu = Extractor.from_pretrained(wired_run, device="cuda", precision=precision)
     texts = [seed_text(i) for i in range(len(SEEDS))] + [ODD]
-    for a, b in zip(gpu.extract_many(texts), wired.extract_many(texts)):
+    for a, b in zip(gpu.extract_many(texts), wired.extract_many(texts), strict=True):
         assert [(s.start, s.end, s.label) for s in a.spans] == [(s.start, s.end, s.label) for s in b.spans]
     assert np.isfinite(gpu.stats.forward_seconds)
 

@@ -113,7 +113,7 @@ def test_seqeval_equals_the_span_f1_on_word_aligned_gold():
     gold = [_random_tags(rng, rng.randint(5, 60)) for _ in range(30)]
     pred = [_random_tags(rng, len(g)) if k % 3 else list(g) for k, g in enumerate(gold)]
     gold_docs = [Document(f"a{k}", " ".join("w" * len(g)), spans(g)) for k, g in enumerate(gold)]
-    pred_docs = [Document(f"a{k}", d.text, spans(p)) for k, (d, p) in enumerate(zip(gold_docs, pred))]
+    pred_docs = [Document(f"a{k}", d.text, spans(p)) for k, (d, p) in enumerate(zip(gold_docs, pred, strict=True))]
     m, words = score_spans([d.spans for d in gold_docs], [d.spans for d in pred_docs]), seqeval_f1(gold_docs, pred_docs)
     for group in ("all", "entities", "triggers"):
         assert words[group] == pytest.approx(m[group]["micro"]["f1"], abs=1e-12)

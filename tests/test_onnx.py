@@ -76,7 +76,8 @@ def test_int8_keeps_the_spans_of_a_confident_model(wired_run):
     fp32 = Extractor.from_pretrained(wired_run, device="cpu")
     int8 = Extractor.from_pretrained(wired_run, quantize="int8")
     onnx32 = Extractor.from_pretrained(wired_run, runtime="onnx")
-    for a, b, c in zip(fp32.extract_many(texts()), int8.extract_many(texts()), onnx32.extract_many(texts())):
+    for a, b, c in zip(fp32.extract_many(texts()), int8.extract_many(texts()), onnx32.extract_many(texts()),
+                       strict=True):
         spans = [(s.start, s.end, s.label) for s in a.spans]
         assert spans and spans == [(s.start, s.end, s.label) for s in b.spans] == \
             [(s.start, s.end, s.label) for s in c.spans]

@@ -267,7 +267,7 @@ class SpanlessExtractor:
         from indoevent.events.extractor import Extraction
         from indoevent.model.predict import Prediction
 
-        return [Extraction(Prediction(t, [], [], id=i)) for t, i in zip(texts, ids or [None] * len(texts))]
+        return [Extraction(Prediction(t, [], [], id=i)) for t, i in zip(texts, ids or [None] * len(texts), strict=True)]
 
 
 def annotated_task(tid: int, doc_id: str, stored: dict[str, str]) -> dict:

@@ -122,11 +122,12 @@ def test_predict_gives_one_valid_result_per_task_even_for_empty_text(client, bac
     assert (2, 5, "Kim") in emoji  # code points, as Label Studio stores them
 
     # The project's validator takes them as predictions, and `indoevent validate` as annotations.
-    with_preds = [{**t, "predictions": [p]} for t, p in zip(tasks, results)]
+    with_preds = [{**t, "predictions": [p]} for t, p in zip(tasks, results, strict=True)]
     assert check_tasks(with_preds) == ([], [])
     as_annotations = tmp_path / "predicted.json"
     as_annotations.write_text(json.dumps([{**t, "annotations": [{"result": p["result"]}]}
-                                          for t, p in zip(tasks, results)], ensure_ascii=False), encoding="utf-8")
+                                          for t, p in zip(tasks, results, strict=True)], ensure_ascii=False),
+                              encoding="utf-8")
     assert main(["validate", str(as_annotations)]) == 0
 
 

@@ -1,5 +1,7 @@
 """The word tokenizer: table-driven Indonesian cases, offsets, and span-driven cuts."""
 
+from itertools import pairwise
+
 import pytest
 
 from indoevent.text.tokenize import tokenize
@@ -47,7 +49,7 @@ def test_offsets_point_into_the_text(text):
         assert text[w.start:w.end] == w.text
         assert w.text.strip() == w.text and w.text
     # words are in order and never overlap
-    assert all(a.end <= b.start for a, b in zip(words, words[1:]))
+    assert all(a.end <= b.start for a, b in pairwise(words))
     # nothing but whitespace is left out
     covered = set(i for w in words for i in range(w.start, w.end))
     assert all(ch.isspace() for i, ch in enumerate(text) if i not in covered)

@@ -473,7 +473,7 @@ def test_scored_spans_are_the_spans_extract_outputs(run, tmp_path):
     extracted = {d["id"]: d for d in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     articles = convert_export(SEED_EXPORT)[0]
     _, predictions = evaluate_model(run, articles)
-    for art, pred in zip(articles, predictions):
+    for art, pred in zip(articles, predictions, strict=True):
         scored = {(s.start, s.end, s.label) for s in pred.spans}
         spans = extracted[art.doc_id]["entities"] + extracted[art.doc_id]["triggers"]
         assert scored == {(s["start"], s["end"], s["label"]) for s in spans}, art.doc_id

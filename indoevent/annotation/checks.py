@@ -7,6 +7,7 @@ the gold-authoring check both use them, so the rules live in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ..document import Document, Span
 from ..schema import CONTROL_OF, ROLE_TARGETS, ROLES, is_trigger
@@ -92,7 +93,7 @@ def check_document(doc: Document, where: str) -> list[Problem]:
     # Spans of one control never overlap, and entities and triggers may not overlap either:
     # so no two spans overlap at all. Sorting makes this one pass.
     ordered = sorted((s for s in doc.spans if 0 <= s.start < s.end <= n), key=lambda s: (s.start, s.end))
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in pairwise(ordered):
         if a.overlaps(b):
             problems.append(Problem(where, f"{a.label} {excerpt(doc.text[a.start:a.end])} [{a.start}, {a.end}) "
                                            f"overlaps {b.label} {excerpt(doc.text[b.start:b.end])}", b.start, b.end))

@@ -140,9 +140,9 @@ def read_conll(path: str | Path, label_map: Mapping[str, str | None] | None = No
         for t in tokens:
             starts.append(pos)
             pos += len(t) + 1
-        ends = [s + len(t) for s, t in zip(starts, tokens)]
+        ends = [s + len(t) for s, t in zip(starts, tokens, strict=True)]
         text = " ".join(tokens)
-        spans = tags_to_spans([Word(a, b, t) for a, b, t in zip(starts, ends, tokens)], mapped, text)
+        spans = tags_to_spans([Word(a, b, t) for a, b, t in zip(starts, ends, tokens, strict=True)], mapped, text)
         articles.append(TaggedWords(f"{prefix}:{first_line}", text, list(tokens), starts, ends, mapped, [], spans))
         report.sentences += 1
         report.tokens += len(tokens)

@@ -197,7 +197,7 @@ def read_articles(path: str | Path) -> list[TaggedWords]:
     """Read ``articles.jsonl`` written by :func:`write_conversion`."""
     arts = []
     for _, d in read_jsonl(path):
-        words = [Word(a, b, t) for a, b, t in zip(d["starts"], d["ends"], d["tokens"])]
+        words = [Word(a, b, t) for a, b, t in zip(d["starts"], d["ends"], d["tokens"], strict=True)]
         text = d.get("text", "")
         # The file holds word tags only: spans that fell inside a word are in conversion_report.json.
         arts.append(TaggedWords(d["doc_id"], text, d["tokens"], d["starts"], d["ends"], d["tags"],

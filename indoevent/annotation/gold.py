@@ -54,7 +54,9 @@ def markup_to_task(markup_path: Path, text_dirs: Path | list[Path], task_id: int
     seed = find_text(stem, [text_dirs] if isinstance(text_dirs, Path) else text_dirs)
     text = seed.read_bytes().decode("utf-8")
     if doc.text != text:
-        i = next((k for k, (a, b) in enumerate(zip(doc.text, text)) if a != b), min(len(doc.text), len(text)))
+        # strict=False: the texts may differ in length; then they differ where the shorter one ends.
+        i = next((k for k, (a, b) in enumerate(zip(doc.text, text, strict=False)) if a != b),
+                 min(len(doc.text), len(text)))
         raise ValueError(f"{markup_path}: text without markup differs from {seed} at character {i}")
     problems = check_document(doc, str(markup_path))
     if problems:

@@ -204,7 +204,7 @@ def confusion(results: Sequence[ArticleResult]) -> dict:
     for r in results:
         g = word_labels(r.doc.text, r.doc.spans)
         p = word_labels(r.doc.text, r.extraction.spans)
-        pairs.update(zip(g, p))
+        pairs.update(zip(g, p, strict=True))
     order = ["O"] + [lab for lab in ENTITY_LABELS + EVENT_LABELS if any(lab in k for k in pairs)]
     return {"labels": order, "matrix": [[pairs.get((a, b), 0) for b in order] for a in order]}
 

@@ -143,8 +143,9 @@ def compare_figure(entries: Sequence[Entry]):
     ax = fig.subplots()
     for k, e in enumerate(entries):
         f1 = [e.labels.get(lab, 0.0) or 0.0 for lab in labels]
-        iv = [e.intervals.get(f"label.{lab}", {}).get("f1") or [v, v] for lab, v in zip(labels, f1)]
-        err = [[max(v - a, 0) for v, (a, _) in zip(f1, iv)], [max(b - v, 0) for v, (_, b) in zip(f1, iv)]]
+        iv = [e.intervals.get(f"label.{lab}", {}).get("f1") or [v, v] for lab, v in zip(labels, f1, strict=True)]
+        err = [[max(v - a, 0) for v, (a, _) in zip(f1, iv, strict=True)],
+               [max(b - v, 0) for v, (_, b) in zip(f1, iv, strict=True)]]
         ax.bar([i + (k - (len(entries) - 1) / 2) * width for i in range(len(labels))], f1, width, yerr=err,
                capsize=2, label=e.name)
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)

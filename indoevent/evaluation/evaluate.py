@@ -180,7 +180,7 @@ def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *
         return tqdm(found, total=len(texts), desc="evaluate", unit="article")
 
     spans, extractions = score_articles(extract_many, docs)
-    results = [ArticleResult(d, x) for d, x in zip(docs, extractions)]
+    results = [ArticleResult(d, x) for d, x in zip(docs, extractions, strict=True)]
     trained, train_docs = training_documents(run, docs) if Path(run).is_dir() else (set(), [])
     seen_in_training = sorted(d.doc_id for d in docs if d.doc_id in trained)
     if seen_in_training:

@@ -144,11 +144,11 @@ def f1_figure(m: dict) -> Any:
 
     labels = [lab for g in ("entities", "triggers") for lab in m["spans"][g]["labels"]]
     f1 = [m["spans"][g]["labels"][lab]["f1"] for g in ("entities", "triggers") for lab in m["spans"][g]["labels"]]
-    iv = [m.get("intervals", {}).get(f"label.{lab}", {}).get("f1") or [v, v] for lab, v in zip(labels, f1)]
+    iv = [m.get("intervals", {}).get(f"label.{lab}", {}).get("f1") or [v, v] for lab, v in zip(labels, f1, strict=True)]
     fig = Figure(figsize=(max(6, 0.45 * len(labels) + 2), 3.2), layout="tight")
     ax = fig.subplots()
-    lo = [max(v - a, 0) for v, (a, _) in zip(f1, iv)]
-    hi = [max(b - v, 0) for v, (_, b) in zip(f1, iv)]
+    lo = [max(v - a, 0) for v, (a, _) in zip(f1, iv, strict=True)]
+    hi = [max(b - v, 0) for v, (_, b) in zip(f1, iv, strict=True)]
     has_iv = bool(m.get("intervals"))
     ax.bar(range(len(labels)), f1, color=[COLORS.get(lab, "#888") for lab in labels], edgecolor="#333",
            yerr=[lo, hi] if has_iv else None, capsize=3)

@@ -165,14 +165,14 @@ def error_class_figure(metrics: dict) -> Any:
     colours = ("#4caf50", "#9c27b0", "#ff9800", "#f44336", "#607d8b")
     fig = Figure(figsize=(9, 3.2), layout="tight")
     axes = fig.subplots(1, 2, sharey=True)
-    for ax, group in zip(axes, ("entities", "triggers")):
+    for ax, group in zip(axes, ("entities", "triggers"), strict=True):
         over = metrics["nervaluate"][group]["overall"]
         schemes = list(over)
         bottom = [0] * len(schemes)
-        for cls, col in zip(classes, colours):
+        for cls, col in zip(classes, colours, strict=True):
             vals = [over[s][cls] for s in schemes]
             ax.bar(schemes, vals, bottom=bottom, color=col, label=cls)
-            bottom = [b + v for b, v in zip(bottom, vals)]
+            bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
         ax.set_title(group)
     axes[0].set_ylabel("spans")
     axes[1].legend(fontsize=8, loc="lower right")

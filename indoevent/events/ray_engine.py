@@ -75,7 +75,7 @@ class _ExtractActor:
         todo = [i for i in range(n) if not batch["error"][i] and not batch["skip"][i]]
         arts = self.extractor.extract_many([batch["text"][i] for i in todo], ids=[batch["id"][i] for i in todo])
         ex = self.extractor
-        for i, art in zip(todo, arts):
+        for i, art in zip(todo, arts, strict=True):
             src = Source(batch["id"][i], batch["text"][i], batch["source"][i], json.loads(batch["meta"][i]))
             lines[i] = json.dumps(result_record(art, src, ex.name, ex.version, self.fmt, self.with_text),
                                   ensure_ascii=False)

@@ -98,7 +98,7 @@ def _fold(cfg: RunConfig, corpus: Corpus, fold: Fold, n: int, work: Path, resume
     r = {"fold": fold.index, "train": list(fold.train), "dev": list(fold.dev), "test": list(fold.test),
          "best": res.best, "test_metrics": m, "seconds": round(time.perf_counter() - f0, 2),
          "predictions": [{"doc_id": a.doc_id, "gold": [s.to_dict() for s in a.spans],
-                          "pred": [s.to_dict() for s in p.spans]} for a, p in zip(test_a, preds)]}
+                          "pred": [s.to_dict() for s in p.spans]} for a, p in zip(test_a, preds, strict=True)]}
     fdir.mkdir(parents=True, exist_ok=True)
     try:
         write_json(done, r)

@@ -136,7 +136,8 @@ def split_corpus(corpus: Corpus, data: Any) -> dict[str, list[TaggedWords]]:
         ids = (frozen.train, frozen.dev, frozen.test)
     else:
         ids = split_ids(list(by_id), data.dev, data.test, data.split_seed) if corpus.gold else ((), (), ())
-    return {name: [by_id[i] for i in part] + corpus.extra[name] for name, part in zip(("train", "dev", "test"), ids)}
+    return {name: [by_id[i] for i in part] + corpus.extra[name]
+            for name, part in zip(("train", "dev", "test"), ids, strict=True)}
 
 
 def frozen_splits(corpus: Corpus, path: str) -> FrozenSplits:
@@ -173,7 +174,8 @@ class Features:
     def windows(self) -> list[list[Window]]:
         """Each article's windows (built on access: a large corpus keeps them in Arrow)."""
         return [[Window(a, b, ids, [None if w < 0 else w for w in wids])
-                 for a, b, ids, wids in zip(r["first_word"], r["last_word"], r["input_ids"], r["word_ids"])]
+                 for a, b, ids, wids in zip(r["first_word"], r["last_word"], r["input_ids"], r["word_ids"],
+                                            strict=True)]
                 for r in self.by_article]
 
     @property
@@ -212,7 +214,7 @@ def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int,
     budget = max_length - len(specials[0]) - len(specials[1])
     out: dict[str, list] = {k: [] for k in ("first_word", "last_word", "input_ids", "word_ids", "labels",
                                             "n_windows", "n_words", "n_subwords", "no_subword", "too_long")}
-    for tokens, tags in zip(batch["tokens"], batch["tags"]):
+    for tokens, tags in zip(batch["tokens"], batch["tags"], strict=True):
         ids = [tag_ids[t] for t in tags]
         ws = encode_windows(tokenizer, tokens, max_length, overlap, specials)
         seen = [False] * len(tokens)

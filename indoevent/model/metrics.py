@@ -90,8 +90,10 @@ def seqeval_f1(articles: Sequence[Any], predictions: Sequence[Any]) -> dict[str,
     words = [tokenize(a.text) for a in articles]
     out: dict[str, float | None] = {}
     for name, keep in GROUPS.items():
-        gold = [spans_to_tags(w, [s for s in a.spans if s.label in keep])[0] for w, a in zip(words, articles)]
-        pred = [spans_to_tags(w, [s for s in p.spans if s.label in keep])[0] for w, p in zip(words, predictions)]
+        gold = [spans_to_tags(w, [s for s in a.spans if s.label in keep])[0]
+                for w, a in zip(words, articles, strict=True)]
+        pred = [spans_to_tags(w, [s for s in p.spans if s.label in keep])[0]
+                for w, p in zip(words, predictions, strict=True)]
         if all(t == "O" for tags in gold + pred for t in tags):
             out[name] = None
             continue
@@ -104,7 +106,7 @@ def _score_span_group(gold: list[set], pred: list[set], keep: frozenset[str]) ->
     n_gold: dict[str, int] = {}
     n_pred: dict[str, int] = {}
     n_tp: dict[str, int] = {}
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         for counts, spans in ((n_gold, g), (n_pred, p), (n_tp, g & p)):
             for _, _, label in spans:
                 if label in keep:

@@ -79,7 +79,7 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
         else:
             fused = False
             raw.rename(fp32)
-        feed = {n: a.numpy() for n, a in zip(names, args)}
+        feed = {n: a.numpy() for n, a in zip(names, args, strict=True)}
         mask = feed["attention_mask"].astype(bool)
         weights = weights_file(run)
         info = {"format": 1, "opset": OPSET, "inputs": names, "fused_attention": fused,
@@ -122,7 +122,7 @@ def _export_graph(model, names: list[str], args: tuple, path: Path) -> np.ndarra
         warnings.simplefilter("ignore")
         torch.onnx.export(model, args, str(path), input_names=names, output_names=["logits"],
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False, do_constant_folding=True)
-        return model(**dict(zip(names, args))).logits.numpy()
+        return model(**dict(zip(names, args, strict=True))).logits.numpy()
 
 
 def _fuse(raw: Path, fp32: Path, config) -> bool:

@@ -54,7 +54,7 @@ class Prediction:
 
 def id_text_pairs(texts: Iterable[str], ids: Iterable[str | None] | None = None) -> Iterator[tuple[str | None, str]]:
     """``(id, text)`` pairs of texts and their ids (None for each when there are none)."""
-    return iter(zip(ids, texts)) if ids is not None else ((None, t) for t in texts)
+    return iter(zip(ids, texts, strict=True)) if ids is not None else ((None, t) for t in texts)
 
 
 @dataclass

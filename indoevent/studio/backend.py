@@ -270,7 +270,7 @@ def compare_on_dev(old: Extractor, new: Extractor, run: Path, export: Path) -> d
         return out
     served, served_x = score_articles(old.extract_many, docs)
     key = lambda spans: sorted((s.start, s.end, s.label) for s in spans)  # noqa: E731
-    out["dev_accepted_predictions"] = sum(key(d.spans) == key(x.spans) for d, x in zip(docs, served_x))
+    out["dev_accepted_predictions"] = sum(key(d.spans) == key(x.spans) for d, x in zip(docs, served_x, strict=True))
     out["dev_f1_served"] = all_f1(served)
     out["dev_f1_new"] = all_f1(score_articles(new.extract_many, docs)[0])
     return out

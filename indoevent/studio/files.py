@@ -140,7 +140,8 @@ def check_markup(path: Path, task_text: str) -> Document:
     except MarkupError as e:
         raise InvalidExport(f"{path}: not valid markup; nothing was sent", [Problem(where, str(e))]) from e
     if doc.text != task_text:
-        i = next((k for k, (a, b) in enumerate(zip(doc.text, task_text)) if a != b),
+        # strict=False: the texts may differ in length; then they differ where the shorter one ends.
+        i = next((k for k, (a, b) in enumerate(zip(doc.text, task_text, strict=False)) if a != b),
                  min(len(doc.text), len(task_text)))
         near = task_text[max(0, i - 20):i + 20].replace("\n", "\\n")
         raise InvalidExport(f"{path}: text without markup differs from the task's text; nothing was sent",

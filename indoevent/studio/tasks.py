@@ -176,7 +176,7 @@ def import_articles(studio: Studio, paths: Sequence[str | Path], project: str | 
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
         if extractor is not None:
-            for t, p in zip(batch, predict_tasks(extractor, batch)):
+            for t, p in zip(batch, predict_tasks(extractor, batch), strict=True):
                 t["predictions"] = [p]
             problems, _ = check_tasks(batch)
             if problems:  # a model writing what the schema forbids is a bug: say which task
@@ -259,13 +259,14 @@ def predict_project(studio: Studio, project: str | int, extractor: Extractor, *,
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
         preds = predict_tasks(extractor, batch)
-        problems, _ = check_tasks([{"id": t["id"], "data": t["data"], "predictions": [p]} for t, p in zip(batch, preds)])
+        problems, _ = check_tasks([{"id": t["id"], "data": t["data"], "predictions": [p]}
+                                   for t, p in zip(batch, preds, strict=True)])
         if problems:
             raise InvalidExport(f"the predictions of {extractor.version} break the schema; "
                                 f"{report.predicted} task(s) were predicted before this batch", problems)
         with studio.talking(f"adding predictions to tasks {start + 1}-{start + len(batch)} of project {found.id}"):
             studio.client.projects.import_predictions(found.id, request=[{**p, "task": t["id"]}
-                                                                         for t, p in zip(batch, preds)])
+                                                                         for t, p in zip(batch, preds, strict=True)])
         report.predicted += len(batch)
         report.scores += [p["score"] for p in preds if p["score"] is not None]
         if bar is not None:

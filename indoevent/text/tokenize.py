@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 CLITICS = ("nya", "lah", "kah", "ku", "mu")
 # Words that end in "nya" where it is not the clitic.
@@ -105,7 +106,7 @@ def _cut(a: int, b: int, text: str, cuts: set[int]) -> list[tuple[int, int]]:
         elif text[c:b].lower() in CLITICS:
             points.add(c)
     edges = [a] + sorted(p for p in points if a < p < b) + [b]
-    return [(x, y) for x, y in zip(edges, edges[1:])]
+    return list(pairwise(edges))
 
 
 def tokenize(text: str, cuts: Iterable[int] = ()) -> list[Word]:
