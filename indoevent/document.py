@@ -52,6 +52,13 @@ class Span:
         return cls(d["start"], d["end"], str(d.get("label", "")), str(d.get("text", "")), d.get("score"), d.get("id"))
 
 
+def span_id(s: Span) -> str:
+    """The id a relation names ``s`` by. Spans that take part in relations have ids (the model
+    numbers its spans ``e1``, ``t1`` ...; gold spans carry Label Studio's region ids); a span
+    without one gives ``""``, which names no span."""
+    return s.id if s.id is not None else ""
+
+
 @dataclass(frozen=True)
 class Relation:
     """An event argument: from a trigger span id to an entity span id, with a role."""

@@ -39,8 +39,9 @@ class Agreement:
         return Agreement(*(Counter({k: v for k, v in c.items() if k in keep}) for c in (self.tp, self.only_a, self.only_b)))
 
 
-def _usable_spans(doc: Document) -> dict[str, tuple[int, int, str]]:
-    """Span id -> (start, end, label), leaving out spans outside the text (the loader warned of them)."""
+def _usable_spans(doc: Document) -> dict[str | None, tuple[int, int, str]]:
+    """Span id -> (start, end, label), leaving out spans outside the text (the loader warned of them).
+    Relations name spans by id; a span without one keys as None."""
     return {s.id: (s.start, s.end, s.label) for s in doc.spans if 0 <= s.start < s.end <= len(doc.text)}
 
 

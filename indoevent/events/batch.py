@@ -328,7 +328,7 @@ def _todo(inputs, done: set[str], report: BatchReport, on_error) -> Iterator[Sou
 def _result_lines(extractor: Extractor, sources: Iterable[Source], fmt: str, with_text: bool,
                   batch_size) -> Iterator[tuple[bytes, int]]:
     """The line of each article (UTF-8, with its newline) and its word count, in input order."""
-    pending: dict[str, Source] = {}
+    pending: dict[str | None, Source] = {}  # by id; an Extraction's id is typed str | None
 
     def articles() -> Iterator[tuple[str, str]]:
         for src in sources:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..annotation.lsexport import document_to_results
-from ..document import Document, Relation, Span
+from ..document import Document, Relation, Span, span_id
 from ..model.predict import Prediction, Predictor, id_text_pairs
 from ..schema import TEXT_NAME
 from .frames import Frame, frames_from_relations
@@ -75,8 +75,8 @@ class Extraction:
         return self.prediction.spans
 
     def relations(self) -> list[Relation]:
-        return [Relation(f.trigger.id, s.id, role) for f in self.events for role, args in f.arguments.items()
-                for s in args]
+        return [Relation(span_id(f.trigger), span_id(s), role)
+                for f in self.events for role, args in f.arguments.items() for s in args]
 
     def to_dict(self, with_text: bool = False) -> dict:
         d: dict[str, Any] = {"id": self.id}
@@ -166,7 +166,9 @@ class Extractor:
         arguments; or any callable ``(text, entities, triggers, words) -> relations``.
         """
         predictor = Predictor.from_pretrained(run, device, precision, quantize, runtime, batch_size, threads)
-        return cls(predictor, load_linker(run) if linker == "auto" else linker)
+        if isinstance(linker, str) and linker != "auto":
+            raise ValueError(f"linker={linker!r}: give 'auto', None or a callable")
+        return cls(predictor, load_linker(run) if isinstance(linker, str) else linker)
 
     def extract(self, text: str, id: str | None = None) -> Extraction:
         """Spans and frames of one article."""

@@ -53,7 +53,7 @@ def frames_from_relations(triggers: Sequence[Span], entities: Sequence[Span],
     """Group relations by trigger into frames (one per trigger, in text order; roles in
     :data:`~indoevent.schema.ROLES` order, argument spans in text order)."""
     by_id = {s.id: s for s in entities}
-    args: dict[str, dict[str, list[Span]]] = {t.id: {} for t in triggers}
+    args: dict[str | None, dict[str, list[Span]]] = {t.id: {} for t in triggers}
     for r in relations:
         if r.trigger_id in args and r.entity_id in by_id:
             args[r.trigger_id].setdefault(r.role, []).append(by_id[r.entity_id])

@@ -59,7 +59,8 @@ def _pairs(text: str, entities: Sequence[Span], triggers: Sequence[Span], words:
     words = list(words) if words is not None else tokenize(text)
     low = [w.text.lower() for w in words]
     for ents, trigs in _sentences(text, entities, triggers, words):
-        rules = {(r.trigger_id, r.entity_id): r.role for r in _link_sentence(ents, trigs, words, low)}
+        rules: dict[tuple[str | None, str | None], str] = {(r.trigger_id, r.entity_id): r.role
+                                                          for r in _link_sentence(ents, trigs, words, low)}
         for t in trigs:
             for i, e in enumerate(ents):
                 rule = rules.get((t.span.id, e.span.id), "none")
@@ -111,7 +112,9 @@ def fit_linker(documents: Sequence[Document], l2: float = 1.0, steps: int = 300,
     gradient descent: a few thousand pairs train in well under a second)."""
     import numpy as np
 
-    rows, labels, vocab = [], [], {}
+    rows: list[list[int]] = []
+    labels: list[int] = []
+    vocab: dict[str, int] = {}
     for doc in documents:
         gold = {(r.trigger_id, r.entity_id): r.role for r in doc.relations}
         for t, e, feats in _pairs(doc.text, doc.entities, doc.triggers):
@@ -129,5 +132,5 @@ def fit_linker(documents: Sequence[Document], l2: float = 1.0, steps: int = 300,
         p /= p.sum(axis=1, keepdims=True)
         grad = x.T @ (p - y) / n + l2 * w / n
         w -= lr * grad
-    names = sorted(vocab, key=vocab.get)
+    names = sorted(vocab, key=vocab.__getitem__)
     return LearnedLinker({f: [round(float(v), 5) for v in w[vocab[f]]] for f in names})

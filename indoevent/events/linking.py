@@ -24,7 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..document import Relation, Span
+from ..document import Relation, Span, span_id
 from ..schema import ROLE_TARGETS
 from ..text.sentences import SentenceIndex, split_sentences
 from ..text.tokenize import Word, tokenize
@@ -177,7 +177,7 @@ class _Links:
     taken: dict[int, str] = field(default_factory=dict)  # entity index -> role it got from pass 1 or 2
 
     def add(self, t: _Ent, i: int, role: str) -> None:
-        self.rels.append(Relation(t.span.id, self.ents[i].span.id, role))
+        self.rels.append(Relation(span_id(t.span), span_id(self.ents[i].span), role))
         self.taken[i] = role
 
     def has(self, t: _Ent, role: str) -> bool:
@@ -297,4 +297,4 @@ def _link_actors(links: _Links) -> None:
             members = links.group(after[0], +1)
         if role == "recipient" and links.has(t, "recipient"):
             members = []
-        links.rels += [Relation(t.span.id, ents[k].span.id, role) for k in members]
+        links.rels += [Relation(span_id(t.span), span_id(ents[k].span), role) for k in members]
