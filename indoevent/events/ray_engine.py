@@ -109,10 +109,11 @@ def read_dataset(inputs: Sequence[str], done: set[str]):
     jsonl, parquet = split_inputs(inputs)
     if jsonl:
         parts.append(ray.data.read_binary_files(jsonl, include_paths=True)
-                     .flat_map(_jsonl_rows, fn_kwargs={"done_ref": done_ref}))
+                     # ray's stubs want a one-argument function: they leave out the fn_kwargs it is given
+                     .flat_map(_jsonl_rows, fn_kwargs={"done_ref": done_ref}))  # type: ignore[arg-type]
     if parquet:
         parts.append(ray.data.read_parquet(parquet, include_paths=True)
-                     .map(_parquet_row, fn_kwargs={"done_ref": done_ref}))
+                     .map(_parquet_row, fn_kwargs={"done_ref": done_ref}))  # type: ignore[arg-type]  # as above
     return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
 
 
