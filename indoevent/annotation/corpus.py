@@ -48,13 +48,13 @@ def load_index(index: str | Path) -> list[dict]:
     if not isinstance(entries, list):
         raise CorpusError(f"{index}: expected a JSON list of articles")
     seen: set[str] = set()
-    for n, e in enumerate(entries):
-        missing = [k for k in INDEX_FIELDS if k not in e] if isinstance(e, dict) else list(INDEX_FIELDS)
+    for n, entry in enumerate(entries):
+        missing = [k for k in INDEX_FIELDS if k not in entry] if isinstance(entry, dict) else list(INDEX_FIELDS)
         if missing:
             raise CorpusError(f"{index}: entry {n} lacks {', '.join(missing)}")
-        if e["id"] in seen:
-            raise CorpusError(f"{index}: entry {n}: id {e['id']} used twice")
-        seen.add(e["id"])
+        if entry["id"] in seen:
+            raise CorpusError(f"{index}: entry {n}: id {entry['id']} used twice")
+        seen.add(entry["id"])
     return entries
 
 

@@ -43,7 +43,7 @@ def index_fields(text_file: Path) -> dict:
     if not index.is_file():
         return {}
     entries = json.loads(index.read_text(encoding="utf-8"))
-    entry = next((e for e in entries if e.get("id") == text_file.stem), {})
+    entry: dict = next((e for e in entries if e.get("id") == text_file.stem), {})
     return {k: entry[k] for k in TASK_FIELDS if entry.get(k) is not None}
 
 

@@ -84,10 +84,10 @@ def parse(markup: str, doc_id: str, name: str | None = None) -> Document:
         out.append(surface)
         offset += len(surface)
         pos = j + 1
-    ids = {s.id for s in spans}
+    span_ids = {s.id for s in spans}
     relations = []
     for trig, role, eid, at in pending:
-        if eid not in ids:
+        if eid not in span_ids:
             raise MarkupError(f"{_where(markup, at, name)}: argument {role}={eid} names no span")
         relations.append(Relation(trig, eid, role))
     return Document(doc_id=doc_id, text="".join(out), spans=spans, relations=relations)

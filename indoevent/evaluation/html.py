@@ -177,7 +177,7 @@ def confusion_figure(m: dict) -> Any:
     for i in range(len(labels)):
         for j in range(len(labels)):
             if mat[i, j]:
-                ax.text(j, i, int(mat[i, j]), ha="center", va="center", fontsize=7,
+                ax.text(j, i, str(int(mat[i, j])), ha="center", va="center", fontsize=7,
                         color="white" if np.log1p(mat[i, j]) > 0.6 * np.log1p(top) else "black")
     return fig
 

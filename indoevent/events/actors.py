@@ -24,7 +24,7 @@ import gettext
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -101,6 +101,7 @@ def _pycountry_names() -> dict[str, tuple[str, str]]:
     """English and Indonesian names of every ISO 3166 country -> (alpha-3, its Indonesian name)."""
     import pycountry
 
+    id_: Callable[[str], str]
     try:
         id_ = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["id"]).gettext
     except OSError:

@@ -15,6 +15,7 @@ import dataclasses
 import math
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -244,8 +245,14 @@ def fields_help(cls: type = RunConfig, prefix: str = "") -> list[tuple[str, str,
         if _is_dataclass_type(tp):
             out += fields_help(tp, f"{prefix}{f.name}.")
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        default = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in default] \
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name} has no default")
+        default = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) and not isinstance(d, type) else d
+                   for d in default] \
             if isinstance(default, list) else default
         out.append((f"{prefix}{f.name}", _type_name(tp), default, f.metadata.get("help", "")))
     return out
@@ -267,7 +274,7 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(raw: dict, overrides: list[str] | dict[str, Any]) -> dict:
+def apply_overrides(raw: dict, overrides: Sequence[str] | dict[str, Any]) -> dict:
     """Set dotted keys in the raw (YAML-level) config mapping; returns a new mapping."""
     import copy
 
@@ -316,7 +323,7 @@ def _yaml_kind(value: Any) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
-def load_config(path: str | Path, overrides: list[str] | dict[str, Any] = ()) -> RunConfig:
+def load_config(path: str | Path, overrides: Sequence[str] | dict[str, Any] = ()) -> RunConfig:
     """Read a YAML config, apply overrides (``["train.epochs=3"]``) and check it."""
     path = Path(path)
     try:
