@@ -66,8 +66,8 @@ def _run_evaluate(args) -> int:
         return fail(f"{args.model}: not a run folder (no config.json)")
     if args.resamples < 0:
         return fail(f"--resamples {args.resamples}: give 0 (no intervals) or more")
-    if bad_settings(args):
-        return fail(bad_settings(args))
+    if problem := bad_settings(args):
+        return fail(problem)
     try:
         if args.out:
             check_output(args.out, [*data, args.model], args.overwrite, is_report, "a report of `indoevent evaluate`")

@@ -303,7 +303,7 @@ def _run_ls_rank(args) -> int:
     try:
         studio = connect(args.url, args.token)
         extractor = Extractor.from_pretrained(args.model, device="cpu") if args.model else None
-        version = args.model_version or extractor.version
+        version = extractor.version if extractor is not None else args.model_version  # one of the two is given
         r = studio_tasks.rank(studio, args.project, version, extractor=extractor, run=args.model, force=args.force)
     except (StudioError, OSError, ValueError) as e:
         return fail(str(e))

@@ -64,8 +64,15 @@ class SpanError:
     sentence: str = ""
 
     @property
+    def span(self) -> Span:
+        """The gold span, else the predicted one (an error has at least one of them)."""
+        s = self.gold or self.pred
+        assert s is not None, "a SpanError without a gold or a predicted span"
+        return s
+
+    @property
     def is_trigger(self) -> bool:
-        return (self.gold or self.pred).is_trigger
+        return self.span.is_trigger
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "boundary": self.boundary, "sentence": self.sentence,
@@ -134,7 +141,7 @@ def span_errors(doc: Document, pred: Sequence[Span]) -> tuple[list[Span], list[S
     for g in open_gold:
         if (g.start, g.end, g.label) not in touched:
             errors.append(SpanError("missed", g, None, sentence=sentence(g)))
-    errors.sort(key=lambda e: (e.gold or e.pred).start)
+    errors.sort(key=lambda e: e.span.start)
     return correct, errors
 
 
@@ -277,7 +284,7 @@ def bootstrap(counts: dict[str, np.ndarray], resamples: int, seed: int) -> dict[
         p = np.where(pred > 0, tp / pred, np.nan)
         r = np.where(gold > 0, tp / gold, np.nan)
         f = f1_of(p, r)
-    out = {}
+    out: dict[str, dict] = {}
     for k, name in enumerate(names):
         out[name] = {}
         for m, v in (("precision", p[:, k]), ("recall", r[:, k]), ("f1", f[:, k])):

@@ -161,7 +161,11 @@ def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *
     ``data``: export/CoNLL paths or :class:`~indoevent.document.Document` objects; ``articles``:
     only these ids. ``resamples``: bootstrap resamples over articles for the 95% intervals.
     """
-    docs, warnings = (list(data), []) if data and isinstance(data[0], Document) else load_gold(data, annotation, label_map)
+    warnings: list[str] = []
+    if data and isinstance(data[0], Document):  # all Documents, or all paths
+        docs = [d for d in data if isinstance(d, Document)]
+    else:
+        docs, warnings = load_gold([d for d in data if not isinstance(d, Document)], annotation, label_map)
     if articles:
         unknown = set(articles) - {d.doc_id for d in docs}
         if unknown:

@@ -188,26 +188,33 @@ def _ago(m: re.Match, text: str, ref: date) -> DateRange:
     return DateRange(date(ref.year - n, 1, 1), date(ref.year - n, 12, 31), text, "n years ago")
 
 
-# (pattern of the whole lower-cased text, whether it counts from the article's date, handler),
-# tried in order: the first pattern that matches decides, and a relative one without an
-# article date gives None.
-_RULES: list[tuple[re.Pattern, bool, Callable[[re.Match, str, date], DateRange | None]]] = [
-    (re.compile(rf"(?:({_WD}),?\s*)?\(?(\d{{1,2}})(?:\s*/\s*(\d{{1,2}})|\s+({_MON})\.?)\)?"), False, _day_month),
-    (re.compile(r"(?:tahun )?(\d{4})"), False, _year),
-    (re.compile("|".join(map(re.escape, sorted(_PHRASES, key=len, reverse=True)))), True, _phrase),
-    (re.compile(r"(?:(awal|akhir) )?(pekan|minggu|bulan|tahun) (lalu|ini|kemarin)"), True, _calendar_unit),
-    (re.compile(rf"({_WD})(?: (lalu|kemarin))?"), True, _weekday),
-    (re.compile(rf"(\d+|{_NUM})\s*(hari|minggu|pekan|bulan|tahun) (?:yang )?(?:lalu|silam)"), True, _ago),
+_Handler = Callable[[re.Match, str, date | None], DateRange | None]
+
+
+def _relative(handler: Callable[[re.Match, str, date], DateRange]) -> _Handler:
+    """A handler that counts from the article's date: without one it gives None."""
+    return lambda m, text, ref: None if ref is None else handler(m, text, ref)
+
+
+# (pattern of the whole lower-cased text, handler), tried in order: the first pattern that
+# matches decides, and a relative one without an article date gives None.
+_RULES: list[tuple[re.Pattern, _Handler]] = [
+    (re.compile(rf"(?:({_WD}),?\s*)?\(?(\d{{1,2}})(?:\s*/\s*(\d{{1,2}})|\s+({_MON})\.?)\)?"), _day_month),
+    (re.compile(r"(?:tahun )?(\d{4})"), _year),
+    (re.compile("|".join(map(re.escape, sorted(_PHRASES, key=len, reverse=True)))), _relative(_phrase)),
+    (re.compile(r"(?:(awal|akhir) )?(pekan|minggu|bulan|tahun) (lalu|ini|kemarin)"), _relative(_calendar_unit)),
+    (re.compile(rf"({_WD})(?: (lalu|kemarin))?"), _relative(_weekday)),
+    (re.compile(rf"(\d+|{_NUM})\s*(hari|minggu|pekan|bulan|tahun) (?:yang )?(?:lalu|silam)"), _relative(_ago)),
 ]
 
 
 def _rewrite(text: str, ref: date | None) -> DateRange | None:
     """The Indonesian expressions dateparser misses (or reads as the week before), or None."""
     t = text.lower().strip()
-    for pattern, relative, handler in _RULES:
+    for pattern, handler in _RULES:
         m = pattern.fullmatch(t)
         if m:
-            return None if relative and ref is None else handler(m, text, ref)
+            return handler(m, text, ref)
     return None
 
 

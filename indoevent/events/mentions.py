@@ -103,8 +103,8 @@ def read_index(path: str | Path) -> dict[str, str]:
         raise FramesError([f"{path}: cannot read the index: {e}"]) from e
     if not isinstance(items, list):
         raise FramesError([f"{path}: expected a list of {{id, published, date_text}}"])
-    return {str(i["id"]): i.get("published") or i.get("date_text") for i in items
-            if isinstance(i, dict) and "id" in i and (i.get("published") or i.get("date_text"))}
+    return {str(i["id"]): when for i in items
+            if isinstance(i, dict) and "id" in i and (when := i.get("published") or i.get("date_text"))}
 
 
 def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None) -> list[Article]:
@@ -155,7 +155,9 @@ def _article(rec: dict, where: str, dates: dict[str, str]) -> Article:
     aid = str(rec["id"])
     events = [_frame(f, f"{where}: event {i}") for i, f in enumerate(rec["events"])]
     entities = [_span(s, f"{where}: entity") for s in rec.get("entities") or []]
-    meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+    meta = rec.get("meta")
+    if not isinstance(meta, dict):
+        meta = {}
     raw = rec.get("date") or meta.get("date") or rec.get("published") or meta.get("published") or dates.get(aid)
     if raw is None:
         raise ValueError(f"{where}: article {aid!r} has no date: add a 'date' field (e.g. \"2025-09-03\") "

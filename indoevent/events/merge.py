@@ -178,17 +178,19 @@ def merge_mentions(mentions: Sequence[Mention], window: int = 0, lookback: int =
 
 def _merge_dated(m: Mention, events: _Events, window: int) -> None:
     """Pass 1: a mention with actors and its own date joins the best fitting event of its days."""
+    own = m.own_date
+    assert own is not None, "pass 1 takes the mentions with their own date"
     best = None
-    for ev in events.near(m.type, m.own_date, window):
+    for ev in events.near(m.type, own, window):
         fit, place = _actors_fit(m, ev), _place_fit(m, ev)
         if fit and place:
-            score = (-len(m.participants & ev.participants), abs((m.own_date.start - ev.date.start).days))
+            score = (-len(m.participants & ev.participants), abs((own.start - ev.date.start).days))
             if best is None or score < best[0]:
-                best = (score, ev, f"same {m.type}; {fit}; date {m.own_date.iso} fits {ev.date.iso}; {place}")
+                best = (score, ev, f"same {m.type}; {fit}; date {own.iso} fits {ev.date.iso}; {place}")
     if best:
         events.join(best[1], m, best[2])
     else:
-        events.found(m, m.own_date, "text", _founder_reason(m, f"its own date {m.own_date.text!r}"))
+        events.found(m, own, "text", _founder_reason(m, f"its own date {own.text!r}"))
 
 
 def _merge_undated(m: Mention, events: _Events, lookback: int) -> None:

@@ -74,12 +74,12 @@ def load_corpus(data: Any) -> Corpus:
     report["conll"] = []
     for src in data.conll:
         try:
-            arts, rep = read_conll(src.path, src.label_map)
+            arts, conll_rep = read_conll(src.path, src.label_map)
         except ConllError as e:
             raise DataError(str(e)) from None
         extra[src.split] += arts
         files.append(str(src.path))
-        report["conll"].append({**rep.to_json(), "split": src.split})
+        report["conll"].append({**conll_rep.to_json(), "split": src.split})
     ids = [a.doc_id for a in gold + extra["train"] + extra["dev"] + extra["test"]]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
@@ -88,9 +88,13 @@ def load_corpus(data: Any) -> Corpus:
 
 
 def _count(spec: float | int | Sequence[str], n: int) -> int:
+    """How many articles a dev or test spec takes: a share (float) or a number (int); a list of ids
+    is taken by :func:`split_ids` itself."""
     if isinstance(spec, float):
         return 0 if spec == 0 else max(1, round(n * spec))
-    return int(spec)
+    if isinstance(spec, int):
+        return spec
+    raise TypeError(f"a share or a number of articles, got {spec!r}")
 
 
 def split_ids(doc_ids: Sequence[str], dev: float | int | Sequence[str], test: float | int | Sequence[str],
@@ -336,15 +340,15 @@ class Collator:
         ids = torch.full((len(rows), n), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), n), dtype=torch.long)
         has_labels = "labels" in rows[0]
-        labels = torch.full((len(rows), n), IGNORE, dtype=torch.long) if has_labels else None
+        labels = torch.full((len(rows), n), IGNORE, dtype=torch.long) if has_labels else None  # None: no labels
         for i, r in enumerate(rows):
             k = len(r["input_ids"])
             ids[i, :k] = torch.tensor(r["input_ids"], dtype=torch.long)
             mask[i, :k] = 1
-            if has_labels:
+            if labels is not None:
                 labels[i, :k] = torch.tensor(r["labels"], dtype=torch.long)
         batch = {"input_ids": ids, "attention_mask": mask}
-        if has_labels:
+        if labels is not None:
             batch["labels"] = labels
         return batch
 

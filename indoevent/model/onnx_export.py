@@ -25,6 +25,7 @@ import json
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def export_onnx(run: str | Path, quantize: str | None = None, out: str | Path | 
         feed = {n: a.numpy() for n, a in zip(names, args, strict=True)}
         mask = feed["attention_mask"].astype(bool)
         weights = weights_file(run)
-        info = {"format": 1, "opset": OPSET, "inputs": names, "fused_attention": fused,
+        info: dict[str, Any] = {"format": 1, "opset": OPSET, "inputs": names, "fused_attention": fused,
                 "weights": weights.name if weights else None,
                 "weights_sha256": sha256(weights) if weights else None,
                 "sources_sha256": sources(run),
@@ -212,7 +213,8 @@ def sources(run: Path) -> dict[str, str]:
 def _changed(run: Path) -> list[str] | None:
     """The run's files that differ from what its export records (None: no export record to compare)."""
     meta = run / ONNX_DIR / "export.json"
-    if not meta.is_file() or weights_file(run) is None:
+    weights = weights_file(run)
+    if not meta.is_file() or weights is None:
         return None
     try:
         info = json.loads(meta.read_text(encoding="utf-8"))
@@ -221,7 +223,7 @@ def _changed(run: Path) -> list[str] | None:
     if not isinstance(info, dict):
         return ["export.json"]
     if "sources_sha256" not in info:  # an export of an older version: it recorded the weights only
-        return [] if info.get("weights_sha256") == sha256(weights_file(run)) else ["model.safetensors"]
+        return [] if info.get("weights_sha256") == sha256(weights) else ["model.safetensors"]
     now, then = sources(run), info["sources_sha256"]
     return sorted(name for name in set(now) | set(then) if now.get(name) != then.get(name))
 

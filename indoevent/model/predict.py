@@ -120,7 +120,7 @@ class Predictor:
         # holds one version only, so a resumed extraction never mixes two models.
         self.version = version or name
         # What runs the model (torch-fp32-cpu, onnxruntime-fp32-cpu ...), in every result's stats.
-        self.runtime = runtime or getattr(forward, "name", type(forward).__name__)
+        self.runtime: str = runtime if runtime else getattr(forward, "name", type(forward).__name__)
         self.batch_size = batch_size
         # How many windows are length-sorted together: more gives less padding, fewer give
         # results sooner (and less to redo after a crash).
@@ -251,13 +251,13 @@ class Predictor:
                 triggers.append(Span(a, b, label, p.text[a:b], score, f"t{len(triggers) + 1}"))
             else:
                 entities.append(Span(a, b, label, p.text[a:b], score, f"e{len(entities) + 1}"))
-        score = float(p.prob[covered].mean()) if covered.any() else None
+        art_score = float(p.prob[covered].mean()) if covered.any() else None
         p.seconds += time.perf_counter() - t0
         self.stats.finish_seconds += time.perf_counter() - t0
         self.stats.articles += 1
         self.stats.words += len(p.words)
         art_id = p.id if p.id is not None else str(p.index)
-        return Prediction(p.text, entities, triggers, art_id, score,
+        return Prediction(p.text, entities, triggers, art_id, art_score,
                           {"words": len(p.words), "windows": len(p.windows),
                            "tokens": sum(len(w.input_ids) for w in p.windows), "seconds": round(p.seconds, 4),
                            "runtime": self.runtime},

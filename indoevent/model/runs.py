@@ -153,7 +153,7 @@ def self_contained(cfg: RunConfig) -> RunConfig:
     base = m.name_or_path if is_hub_id(m.name_or_path) else _absolute(m.name_or_path)
     model = dataclasses.replace(m, name_or_path=base, tiny_corpus=_absolute_all(m.tiny_corpus))
     conll = [dataclasses.replace(c, path=_absolute(c.path)) for c in d.conll]
-    data = dataclasses.replace(d, export=_absolute_all(d.export), splits=_absolute_all(d.splits), conll=conll)
+    data = dataclasses.replace(d, export=_absolute_all(d.export), splits=d.splits and _absolute(d.splits), conll=conll)
     return dataclasses.replace(cfg, model=model, data=data)
 
 
@@ -175,7 +175,7 @@ def git_info() -> dict:
 def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for name in ("indoevent", "torch", "transformers", "accelerate", "tokenizers", "datasets", "safetensors",
                  "numpy"):
         try:

@@ -95,7 +95,7 @@ def _progress_callbacks(prefix: str):
 
 
 def _trainer_class() -> type:
-    from transformers import Trainer
+    from transformers import PreTrainedModel, Trainer
 
     class IndoeventTrainer(Trainer):
         """The Hugging Face Trainer, scoring the dev articles through the prediction path and counting
@@ -123,7 +123,9 @@ def _trainer_class() -> type:
             # For its total_flos statistic transformers walks every parameter at every step (0.7 ms
             # for a BERT-base here, 0.15 ms for the tiny one): the count never changes.
             if self._n_params is None:
-                self._n_params = self.model.num_parameters(exclude_embeddings=True)
+                model = self.model
+                assert isinstance(model, PreTrainedModel), "load_model gives a transformers model"
+                self._n_params = model.num_parameters(exclude_embeddings=True)
             return 6 * inputs["input_ids"].numel() * self._n_params
 
     return IndoeventTrainer
@@ -185,7 +187,8 @@ def _training_arguments(cfg: RunConfig, checkpoints: Path, precision: str, cuda:
         eval_steps=t.eval_steps or None,
         # Checkpoints at every evaluation (or epoch), so the best one can be restored and --resume has one.
         save_strategy=strategy if strategy != "no" else ("steps" if t.eval_steps else "epoch"),
-        save_steps=t.eval_steps or None,
+        # save_steps counts for the "steps" strategy only (eval_steps set); else transformers' default 500.
+        save_steps=t.eval_steps or 500,
         save_total_limit=t.save_total_limit,
         load_best_model_at_end=has_dev,
         metric_for_best_model=t.best_metric if has_dev else None,

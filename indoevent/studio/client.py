@@ -44,7 +44,8 @@ def task_key(data: dict) -> str:
     """
     if data.get("doc_id") not in (None, ""):
         return f"doc_id {data['doc_id']}"
-    text = data.get(TEXT_NAME) if isinstance(data.get(TEXT_NAME), str) else json.dumps(data, sort_keys=True)
+    given = data.get(TEXT_NAME)
+    text = given if isinstance(given, str) else json.dumps(data, sort_keys=True)
     return "text sha1 " + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 

@@ -101,11 +101,11 @@ def compare_on_dev_tasks(tasks: Sequence[dict], dev: set[str], extractor: Any, v
         out.why_not = "the project has no predictions of another model version"
     elif version == extractor.version:
         out.why_not = f"the project already uses {version}"
-    if out.why_not:
+    if out.why_not or version is None:  # version None: why_not says so
         return out
     mine = [t for t in tasks if str((t.get("data") or {}).get("doc_id")) in dev and choose_annotation(t)]
-    pairs = [(task_to_document(t, i)[0], stored_spans(t, version)) for i, t in enumerate(mine)]
-    pairs = [(doc, used) for doc, used in pairs if doc is not None and used is not None]
+    found = [(task_to_document(t, i)[0], stored_spans(t, version)) for i, t in enumerate(mine)]
+    pairs = [(doc, used) for doc, used in found if doc is not None and used is not None]
     if not pairs:
         out.why_not = (f"none of the run's {len(dev)} dev article(s) is annotated in the project with a "
                        f"prediction of {version}" if mine else

@@ -68,7 +68,9 @@ def merge_exports(exports: Sequence[tuple[str, list[dict]]]) -> Merged:
     for name, tasks in exports:
         out.per_source[name] = len(tasks)
         for i, task in enumerate(tasks):
-            data = task.get("data") if isinstance(task.get("data"), dict) else {}
+            data = task.get("data")
+            if not isinstance(data, dict):
+                data = {}
             key = str(data.get("doc_id") or f"{name} {task_label(task, i)}")
             ann = choose_annotation(task, "latest")
             if ann is None:
@@ -105,7 +107,7 @@ def pull_projects(studio: Studio, projects: Sequence[str | int]) -> list[tuple[s
 class RetrainReport:
     export: Path
     merged: Merged
-    run: Path | None = None
+    run: Path
     metrics: dict | None = None
 
 

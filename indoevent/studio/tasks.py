@@ -92,7 +92,9 @@ def prediction(art: Extraction, model_version: str, relations: bool = True) -> d
 
 def task_text(task: dict) -> str:
     """The article text of a task ("" when it has none: it still gets its one prediction)."""
-    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    data = task.get("data")
+    if not isinstance(data, dict):
+        data = {}
     text = data.get(TEXT_NAME)
     return text if isinstance(text, str) else ""
 
