@@ -18,7 +18,8 @@ from indoevent.model import (
     onnx_export,  # noqa: E402
     runtime,  # noqa: E402
 )
-from indoevent.model.runtime import BF16_MEASURED_AGREEMENT, TorchForward, choose_runtime, cpu_flags, native_bf16  # noqa: E402
+from indoevent.model.gate import Figures, Gate  # noqa: E402
+from indoevent.model.runtime import TorchForward, choose_runtime, cpu_flags, native_bf16  # noqa: E402
 from scaffold import WIRE, init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ def spans(ex: Extractor) -> list[list[tuple]]:
     ({}, dict(cuda=True, cuda_bf16=True, onnx_ready=lambda: True), "torch-bf16-cuda"),
     ({"device": "cpu"}, dict(cuda=True, onnx_ready=lambda: True), "onnxruntime-fp32-cpu"),
     ({}, dict(cpu_bf16=True, onnx_ready=lambda: True), "onnxruntime-fp32-cpu"),
-    ({}, dict(cpu_bf16=True), "torch-bf16-cpu" if BF16_MEASURED_AGREEMENT >= 0.99 else "torch-fp32-cpu"),
+    ({}, dict(cpu_bf16=True), "torch-fp32-cpu"),  # no gate measured: fp32
     ({}, dict(cpu_bf16=False), "torch-fp32-cpu"),
     ({"runtime": "torch"}, dict(onnx_ready=lambda: True), "torch-fp32-cpu"),
     ({"precision": "fp32"}, dict(cpu_bf16=True), "torch-fp32-cpu"),
@@ -52,11 +53,27 @@ def test_choose_runtime(kw, machine, label):
     assert choose_runtime(**kw, **machine).label == label
 
 
-@pytest.mark.parametrize("measured, label", [(0.995, "torch-bf16-cpu"), (0.9892, "torch-fp32-cpu")])
-def test_cpu_bf16_is_the_default_only_with_measured_agreement(monkeypatch, measured, label):
-    monkeypatch.setattr(runtime, "BF16_MEASURED_AGREEMENT", measured)
-    assert choose_runtime(cpu_bf16=True).label == label
-    assert choose_runtime(cpu_bf16=False).label == "torch-fp32-cpu"
+def _gate(int8: float, bf16: float, drop: float = 0.0) -> Gate:
+    return Gate({"int8": Figures("onnxruntime-int8-cpu", int8, 80.0, drop),
+                 "bf16": Figures("torch-bf16-cpu", bf16, 80.0, drop)}, articles=3)
+
+
+@pytest.mark.parametrize("gate, cpu_bf16, label", [
+    (_gate(0.995, 1.0), True, "onnxruntime-int8-cpu"),
+    (_gate(0.985, 0.995), True, "torch-bf16-cpu"),
+    (_gate(0.985, 0.995), False, "onnxruntime-fp32-cpu"),   # bf16 only where the CPU has it
+    (_gate(0.995, 0.995, drop=0.6), True, "onnxruntime-fp32-cpu"),  # agreement, but F1 drops too much
+    (_gate(0.985, 0.9892), True, "onnxruntime-fp32-cpu"),
+    (Gate(why_none="no dev articles"), True, "onnxruntime-fp32-cpu"),
+])
+def test_auto_on_cpu_follows_the_measured_gate(gate, cpu_bf16, label):
+    choice = choose_runtime(cpu_bf16=cpu_bf16, onnx_ready=lambda: True, gate=lambda: gate)
+    assert choice.label == label
+    assert ("%" in choice.reason) == bool(gate.figures)  # the figures go into the log line
+    # --runtime/--quantize/--precision still force any runtime, whatever the gate says
+    assert choose_runtime(cpu_bf16=cpu_bf16, quantize="int8", gate=lambda: gate).label == "onnxruntime-int8-cpu"
+    assert choose_runtime(runtime="onnx", gate=lambda: gate).label == "onnxruntime-fp32-cpu"
+    assert choose_runtime(precision="fp32", gate=lambda: gate).label == "torch-fp32-cpu"
 
 
 def test_onnx_export_is_not_built_when_the_choice_is_elsewhere():
@@ -121,8 +138,7 @@ def test_auto_falls_back_to_torch_without_onnxruntime(base, tmp_path, monkeypatc
     run = init_run(base, tmp_path / "run", wire=WIRE)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
     ex = Extractor.from_pretrained(run, device="cpu")
-    bf16 = native_bf16() and BF16_MEASURED_AGREEMENT >= 0.99
-    assert ex.runtime == ("torch-bf16-cpu" if bf16 else "torch-fp32-cpu")
+    assert ex.runtime == "torch-fp32-cpu"  # no runtime_gate.json: nothing lossy
     assert not (run / "onnx").exists()
 
 

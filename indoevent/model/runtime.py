@@ -7,10 +7,13 @@ opens a run folder (or a Hugging Face checkpoint) and returns everything a predi
 :func:`choose_runtime` decides what ``runtime="auto"`` (the default) runs on.
 
 Why ``auto`` picks what it picks (measured with ``benchmarks/inference.py``, BERT-base, on a
-2-core AMD EPYC Zen 5 with ``avx512_bf16``): ONNX Runtime fp32 ran 2.5x to 3.5x the PyTorch
-fp32 forward with the same spans; PyTorch bf16 autocast ran 1.2x (machine loaded) to 2.7x
-(quiet) fp32, but its spans agreed with fp32 on 98.92% only, under the 99% asked for a default;
-on an AVX2-only CPU bf16 ran 4.5x *slower* than fp32 (no native bf16 matmul).
+2-core AMD EPYC Zen 5 with ``avx512_bf16``, idle): ONNX Runtime fp32 ran 1.2x the PyTorch fp32
+forward with the same spans, int8 2.4x and PyTorch bf16 autocast 1.6x, but those two change
+spans (99.33% and 98.92% agreement with fp32 there), and by how much depends on the run. So on
+CPU ``auto`` reads the run's own measurement (:mod:`.gate`, ``RUN/runtime_gate.json``, written at
+the end of ``train`` and by ``export-onnx --quantize int8``): int8 where it passes the gate, else
+bf16 where it passes (native-bf16 CPUs only: on an AVX2-only CPU bf16 ran 4.5x *slower* than
+fp32), else ONNX Runtime fp32; a run without a gate runs fp32.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 from ..atomic import sha256
 from .checkpoint import TOKENIZER_FILES, ModelLoadError, read_config, read_tokenizer, read_weights
+from .gate import Gate, read_gate
 from .onnx_export import ONNX_DIR, ensure_export, softmax_max, stale_export  # noqa: F401 (stale_export: API)
 
 DEFAULT_MAX_LENGTH = 512  # sub-word positions per window, in training and inference alike
@@ -35,11 +39,6 @@ RUN_KEY = "indoevent"     # the run's metadata in config.json (written by traini
 PRECISIONS = ("fp32", "fp16", "bf16")
 RUNTIMES = ("auto", "torch", "onnx")
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of a native bf16 matmul
-# bf16 autocast becomes the CPU default only where its spans agree with fp32 this well. The
-# figure is benchmarks/inference.py's (BERT-base, 24 articles, on the 2-core AMD EPYC Zen 5):
-# 98.92% < 99%, so without ONNX Runtime auto runs torch fp32 even on native-bf16 CPUs.
-BF16_MIN_AGREEMENT = 0.99
-BF16_MEASURED_AGREEMENT = 0.9892
 log = logging.getLogger("indoevent")
 
 Forward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -91,10 +90,12 @@ class RuntimeChoice:
 
 def choose_runtime(device: str | None = None, precision: str = "auto", quantize: str | None = None,
                    runtime: str = "auto", *, cuda: bool = False, cuda_bf16: bool = False,
-                   cpu_bf16: bool = False, onnx_ready: Callable[[], bool] = lambda: False) -> RuntimeChoice:
+                   cpu_bf16: bool = False, onnx_ready: Callable[[], bool] = lambda: False,
+                   gate: Callable[[], Gate] = Gate) -> RuntimeChoice:
     """The runtime for the arguments of :func:`load_run`, given the machine: ``cuda`` (torch
     sees a GPU), ``cuda_bf16`` (it supports bf16), ``cpu_bf16`` (:func:`native_bf16`),
-    ``onnx_ready`` (called only when wanted: an up-to-date fp32 ONNX export exists or was just built).
+    ``onnx_ready`` (called only when wanted: an up-to-date fp32 ONNX export exists or was just built),
+    ``gate`` (called only for ``auto`` on CPU: the run's measured :class:`~.gate.Gate`).
 
     >>> choose_runtime(cuda=True, cuda_bf16=True).label
     'torch-bf16-cuda'
@@ -134,13 +135,16 @@ def choose_runtime(device: str | None = None, precision: str = "auto", quantize:
     if precision == "bf16" and not cpu_bf16:
         raise ValueError("precision bf16 on this CPU would be slower than fp32: it has no native bf16 "
                          f"({' or '.join(CPU_BF16_FLAGS)}); use fp32 or --quantize int8")
-    if precision == "auto" and runtime == "auto" and onnx_ready():
-        return RuntimeChoice("onnx", "cpu", "fp32", None, "CPU: ONNX Runtime fp32 (same spans as torch fp32)")
-    if precision == "auto":
-        if cpu_bf16 and BF16_MEASURED_AGREEMENT >= BF16_MIN_AGREEMENT:
-            return RuntimeChoice("torch", "cpu", "bf16", None, "CPU with native bf16: torch bf16 autocast")
-        return RuntimeChoice("torch", "cpu", "fp32", None, "CPU: torch fp32")
-    return RuntimeChoice("torch", "cpu", precision, None, "asked for")
+    if precision != "auto":
+        return RuntimeChoice("torch", "cpu", precision, None, "asked for")
+    g = gate()  # torch with precision auto: bf16 where the gate allows it
+    if runtime == "auto" and g.passes("int8"):
+        return RuntimeChoice("onnx", "cpu", "fp32", "int8", f"CPU: ONNX Runtime int8, {g.describe('int8')}")
+    if cpu_bf16 and g.passes("bf16"):
+        return RuntimeChoice("torch", "cpu", "bf16", None, f"CPU with native bf16: torch bf16, {g.describe()}")
+    if runtime == "auto" and onnx_ready():
+        return RuntimeChoice("onnx", "cpu", "fp32", None, f"CPU: ONNX Runtime fp32 ({g.describe()})")
+    return RuntimeChoice("torch", "cpu", "fp32", None, f"CPU: torch fp32 ({g.describe()})")
 
 
 class TorchForward:
@@ -257,9 +261,9 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "auto"
 
     ``runtime="auto"`` (default) picks the fastest runtime that keeps the spans
     (:func:`choose_runtime`): on a GPU torch with bf16 (or fp16) autocast; on CPU ONNX Runtime
-    fp32, exporting the run to ``RUN/onnx`` on first use (once, with a message), else torch
-    with bf16 autocast on CPUs with native bf16 if its measured span agreement
-    (:data:`BF16_MEASURED_AGREEMENT`) reaches 99%, else torch fp32. ``runtime="torch"`` or
+    int8 or torch bf16 where the run's gate (:mod:`.gate`) allows it, else ONNX Runtime fp32,
+    exporting the run to ``RUN/onnx`` on first use (once, with a message), else torch fp32
+    (bf16 where the gate allows it). ``runtime="torch"`` or
     ``"onnx"`` (the fp32 model of ``indoevent export-onnx RUN``) choose by hand;
     ``quantize="int8"``: the ONNX Runtime int8 model of ``indoevent export-onnx RUN --quantize
     int8`` (CPU). ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present.
@@ -279,7 +283,7 @@ def load_run(run: str | Path, device: str | None = None, precision: str = "auto"
     cuda = torch.cuda.is_available()
     choice = choose_runtime(device, precision, quantize, runtime, cuda=cuda,
                             cuda_bf16=cuda and torch.cuda.is_bf16_supported(), cpu_bf16=native_bf16(),
-                            onnx_ready=lambda: onnx_export_ready(run))
+                            onnx_ready=lambda: onnx_export_ready(run), gate=lambda: read_gate(run))
     log.info("%s: runtime %s (%s)", run, choice.label, choice.reason)
     onnx_file = onnx_model_path(run, choice.quantize) if choice.runtime == "onnx" else None
     if onnx_file is not None:
