@@ -16,8 +16,7 @@ from indoevent.cli import main  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
 from indoevent.model import (
     onnx_export,  # noqa: E402
-    runtime,  # noqa: E402
-)
+    )
 from indoevent.model.gate import Figures, Gate  # noqa: E402
 from indoevent.model.runtime import TorchForward, choose_runtime, cpu_flags, native_bf16  # noqa: E402
 from scaffold import WIRE, init_run  # noqa: E402

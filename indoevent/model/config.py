@@ -114,6 +114,9 @@ class TrainConfig:
     dataloader_workers: int = _f(0, "background processes collating batches (0: in the training process)")
     keep_checkpoints: bool = _f(False, "keep the checkpoint folder after a successful run (it is deleted by "
                                        "default: the run directory does not need it)")
+    runtime_gate: bool = _f(True, "at the end, export ONNX fp32 and int8 and measure int8 (and bf16 on CPUs with "
+                                  "native bf16) against fp32 on the dev articles (RUN/runtime_gate.json): the "
+                                  "CPU runtime `auto` picks reads it")
 
 
 @dataclass

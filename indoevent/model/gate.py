@@ -139,8 +139,8 @@ def measure_gate(run: str | Path, articles: Sequence[Any], bf16: bool | None = N
     from .metrics import score_spans
     from .onnx_export import export_onnx, is_fresh
     from .predict import Predictor
-    from .runtime import native_bf16
     from .runs import write_json
+    from .runtime import native_bf16
 
     run = Path(run)
     if not articles:

@@ -35,6 +35,7 @@ from .checkpoint import ModelLoadError
 from .config import RunConfig, from_dict, load_config
 from .cv import cross_validate
 from .data import load_corpus, split_corpus
+from .gate import measure_gate
 from .metrics import score_articles, seqeval_f1
 from .run_folder import owning, prepare_work, save_model
 from .runs import is_main, model_card, run_info, say, write_run
@@ -87,10 +88,30 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
                          "steps": result.best["global_step"],
                          "data": {"sources": corpus.report, "windows": result.data_report}})
         write_run(work, final, cfg, metrics, info, model_card(cfg, metrics, info), overwrite,
-                  save_model=lambda out: save_model(result.model, result.tokenizer, cfg, out),
+                  save_model=lambda out: _save_and_gate(result, cfg, out, split["dev"]),
                   keep_checkpoints=cfg.train.keep_checkpoints)
         _print_summary(final, metrics, time.perf_counter() - t0)
     return final
+
+
+def _save_and_gate(result: FitResult, cfg: RunConfig, out: Path, dev: list[TaggedWords]) -> None:
+    """Save the model into the run being built, then (``train.runtime_gate``) measure the runtime
+    gate on the dev articles (:mod:`.gate`): published with the run, so nothing is measured at first use."""
+    save_model(result.model, result.tokenizer, cfg, out)
+    if not cfg.train.runtime_gate:
+        return
+    t0 = time.perf_counter()
+    try:
+        rec = measure_gate(out, dev)
+    except ImportError as e:  # onnx or onnxruntime not installed: the run is fine without a gate
+        say(f"no runtime gate ({e}): `auto` runs fp32 on CPU")
+        return
+    if not rec:
+        say("no dev articles: no runtime gate, `auto` runs fp32 on CPU")
+        return
+    figures = "; ".join(f"{k} span agreement {100 * f['span_agreement']:.2f}%, F1 drop {f['f1_drop']:+.2f}"
+                        for k, f in rec["figures"].items())
+    say(f"runtime gate on {len(dev)} dev article(s) ({time.perf_counter() - t0:.1f} s): {figures}")
 
 
 def _as_config(config: RunConfig | str | Path | dict) -> RunConfig:
