@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..model.config import ConfigError, fields_help, load_config
 from ..model.data import DataError
+from ..model.gate import GATE_FILE, MAX_F1_DROP, MIN_AGREEMENT, dev_articles, measure_gate, write_no_gate
 from ..model.onnx_export import ONNX_DIR, export_onnx
 from ..model.runs import RunExistsError, RunWriteError
 from ..model.train import ModelLoadError, train
@@ -21,7 +22,9 @@ def _add_export_onnx(sub) -> None:
                                    "fused) and, with --quantize int8, RUN/onnx/model.int8.onnx (dynamic int8 "
                                    "weights, about 2x the speed of the HF pipeline on CPU). The exported graph "
                                    "is checked against PyTorch; RUN/onnx/export.json records the differences. "
-                                   "Then: indoevent extract ... --model RUN --quantize int8")
+                                   "With --quantize int8 it also measures int8 (and bf16 on CPUs with native "
+                                   "bf16) against fp32 on the run's dev articles into RUN/runtime_gate.json, "
+                                   "which the auto runtime reads. Then: indoevent extract ... --model RUN")
     p.add_argument("run", type=Path, help="run directory")
     p.add_argument("--quantize", choices=["int8"], default=None, help="also write the int8 model")
     p.add_argument("--out", type=Path, default=None, help="output folder (default RUN/onnx)")
@@ -47,7 +50,23 @@ def _run_export_onnx(args) -> int:
           + f" (fused attention: {'yes' if info['fused_attention'] else 'no'}; max logit difference to PyTorch "
           + f"fp32 {info['max_abs_diff_fp32']:.1e}"
           + (f", int8 {info['max_abs_diff_int8']:.2f}" if "max_abs_diff_int8" in info else "") + ")")
+    if args.quantize == "int8" and args.out is None:
+        _gate(args.run)
     return 0
+
+
+def _gate(run: Path) -> None:
+    """Measure the runtime gate on the run's dev articles (RUN/runtime_gate.json), or say why not."""
+    articles, why = dev_articles(run)
+    if why:
+        write_no_gate(run, why)
+        print(f"runtime gate: none ({why}); the auto runtime runs fp32 on CPU")
+        return
+    rec = measure_gate(run, articles)
+    print(f"runtime gate on {rec['articles']} dev article(s), fp32 F1 {rec['reference']['f1']:.2f}: " + "; ".join(
+        f"{k} span agreement {100 * f['span_agreement']:.2f}%, F1 drop {f['f1_drop']:+.2f} points"
+        + ("" if f["span_agreement"] >= MIN_AGREEMENT and f["f1_drop"] <= MAX_F1_DROP else " (below the gate)")
+        for k, f in rec["figures"].items()) + f" -> {run / GATE_FILE}")
 
 
 # --- train ------------------------------------------------------------------------------------
