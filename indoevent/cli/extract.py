@@ -65,12 +65,9 @@ def _add_extract(sub) -> None:
     p.add_argument("--quantize", choices=["int8"], default=None,
                    help="CPU: use the ONNX Runtime int8 model from `indoevent export-onnx RUN --quantize int8`")
     p.add_argument("--runtime", choices=["auto", "torch", "onnx"], default="auto",
-                   help="auto (default): the fastest that keeps the spans: GPU: torch bf16/fp16; CPU: ONNX Runtime "
-                        "int8, else torch bf16, where the run's RUN/runtime_gate.json (measured on its dev articles "
-                        "by train or `export-onnx --quantize int8`) shows >= 99%% span agreement with fp32 and an F1 "
-                        "drop <= 0.5 points, else ONNX Runtime fp32 (exported into RUN/onnx on first use), else torch "
-                        "fp32. torch; or onnx: the fp32 model from `indoevent export-onnx RUN`. The choice and the "
-                        "gate's figures are printed; the runtime is kept in each result's timing")
+                   help="auto (default): GPU: torch bf16/fp16; CPU: int8, else bf16, where RUN/runtime_gate.json "
+                        "(train, export-onnx --quantize int8) passes (>= 99%% spans = fp32, F1 -0.5 at most), else "
+                        "ONNX Runtime fp32, else torch fp32. torch; onnx (fp32). Printed, and kept in each result")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local (default): this process. ray: Ray Data actors, one model replica each, over .jsonl or "
                         "Parquet INPUTs (local paths or s3://, gs://, ...); needs `pip install indoevent[ray]`. "

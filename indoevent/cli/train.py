@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ..model.config import ConfigError, fields_help, load_config
 from ..model.data import DataError
-from ..model.gate import GATE_FILE, MAX_F1_DROP, MIN_AGREEMENT, dev_articles, measure_gate, write_no_gate
+from ..model.gate import GATE_FILE, MAX_F1_DROP, MIN_AGREEMENT, write_no_gate
+from ..model.gate_measure import dev_articles, measure_gate
 from ..model.onnx_export import ONNX_DIR, export_onnx
 from ..model.runs import RunExistsError, RunWriteError
 from ..model.train import ModelLoadError, train

@@ -15,7 +15,7 @@ bf16 autocast, and writes ``RUN/runtime_gate.json``:
   :func:`read_gate` ignores it with a log line.
 
 :func:`~indoevent.model.runtime.choose_runtime` only reads the file (:func:`read_gate`); nothing is
-measured at first use, so Ray actors, read-only shared run folders and ``serve`` never race on it.
+measured at first use (:mod:`.gate_measure` measures), so Ray actors, read-only shared run folders and ``serve`` never race on it.
 Its rule (:meth:`Gate.passes`): int8 if span agreement >= 99% and F1 drops <= 0.5 points, else
 bf16 under the same rule (native-bf16 CPUs only), else ONNX Runtime fp32.
 """
@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from ..atomic import sha256
 from .onnx_export import ONNX_DIR, sources
 
@@ -91,7 +91,7 @@ class Gate:
             f"{k} {self.figures[k].describe()}" for k in shown if k in self.figures)
 
 
-def _onnx_hashes(run: Path) -> dict[str, str]:
+def onnx_hashes(run: Path) -> dict[str, str]:
     return {name: sha256(run / ONNX_DIR / name) for name in ("model.onnx", "model.int8.onnx")
             if (run / ONNX_DIR / name).is_file()}
 
@@ -115,7 +115,7 @@ def read_gate(run: str | Path) -> Gate:
         return Gate(why_none=rec["why_none"])
     changed = sorted(k for k in set(rec.get("sources_sha256", {})) | set(sources(run))
                      if rec.get("sources_sha256", {}).get(k) != sources(run).get(k))
-    now = _onnx_hashes(run)
+    now = onnx_hashes(run)
     changed += [f"onnx/{k}" for k, v in rec.get("onnx_sha256", {}).items() if now.get(k) != v]
     if changed:
         log.info("%s: stale gate ignored (%s changed since it was measured)", path, ", ".join(changed))
@@ -126,77 +126,5 @@ def read_gate(run: str | Path) -> Gate:
 
 def write_no_gate(run: str | Path, why: str) -> None:
     """Record that the run has nothing to measure on (e.g. no dev articles): ``auto`` stays fp32 and says why."""
-    from .runs import write_json
-
     log.info("%s: no runtime gate: %s; auto stays fp32", run, why)
-    write_json(Path(run) / GATE_FILE, {"format": FORMAT, "why_none": why})
-
-
-def measure_gate(run: str | Path, articles: Sequence[Any], bf16: bool | None = None) -> dict:
-    """Export ``run`` to ONNX fp32 and int8 where not up to date, predict ``articles`` (the run's dev
-    articles: ``text``, ``doc_id``, gold ``spans``) with fp32, int8 and (``bf16``; default: where the
-    CPU has native bf16) torch bf16, and write ``RUN/runtime_gate.json``; returns what it wrote."""
-    from .metrics import score_spans
-    from .onnx_export import export_onnx, is_fresh
-    from .predict import Predictor
-    from .runs import write_json
-    from .runtime import native_bf16
-
-    run = Path(run)
-    if not articles:
-        write_no_gate(run, "the run has no dev articles to measure int8 and bf16 on")
-        return {}
-    if not (is_fresh(run) and (run / ONNX_DIR / "model.int8.onnx").is_file()):
-        export_onnx(run, quantize="int8")
-    t0 = time.perf_counter()
-    texts, ids = [a.text for a in articles], [a.doc_id for a in articles]
-    gold = [a.spans for a in articles]
-
-    def spans(**load: Any) -> list:
-        p = Predictor.from_pretrained(run, **load)
-        return [x.spans for x in p.predict_many(texts, ids=ids)]
-
-    def f1(pred: list) -> float:
-        return round(100 * (score_spans(gold, pred)["all"]["micro"]["f1"] or 0.0), 2)
-
-    ref = spans(runtime="onnx")
-    runs = {"int8": ("onnxruntime-int8-cpu", {"quantize": "int8"})}
-    if native_bf16() if bf16 is None else bf16:
-        runs["bf16"] = ("torch-bf16-cpu", {"runtime": "torch", "precision": "bf16", "device": "cpu"})
-    figures = {}
-    for kind, (label, load) in runs.items():
-        got = spans(**load)
-        figures[kind] = {"runtime": label, "span_agreement": round(span_agreement(ref, got), 5), "f1": f1(got),
-                         "f1_drop": round(f1(ref) - f1(got), 2)}
-    rec = {"format": FORMAT, "articles": len(articles), "dev_ids": ids,
-           "reference": {"runtime": "onnxruntime-fp32-cpu", "f1": f1(ref)}, "figures": figures,
-           "sources_sha256": sources(run), "onnx_sha256": _onnx_hashes(run),
-           "seconds": round(time.perf_counter() - t0, 2)}
-    write_json(run / GATE_FILE, rec)
-    log.info("%s: runtime gate measured: %s", run,
-             Gate({k: Figures(**v) for k, v in figures.items()}, len(articles)).describe())
-    return rec
-
-
-def dev_articles(run: str | Path) -> tuple[list[Any], str | None]:
-    """The run's dev articles with their gold (``run_info.json``'s split, read from the data its
-    ``training_config.yaml`` names), or why there are none to measure on."""
-    from .config import load_config
-    from .data import load_corpus
-
-    run = Path(run)
-    try:
-        info = json.loads((run / "run_info.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return [], "no run_info.json saying which articles were dev"
-    dev = list((info.get("split") or {}).get("dev") or [])
-    if not dev:
-        return [], "the run has no dev articles to measure int8 and bf16 on"
-    try:
-        by_id = load_corpus(load_config(run / "training_config.yaml").data).by_id()
-    except Exception as e:  # noqa: BLE001 - any unreadable config or data: say so, measure nothing
-        return [], f"cannot read the run's gold data ({type(e).__name__}: {e})"
-    missing = [d for d in dev if d not in by_id]
-    if missing:
-        return [], f"{len(missing)} of the run's {len(dev)} dev article(s) are not in its data now"
-    return [by_id[d] for d in dev], None
+    atomic.write_text(Path(run) / GATE_FILE, json.dumps({"format": FORMAT, "why_none": why}, indent=1) + "\n")

@@ -35,7 +35,7 @@ from .checkpoint import ModelLoadError
 from .config import RunConfig, from_dict, load_config
 from .cv import cross_validate
 from .data import load_corpus, split_corpus
-from .gate import measure_gate
+from .gate_measure import measure_gate
 from .metrics import score_articles, seqeval_f1
 from .run_folder import owning, prepare_work, save_model
 from .runs import is_main, model_card, run_info, say, write_run
