@@ -384,9 +384,9 @@ def check_targets(rows, t_pipe: float, auto_name: str, auto_runtime: str, cuda: 
     (benchmarks/machine.py); int8 targets judged only on CPUs with VNNI."""
     by = {name: (t_pipe / wall, fwd / wall, agree) for name, wall, fwd, _, _, agree in rows}
     lossy = any(p in auto_runtime for p in ("bf16", "fp16", "int8"))  # chosen through the gate: 99%
-    need = 5.0 if cuda else 2.0
+    need = 5.0 if cuda else 2.5  # issue 19: auto >= 2.5x the pipeline on an idle CPU
     x, share, agree = by[auto_name]
-    print(f"target auto >= {need:.0f}x pipeline, spans >= {'99' if lossy else '100'}% of fp32: {x:.2f}x, "
+    print(f"target auto >= {need:g}x pipeline, spans >= {'99' if lossy else '100'}% of fp32: {x:.2f}x, "
           f"{agree:.2%} -> {m.judge(x >= need and agree >= (0.99 if lossy else 1.0), int8='int8' in auto_runtime)}")
     if "extract_many onnxruntime int8" in by:
         x8, _, a8 = by["extract_many onnxruntime int8"]

@@ -43,7 +43,9 @@ from typing import Any
 MAX_LOAD_PER_CORE = 0.5   # 1-minute load average per core, before and after
 MAX_CALIBRATION_DRIFT = 0.10  # fp32 calibration after vs before: |a - b| / max(a, b)
 CALIBRATION_SIZE = 1024   # n of the n x n calibration matmul
-CALIBRATION_SECONDS = 0.15  # per precision, after two untimed products
+CALIBRATION_SECONDS = 0.15  # per timed trial; the best of CALIBRATION_TRIALS, after a warm-up of the same length
+WARM_UP_SECONDS = 1.0    # once per calibration, before any timed trial
+CALIBRATION_TRIALS = 3    # a cold core (clock ramping up, caches empty) made a single trial 17% slow
 SHOWN_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni")          # int8 targets are judged only with one of these
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")          # as indoevent.model.runtime.CPU_BF16_FLAGS
@@ -160,6 +162,10 @@ def calibrate(precs: list[str], size: int = CALIBRATION_SIZE, seconds: float = C
     import torch
 
     g = torch.Generator().manual_seed(0)
+    # The process's first products run slow (thread pool start, kernel choice, the clock ramping up):
+    # one second of fp32 first, or the "before" calibration reads ~17% under the "after" one.
+    x = torch.randn(size, size, generator=g)
+    _rate(lambda: x @ x, WARM_UP_SECONDS)
     out = {}
     for p in precs:
         if p == "int8":
@@ -172,16 +178,21 @@ def calibrate(precs: list[str], size: int = CALIBRATION_SIZE, seconds: float = C
             b = torch.randn(size, size, generator=g).to(dtype)
             fn = lambda a=a, b=b: a @ b
         try:
-            fn(), fn()
-            n, t0 = 0, time.perf_counter()
-            while (dt := time.perf_counter() - t0) < seconds or n == 0:
-                fn()
-                n += 1
-            dt = time.perf_counter() - t0
+            _rate(fn, seconds)  # warm-up: the clock and the caches, not timed
+            best = max(_rate(fn, seconds) for _ in range(CALIBRATION_TRIALS))
         except RuntimeError:  # a kernel this build lacks
             continue
-        out[p] = 2.0 * size**3 * n / dt / 1e9
+        out[p] = 2.0 * size**3 * best / 1e9
     return out
+
+
+def _rate(fn: Callable, seconds: float) -> float:
+    """Calls of ``fn`` per second over at least ``seconds``."""
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds or n == 0:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - t0)
 
 
 def busy_cpu_seconds(stat: str | Path = "/proc/stat") -> float | None:
@@ -224,8 +235,8 @@ class Machine:
                 f"{torch.get_num_threads()} threads")
 
     def snapshot(self) -> Snapshot:
-        gflops = calibrate(self.precisions)
-        return Snapshot(os.getloadavg(), self.cores, gflops)
+        load = os.getloadavg()  # read before calibrating: the calibration's own threads would raise it
+        return Snapshot(load, self.cores, calibrate(self.precisions))
 
     def begin(self) -> Snapshot:
         print(f"machine: {self.describe()}")
