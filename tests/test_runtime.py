@@ -174,3 +174,26 @@ def test_extract_command_records_the_runtime(base, tmp_path, capsys):
     assert "runtime: onnxruntime-fp32-cpu" in capsys.readouterr().err
     row = json.loads(out.read_text())
     assert row["timing"]["runtime"] == "onnxruntime-fp32-cpu" and row["entities"]
+
+
+def test_onnx_runtime_threads_do_not_spin(monkeypatch):
+    """Issue 19 step 3: spinning off was as fast idle and faster under load (benchmarks/results)."""
+    import onnxruntime as ort
+
+    from indoevent.model.runtime import OnnxForward
+
+    seen = {}
+
+    class Session:
+        def __init__(self, path, opts, providers):
+            try:
+                seen["spinning"] = opts.get_session_config_entry("session.intra_op.allow_spinning")
+            except RuntimeError:  # not set: ONNX Runtime's default, spinning on
+                seen["spinning"] = None
+
+        def get_inputs(self):
+            return []
+
+    monkeypatch.setattr(ort, "InferenceSession", Session)
+    OnnxForward("model.onnx", threads=2)
+    assert seen["spinning"] == "0"
