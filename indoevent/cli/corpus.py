@@ -10,10 +10,11 @@ from pathlib import Path
 from ..annotation.corpus import CorpusError, corpus_lines, read_corpus
 from ..annotation.datasheet import replace_tables, story_meta, tables
 from ..annotation.lsexport import ExportError, load_tasks, read_export
-from ..atomic import OutputExistsError, write_text
+from ..atomic import OutputExistsError, check_output, write_text
+from ..jsonl import JsonlError, read_jsonl
 from ..studio.connection import StudioError
 from ..studio.retrain import preannotation_scores
-from .common import fail
+from .common import add_overwrite, fail
 
 INDEX = Path("annotations/corpus/index.json")
 EXPORT = Path("annotations/corpus.json")
@@ -41,7 +42,7 @@ def add(sub) -> None:
                                  "(../shared/tools/not_heldout.py) and of `indoevent ls import`.")
     s.add_argument("--index", type=Path, default=INDEX, help=f"the corpus index (default {INDEX})")
     s.add_argument("--out", type=Path, required=True, help="JSONL file to write")
-    s.add_argument("--overwrite", action="store_true", help="replace an earlier corpus JSONL at --out")
+    add_overwrite(s, "a corpus JSONL (every line with id, url and text)")
     s.set_defaults(func=_run_jsonl)
     s = c.add_parser("tables", help="the datasheet's tables, computed from the gold, index, splits and loop",
                      description="Compute the datasheet's tables (composition per split, spans per label, triggers "
@@ -70,10 +71,17 @@ def add(sub) -> None:
     s.set_defaults(func=_run_curve)
 
 
-def _run_jsonl(args) -> int:
-    if args.out.exists() and not args.overwrite:
-        return fail(f"{args.out} exists: pass --overwrite to replace it")
+def _is_corpus_jsonl(path: Path) -> bool:
+    """Whether ``path`` is what `corpus jsonl` writes (the output rule: only that is replaced)."""
     try:
+        return all(isinstance(r, dict) and {"id", "url", "text"} <= r.keys() for _, r in read_jsonl(path))
+    except (JsonlError, OSError, ValueError):
+        return False
+
+
+def _run_jsonl(args) -> int:
+    try:
+        check_output(args.out, [args.index], args.overwrite, _is_corpus_jsonl, "a corpus JSONL")
         articles = read_corpus(args.index)
         write_text(args.out, "".join(line + "\n" for line in corpus_lines(articles)))
     except (CorpusError, OutputExistsError) as e:
