@@ -13,7 +13,7 @@ from indoevent.annotation.lsexport import read_export  # noqa: E402
 from indoevent.cli import main  # noqa: E402
 from indoevent.events.batch import extract_files  # noqa: E402
 from indoevent.events.extractor import Extractor  # noqa: E402
-from indoevent.events.inputs import read_inputs  # noqa: E402
+from indoevent.text.inputs import read_inputs  # noqa: E402
 from scaffold import init_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..atomic import lock_beside, replacing, try_lock, unlock
 from ..jsonl import JsonlError, parse_line
+from ..text.inputs import InputError, Source, read_inputs
 from .extractor import Extractor
-from .inputs import InputError, Source, read_inputs
 
 
 # --- the results file -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ..annotation.lsexport import document_to_results
 from ..document import Document, Relation, Span, span_id
 from ..model.predict import Prediction, Predictor, id_text_pairs
 from ..schema import TEXT_NAME
+from ..text.inputs import encodable
 from .frames import Frame, frames_from_relations
 from .learned_linker import LearnedLinker
 from .linking import link_rules
@@ -214,13 +215,6 @@ class Extractor:
         return Extraction(replace(p, stats=stats), events)
 
 
-def encodable(text: str) -> bool:
-    """Whether ``text`` is valid Unicode: JSON may escape lone surrogates ("\\ud83d") that no UTF-8 file can hold."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def load_linker(run: str | Path) -> Callable:

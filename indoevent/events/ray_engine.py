@@ -24,9 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..model.runtime import onnx_export_ready
+from ..text.inputs import InputError, Source, jsonl_sources, record_source
 from .batch import BatchReport, _check_path, check_results, exclusive, read_results, result_record, write_task_list
 from .extractor import Extractor
-from .inputs import InputError, Source, jsonl_sources, record_source
 
 JSONL = (".jsonl", ".ndjson")
 

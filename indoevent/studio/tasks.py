@@ -21,8 +21,8 @@ from typing import Any
 from ..annotation.checks import Problem
 from ..annotation.labelconfig import check_config
 from ..events.extractor import Extraction, Extractor
-from ..events.inputs import InputError, Source, read_inputs
 from ..schema import TEXT_NAME
+from ..text.inputs import InputError, Source, read_inputs
 from .client import check_tasks, existing_keys, import_request, open_project, task_key
 from .compare import DevComparison, compare_on_dev_tasks, dev_ids, version_in_use
 from .connection import InvalidExport, Studio, StudioError
@@ -57,7 +57,7 @@ def article_task(src: Source) -> dict:
 
 
 def read_article_tasks(paths: Sequence[str | Path]) -> tuple[list[dict], list[InputError]]:
-    """Tasks from ``.txt`` files, folders of them and id/text JSONL (``events.inputs.read_inputs``),
+    """Tasks from ``.txt`` files, folders of them and id/text JSONL (``text.inputs.read_inputs``),
     and every input that could not be read."""
     tasks, errors = [], []
     for item in read_inputs(paths):

@@ -1,7 +1,8 @@
 """Articles from files: ``.txt`` files, folders of them and JSONL with ``id`` and ``text``.
 
-The one reader of extraction inputs, for ``indoevent extract`` (:mod:`.batch`), the Ray engine
-(which hands it the raw JSONL bytes) and ``indoevent ls import``. Articles come out lazily and in
+The one reader of article inputs: for ``indoevent extract`` (``events.batch``), the Ray engine
+(which hands it the raw JSONL bytes), ``indoevent ls import`` and the unlabelled news that training
+reads (self-training, distillation, pretraining). Articles come out lazily and in
 order; an input that cannot be read comes out as an :class:`InputError` naming its path (or
 ``path:line``) and why, never silently dropped; a duplicate id or an empty text is such an error.
 """
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..jsonl import JsonlError, records
-from .extractor import encodable
 
 
 @dataclass(frozen=True)
@@ -120,3 +120,12 @@ def record_source(obj, where: str, check=lambda s: s) -> Source | InputError:
         return InputError(where, "text holds an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode")
     meta = {k: v for k, v in obj.items() if k not in ("id", "text")}
     return check(Source(str(obj["id"]), obj["text"], where, meta))
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode: JSON may escape lone surrogates ("\\ud83d") that no UTF-8 file can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
