@@ -119,7 +119,9 @@ def load_story(path: str | Path, docs: dict[str, Document]) -> list[GoldEvent]:
             raise ClusterError(f"{where}:{_line(node)}: article {node.value!r} is not in the gold")
         by_number[node.value.split("_")[0]] = docs[node.value]
     triggers = {n: _trigger_index(d) for n, d in by_number.items()}
-    events, seen, used = [], {}, set()
+    events: list[GoldEvent] = []
+    seen: dict[tuple[str, int, int], str] = {}
+    used: set[str] = set()
     event_nodes = top.get("events")
     for ev in (event_nodes.value if isinstance(event_nodes, yaml.SequenceNode) else []):
         fields = _mapping(ev, where)
