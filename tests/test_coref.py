@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from indoevent.evaluation.coref import bcub, ceafe, coref_scores, dedup, muc, pairwise
+from indoevent.evaluation.coref import bcub, ceafe, coref_scores, dedup, muc
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "coref_reference.json").read_text())
 SCORERS = {"muc": muc, "bcub": bcub, "ceafe": ceafe}

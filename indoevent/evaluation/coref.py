@@ -92,7 +92,7 @@ def bcub(key: Sequence[Cluster], response: Sequence[Cluster]) -> dict:
     sizes_r = np.array([len(c) for c in r], dtype=float)
     recall_num = float((table ** 2 / sizes_k[:, None]).sum()) if k and r else 0.0
     precision_num = float((table ** 2 / sizes_r[None, :]).sum()) if k and r else 0.0
-    return prf(recall_num, sizes_k.sum(), sizes_r.sum(), tp_pred=precision_num)
+    return prf(recall_num, float(sizes_k.sum()), float(sizes_r.sum()), tp_pred=precision_num)
 
 
 def ceafe(key: Sequence[Cluster], response: Sequence[Cluster]) -> dict:
