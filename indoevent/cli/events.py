@@ -8,13 +8,17 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ..annotation.event_clusters import GoldEvent, load_clusters
 from ..annotation.lsexport import ExportError, read_export
 from ..atomic import OutputExistsError, check_output, folder_of, replacing
+from ..evaluation.merge_score import MergeScore, score_merge, score_table
 from ..events.actors import AliasTable
-from ..events.mentions import FramesError, gold_records, is_gold_frames, read_frames, read_index
+from ..events.mentions import FramesError, gold_records, is_gold_frames, read_frames, read_indexes
 from ..events.merge import merge
 from ..events.merge_files import MERGE_FILES, write_merge
 from .common import add_overwrite, cannot_write, fail
+
+GOLD_SCORES = "gold_scores.json"
 
 
 # --- frames -------------------------------------------------------------------------------------
@@ -30,8 +34,9 @@ def _add_frames(sub) -> None:
         epilog="example:\n  indoevent frames annotations/seeds.json --index seeds/index.json --out gold_frames.jsonl")
     p.add_argument("export", metavar="EXPORT", help="Label Studio JSON export (e.g. annotations/seeds.json)")
     p.add_argument("--out", type=Path, required=True, help="frames, JSONL (written atomically)")
-    p.add_argument("--index", type=Path, default=None,
-                   help="article dates: a seeds-style index.json (id, published, date_text)")
+    p.add_argument("--index", type=Path, nargs="+", default=None,
+                   help="article dates: seeds-style index.json files (id, published, date_text), e.g. "
+                        "seeds/index.json annotations/corpus/index.json")
     p.add_argument("--choose", default="latest",
                    help="which annotation of a task to use: latest (default), first, or annotator=ID")
     add_overwrite(p, "a frames file of `indoevent frames`")
@@ -40,10 +45,10 @@ def _add_frames(sub) -> None:
 
 def _run_frames(args) -> int:
     try:
-        check_output(args.out, [args.export, args.index or args.export], args.overwrite, is_gold_frames,
+        check_output(args.out, [args.export, *(args.index or [])], args.overwrite, is_gold_frames,
                      "a frames file of `indoevent frames`")
         result = read_export(args.export, choose=args.choose)
-        dates = read_index(args.index) if args.index else None
+        dates = read_indexes(args.index) if args.index else None
     except (ExportError, ValueError, OutputExistsError) as e:
         return fail(e.problems[0] if isinstance(e, FramesError) else str(e))
     for prob in result.problems:
@@ -81,12 +86,13 @@ def _add_merge(sub) -> None:
                "  indoevent frames annotations/seeds.json --index seeds/index.json --out gold_frames.jsonl\n"
                "  indoevent merge gold_frames.jsonl --out merged/\n"
                "  indoevent extract seeds/ --model models/tiny --out results.jsonl\n"
-               "  indoevent merge results.jsonl --index seeds/index.json --out merged-model/")
+               "  indoevent merge results.jsonl --index seeds/index.json --out merged-model/\n"
+               "  indoevent merge gold_frames.jsonl --out merged/ --gold annotations/corpus/events")
     p.add_argument("frames", nargs="+", metavar="FRAMES", type=Path,
                    help="JSONL from `indoevent extract` or `indoevent frames`")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--index", type=Path, default=None,
-                   help="dates of articles whose records have none: a seeds-style index.json")
+    p.add_argument("--index", type=Path, nargs="+", default=None,
+                   help="dates of articles whose records have none: seeds-style index.json files")
     p.add_argument("--window", type=int, default=0,
                    help="days two dated mentions may lie apart and still be one event (default 0: same day)")
     p.add_argument("--lookback", type=int, default=1,
@@ -95,8 +101,31 @@ def _add_merge(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--aliases", type=Path, default=None,
                    help="more aliases (YAML, the sections of indoevent/events/data/actors.yaml), added to the package's")
+    p.add_argument("--gold", type=Path, nargs="+", default=None, metavar="CLUSTERS",
+                   help="score the merge against gold event clusters (story YAML files or folders of them, e.g. "
+                        "annotations/corpus/events): MUC, B3, CEAF-e, CoNLL F1 and pairwise links, printed and "
+                        "written to OUT/gold_scores.json with every wrongly joined and wrongly split mention")
+    p.add_argument("--gold-export", type=Path, default=Path("annotations/corpus.json"),
+                   help="the gold articles the clusters name (default annotations/corpus.json)")
     add_overwrite(p, "a folder of `indoevent merge` (events.jsonl, mentions.jsonl, CSV)")
     p.set_defaults(func=_run_merge)
+
+
+def _read_gold(args) -> list[GoldEvent]:
+    result = read_export(args.gold_export)
+    if result.problems:
+        raise ValueError(f"{args.gold_export}: {result.problems[0]}")
+    return load_clusters(args.gold, result.documents)
+
+
+def _report_gold(score: MergeScore, out: Path, shown: int = 10) -> None:
+    print(f"\nagainst the gold clusters: {score.gold_events} event(s), {score.gold_mentions} gold mention(s); "
+          f"{score.response_mentions} merged mention(s) in their articles, {score.matched} on a gold trigger span")
+    print(score_table(score))
+    for title, errors in (("wrongly joined", score.wrongly_joined), ("wrongly split", score.wrongly_split)):
+        print(f"\n{len(errors)} {title}" + (f" (first {shown}; all in {out / GOLD_SCORES})" if len(errors) > shown else ""))
+        for e in errors[:shown]:
+            print(f"  {e['mention']}: gold {e['gold_event']}, event {e['event']}; {e['reason']}")
 
 
 def _run_merge(args) -> int:
@@ -105,19 +134,20 @@ def _run_merge(args) -> int:
     if args.out.exists() and not args.out.is_dir():
         return fail(f"{args.out} is a file: --out names a folder (events.jsonl, mentions.jsonl, CSV go there)")
     try:
-        check_output(args.out, [*args.frames, *([args.index] if args.index else [])], args.overwrite,
+        check_output(args.out, [*args.frames, *(args.index or [])], args.overwrite,
                      folder_of(MERGE_FILES), "a folder of `indoevent merge`")
     except OutputExistsError as e:
         return fail(str(e))
     try:
-        dates = read_index(args.index) if args.index else None
+        dates = read_indexes(args.index) if args.index else None
         articles = read_frames(args.frames, dates)
         table = AliasTable.load(args.aliases)
     except FramesError as e:
         for prob in e.problems:
             print(f"indoevent: error: {prob}", file=sys.stderr)
         return fail(f"{len(e.problems)} problem(s); nothing written")
-    except (OSError, ValueError) as e:
+        gold: list[GoldEvent] | None = _read_gold(args) if args.gold else None
+    except (OSError, ValueError, ExportError) as e:
         return fail(str(e))
     if not articles:
         return fail(f"{', '.join(map(str, args.frames))}: no frames record; nothing written")
@@ -130,6 +160,14 @@ def _run_merge(args) -> int:
     multi = sum(e["sources"] > 1 for e in result.events)
     print(f"{len(result.events)} event(s), {multi} reported by more than one article; "
           f"{len(result.mentions)} mention(s), {result.unmerged} not merged; wrote {', '.join(map(str, paths))}")
+    if gold is not None:
+        score = score_merge(result.mentions, gold)
+        try:
+            with replacing(args.out / GOLD_SCORES, "w", encoding="utf-8", newline="\n") as f:
+                json.dump(score.to_dict(), f, ensure_ascii=False, indent=1)
+        except OSError as e:
+            return cannot_write(args.out / GOLD_SCORES, e)
+        _report_gold(score, args.out)
     return 0
 
 

@@ -94,9 +94,18 @@ def _frame(f, where: str) -> Frame:
     return frame
 
 
+def read_indexes(paths: Sequence[str | Path]) -> dict[str, str]:
+    """Article dates from several indexes (the seeds' and the corpus'), the later winning."""
+    dates: dict[str, str] = {}
+    for p in paths:
+        dates.update(read_index(p))
+    return dates
+
+
 def read_index(path: str | Path) -> dict[str, str]:
     """Article dates from a seeds-style index (a list of ``{id, published, date_text}``):
-    ``published`` when printed, else the date the text gives."""
+    ``published`` when printed, else ``date`` (the corpus' ISO date inferred from the text, with
+    its reason in ``note``), else the date the text gives."""
     try:
         items = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -104,7 +113,7 @@ def read_index(path: str | Path) -> dict[str, str]:
     if not isinstance(items, list):
         raise FramesError([f"{path}: expected a list of {{id, published, date_text}}"])
     return {str(i["id"]): when for i in items
-            if isinstance(i, dict) and "id" in i and (when := i.get("published") or i.get("date_text"))}
+            if isinstance(i, dict) and "id" in i and (when := i.get("published") or i.get("date") or i.get("date_text"))}
 
 
 def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None) -> list[Article]:
