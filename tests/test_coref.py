@@ -43,3 +43,57 @@ def test_identical_clusterings_score_one_and_a_mention_is_kept_once():
 def test_an_empty_response_scores_zero_not_an_error():
     s = coref_scores([["a", "b"]], [])
     assert s["conll"]["f1"] == 0.0 and s["pairwise"]["recall"] == 0.0
+
+
+# --- the merge against gold clusters ------------------------------------------------------------
+def _mention(article, start, event, reason="joins"):
+    return {"article": article, "trigger": {"start": start, "end": start + 3, "text": "xyz"}, "type": "CONSULT",
+            "event": event, "reason": reason}
+
+
+def test_score_merge_lists_wrong_joins_and_splits_with_their_reasons():
+    from indoevent.annotation.event_clusters import GoldEvent, Mention
+    from indoevent.evaluation.merge_score import score_merge
+
+    def gold(ev_id, *starts):
+        return GoldEvent(ev_id, "s", tuple(Mention("a", s, s + 3, "CONSULT", "xyz") for s in starts), "f:1")
+
+    key = [gold("meeting", 0, 10), gold("visit", 20), gold("talks", 30, 40)]
+    response = [_mention("a", 0, "E1", "founds the event"), _mention("a", 10, "E1"), _mention("a", 20, "E1", "joins: same day"),
+                _mention("a", 30, "E2", "founds the event"), _mention("a", 40, None, "not merged: 2 fit"),
+                _mention("b", 0, "E3", "founds the event")]  # another article: not scored
+    s = score_merge(response, key)
+    assert (s.gold_mentions, s.response_mentions, s.matched) == (5, 5, 5)
+    assert [(e["mention"].split()[0], e["reason"]) for e in s.wrongly_joined] == [("a@20", "joins: same day")]
+    assert [(e["gold_event"], e["event"], e["reason"]) for e in s.wrongly_split] == [("talks", None, "not merged: 2 fit")]
+    assert s.scores["pairwise"]["precision"] == pytest.approx(1 / 3)
+
+
+def test_merge_gold_command_scores_the_seed_story(tmp_path, capsys):
+    from indoevent.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    frames = tmp_path / "frames.jsonl"
+    assert main(["frames", str(root / "annotations/seeds.json"), "--index", str(root / "seeds/index.json"),
+                 "--out", str(frames)]) == 0
+    assert main(["merge", str(frames), "--out", str(tmp_path / "merged"), "--no-progress",
+                 "--gold", str(root / "annotations/corpus/events/kim-putin-beijing-2025.yaml"),
+                 "--gold-export", str(root / "annotations/corpus.json")]) == 0
+    out = capsys.readouterr().out
+    assert "CoNLL F1" in out and "wrongly joined" in out
+    scores = json.loads((tmp_path / "merged" / "gold_scores.json").read_text())
+    assert scores["gold_mentions"] == scores["matched"] > 0  # gold frames: every trigger is a gold mention
+    assert all(e["reason"] for e in scores["wrongly_joined"] + scores["wrongly_split"])
+
+
+def test_merge_gold_fails_before_writing_on_a_bad_cluster_file(tmp_path, capsys):
+    from indoevent.cli import main
+
+    root = Path(__file__).resolve().parent.parent
+    frames = tmp_path / "frames.jsonl"
+    main(["frames", str(root / "annotations/seeds.json"), "--index", str(root / "seeds/index.json"), "--out", str(frames)])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("story: x\narticles: [000_ecb91a2b1942d157]\nevents:\n  - id: e\n    mentions: [000:t999 nope]\n")
+    assert main(["merge", str(frames), "--out", str(tmp_path / "m"), "--gold", str(bad),
+                 "--gold-export", str(root / "annotations/corpus.json")]) != 0
+    assert "bad.yaml:5" in capsys.readouterr().err and not (tmp_path / "m").exists()

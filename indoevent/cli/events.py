@@ -142,11 +142,11 @@ def _run_merge(args) -> int:
         dates = read_indexes(args.index) if args.index else None
         articles = read_frames(args.frames, dates)
         table = AliasTable.load(args.aliases)
+        gold = _read_gold(args) if args.gold else None
     except FramesError as e:
         for prob in e.problems:
             print(f"indoevent: error: {prob}", file=sys.stderr)
         return fail(f"{len(e.problems)} problem(s); nothing written")
-        gold: list[GoldEvent] | None = _read_gold(args) if args.gold else None
     except (OSError, ValueError, ExportError) as e:
         return fail(str(e))
     if not articles:
