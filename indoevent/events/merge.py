@@ -215,6 +215,17 @@ def _merge_undated(m: Mention, events: _Events, lookback: int) -> None:
         events.found(m, m.article.date, "article", _founder_reason(m, "no date of its own: dated by its article"))
 
 
+def _antecedent(m: Mention, candidates: list[Event]) -> tuple[Event, Mention] | None:
+    """Of its article's events, the one with the mention closest before ``m`` and that mention (a
+    bare "pertemuan itu" refers to the meeting last named); None when none comes before it."""
+    before = [(x.trigger.start, ev.seq, ev, x) for ev in candidates for x, _ in ev.members
+              if x.article is m.article and x.trigger.start < m.trigger.start]
+    if not before:
+        return None
+    _, _, ev, x = max(before, key=lambda b: (b[0], -b[1]))
+    return ev, x
+
+
 def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str | None:
     """Pass 3: a mention without actors joins the one event that fits; returns why not otherwise."""
     when = m.own_date or DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
@@ -225,13 +236,22 @@ def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str 
         ev, why = own[0], f"no actors: the only {m.type} event of its article that fits its place and date"
     elif len(own) > 1 and len(placed) == 1:
         ev, why = placed[0], f"no actors: of its article's {len(own)} {m.type} events the only one in its place"
+    elif len(own) > 1 and (near := _antecedent(m, own)):
+        ev, why = near[0], (f"no actors: of its article's {len(own)} {m.type} events the one mentioned last "
+                            f"before it ({near[1].trigger.text!r} at {near[1].trigger.start})")
     elif not own and len(placed) == 1:
         ev, why = placed[0], (f"no actors: the only {m.type} event in its place ({_codes(m.place_countries)}) "
                               f"on {placed[0].date.iso}")
+    elif not own and not fits:
+        # the first report of an event whose actors no frame names ("unjuk rasa di depan DPR"):
+        # it founds the event, so that its article's later bare mentions have one to join
+        date, source = (m.own_date, "text") if m.own_date else (m.article.date, "article")
+        events.found(m, date, source, _founder_reason(m, "no actors and no event fits: dated by "
+                                                         + ("its own date" if m.own_date else "its article")))
+        return None
     else:
         n = len(own) or len(fits)
-        return f"not merged: no actors, and {n} {m.type} events fit" if n else \
-            f"not merged: no actors, and no {m.type} event fits"
+        return f"not merged: no actors, and {n} {m.type} events fit"
     events.join(ev, m, f"{why}; {_place_fit(m, ev)}")
     return None
 
