@@ -93,8 +93,8 @@ def _add_merge(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--index", type=Path, nargs="+", default=None,
                    help="dates of articles whose records have none: seeds-style index.json files")
-    p.add_argument("--window", type=int, default=0,
-                   help="days two dated mentions may lie apart and still be one event (default 0: same day)")
+    p.add_argument("--window", type=int, default=1,
+                   help="days two dated mentions may lie apart and still be one event (default 1; 0: same day)")
     p.add_argument("--lookback", type=int, default=1,
                    help="a mention without a date joins an event up to this many days before its article's "
                         "date (default 1: news reports yesterday's events)")

@@ -19,10 +19,22 @@ join records why:
 2. mentions with actors and no date: first an event their article already reports (a dated
    mention of the article is in it); else one dated on the article's day or up to
    ``lookback`` days before (news reports yesterday's events); else a new event on the
-   article's date, marked ``date_source: article``.
-3. mentions with no actors ("pertemuan itu"): the one event of their article that fits their
-   type, place and date; from another article only the one event that also shares their place.
-   When several fit, the mention is not merged (``event: null``) rather than guessed.
+   article's date, marked ``date_source: article``. Without a date a mention has only its words
+   to tell acts of one type and day apart, so it joins only an event that names the same
+   recipients when both name any, and that has a mention of the same trigger root
+   (:mod:`.roots`: "penangkapan" joins "ditangkap", "divonis" does not join "ditahan").
+3. mentions with no actors ("pertemuan itu"), among events with a mention of their trigger root:
+   the one event of their article that fits their type, place and date; of several, the only
+   one in their place, else the one mentioned last before them (what "pertemuan itu" refers
+   to); from another article the only one in their place, or the only one at all. When none
+   fits, or several of other articles and nothing tells them apart, the mention founds an
+   event (``date_source: article`` unless it has a date), so that its article's later bare
+   mentions join it; it stays unmerged (``event: null``) only when several of its own
+   article's events fit and none comes before it.
+
+``window`` is 1 by default (two reports a day apart, "Rabu" and "Kamis dini hari", are one event
+more often than two on the tuning stories); the rules were tuned on the train and dev stories of
+the corpus (README, "Merge rules").
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from datetime import timedelta
 from .actors import Actor, AliasTable
 from .dates import DateRange
 from .mentions import Article, Mention, mentions_of
+from .roots import trigger_roots
 
 # Both sides of these take part alike ("Putin dan Kim bertemu" = "Kim bertemu Putin").
 SYMMETRIC = frozenset({"CONSULT", "COOPERATE", "AGREE"})
@@ -137,7 +150,7 @@ class _Events:
         return self._articles.get((type_, article), [])
 
 
-def merge_mentions(mentions: Sequence[Mention], window: int = 0, lookback: int = 1,
+def merge_mentions(mentions: Sequence[Mention], window: int = 1, lookback: int = 1,
                    progress: bool = False) -> tuple[list[Event], list[tuple[Mention, str]]]:
     """Cluster mentions into events (the module docstring tells how); returns the events, with
     ids ``E0001``... in date order, and the mentions left unmerged with why."""
@@ -193,10 +206,27 @@ def _merge_dated(m: Mention, events: _Events, window: int) -> None:
         events.found(m, own, "text", _founder_reason(m, f"its own date {own.text!r}"))
 
 
+def _same_recipients(m: Mention, ev: Event) -> bool:
+    """For a mention without a date: when both name recipients, the same ones ("divonis" of Kuat
+    Ma'ruf is not the verdict on Ferdy Sambo that founded the event, though both were tried)."""
+    if m.type in SYMMETRIC:
+        return True
+    r = frozenset(x.key for x in m.recipients)
+    return not r or not ev.recipient_keys or r == ev.recipient_keys
+
+
+def _same_word(m: Mention, ev: Event) -> bool:
+    """Whether a mention of the event shares the mention's trigger root ("penangkapan" and
+    "ditangkap"; not "ditahan" and "divonis"): without a date of its own, a mention has only its
+    words to tell one act from another of the same type, actors and day."""
+    mine = trigger_roots(m.trigger.text)
+    return any(mine & trigger_roots(x.trigger.text) for x, _ in ev.members)
+
+
 def _merge_undated(m: Mention, events: _Events, lookback: int) -> None:
     """Pass 2: its article's event, else one of the article's day or up to ``lookback`` days before."""
     def fits(ev: Event) -> bool:
-        return bool(_actors_fit(m, ev) and _place_fit(m, ev))
+        return bool(_actors_fit(m, ev) and _place_fit(m, ev) and _same_recipients(m, ev) and _same_word(m, ev))
 
     own = [ev for ev in events.of_article(m.type, m.article.id) if fits(ev)]
     if own:
@@ -230,6 +260,7 @@ def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str 
     """Pass 3: a mention without actors joins the one event that fits; returns why not otherwise."""
     when = m.own_date or DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
     fits = [ev for ev in events.near(m.type, when, window if m.own_date else 0) if _place_fit(m, ev)]
+    fits = [ev for ev in fits if _same_word(m, ev)]
     own = [ev for ev in fits if ev in events.of_article(m.type, m.article.id)]
     placed = [ev for ev in (own or fits) if m.place_countries & ev.place_countries]
     if len(own) == 1:
@@ -242,11 +273,14 @@ def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str 
     elif not own and len(placed) == 1:
         ev, why = placed[0], (f"no actors: the only {m.type} event in its place ({_codes(m.place_countries)}) "
                               f"on {placed[0].date.iso}")
-    elif not own and not fits:
-        # the first report of an event whose actors no frame names ("unjuk rasa di depan DPR"):
-        # it founds the event, so that its article's later bare mentions have one to join
+    elif not own and len(fits) == 1:
+        ev, why = fits[0], f"no actors: the only {m.type} event on {fits[0].date.iso} that fits its place and word"
+    elif not own:
+        # the first report of an event whose actors no frame names ("unjuk rasa di depan DPR"), or
+        # one of several in other articles that nothing tells apart: it founds an event, so that its
+        # article's later bare mentions have one to join
         date, source = (m.own_date, "text") if m.own_date else (m.article.date, "article")
-        events.found(m, date, source, _founder_reason(m, "no actors and no event fits: dated by "
+        events.found(m, date, source, _founder_reason(m, "no actors and no one event fits: dated by "
                                                          + ("its own date" if m.own_date else "its article")))
         return None
     else:
@@ -311,7 +345,7 @@ class MergeResult:
         return sum(m["event"] is None for m in self.mentions)
 
 
-def merge(articles: Sequence[Article], table: AliasTable | None = None, window: int = 0,
+def merge(articles: Sequence[Article], table: AliasTable | None = None, window: int = 1,
           lookback: int = 1, progress: bool = False) -> MergeResult:
     """Normalise and merge the frames of ``articles`` into event and mention records."""
     table = table or AliasTable.load()
