@@ -32,6 +32,16 @@ from ..text.tokenize import Word, tokenize
 RECIPIENT_MARKERS = frozenset({"kepada", "dengan", "melawan", "terhadap"})
 PLACE_MARKERS = frozenset({"di", "ke"})
 PASSIVE_MARKERS = frozenset({"oleh"})
+# Who reports, not who acts: "Menurut NK News, pertemuan ...", "dikutip Guardian", "dilansir dari Reuters".
+SOURCE_MARKERS = frozenset({"menurut", "dikutip", "dilansir", "mengutip", "melansir"})
+# Words that report what follows: "Putin mengatakan ... pertemuan", "menyebut ... sanksi itu", "bahwa".
+# A noun trigger after one is reported content: the speaker before it is not its actor.
+REPORTING_WORDS = frozenset({
+    "mengatakan", "menyebut", "menyebutkan", "menegaskan", "mengungkapkan", "menjelaskan", "menambahkan",
+    "menyatakan", "melaporkan", "menyampaikan", "mengumumkan", "menilai", "mengaku", "berkata", "menuturkan",
+    "memastikan", "mengklaim", "menekankan", "mengatakannya", "bahwa", "kata", "ujar", "ucap", "tutur"})
+# "kerja sama antara Moskow dan Pyongyang": the parties of a relation noun are its actors (guideline 5.2).
+BETWEEN_MARKERS = frozenset({"antara"})
 # Words that join entities into one group ("Putin dan Kim", "Rusia, Tiongkok serta Iran").
 JOINERS = frozenset({"dan", ",", "serta", "maupun", "&", "/"})
 # Triggers whose subject suffers the event (PLOVER recipient): "tentara Korea Utara tewas".
@@ -137,7 +147,7 @@ def _marker(k: int, markers: frozenset[str], words: Sequence[Word], low: Sequenc
             return None
         if low[j] in markers:
             return low[j]
-        if not (words[j].text.isalpha() and words[j].text.islower()):
+        if not words[j].text.isalpha():
             return None
         j -= 1
     return None
@@ -221,10 +231,14 @@ def _link_marked(links: _Links, words: Sequence[Word]) -> None:
             continue
         if _is_title(ents, i):
             continue  # "dengan pemimpin Korea Utara Kim Jong-un": the marker goes to the person
-        m = _marker(e.a, PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
+        m = _marker(e.a, PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS | BETWEEN_MARKERS | SOURCE_MARKERS,
+                    words, low)
+        if m in SOURCE_MARKERS:
+            links.taken[i] = "source"  # no role, and not free for pass 2 or 3
+            continue
         if m is None and prev is not None and _is_title(ents, i - 1):
             m = _marker(prev.a, RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
-        if m is None and prev is not None and (i - 1) in links.taken and _joined(prev, e, low):
+        if m is None and prev is not None and links.taken.get(i - 1) in ROLE_TARGETS and _joined(prev, e, low):
             # A list continues its head's role: "di Wisma Negara Diaoyutai, Beijing".
             t = next(t for t in trigs
                      if any(r.entity_id == prev.span.id and r.trigger_id == t.span.id for r in links.rels))
@@ -240,7 +254,7 @@ def _link_marked(links: _Links, words: Sequence[Word]) -> None:
             links.add(t, i, "place")
         elif m in RECIPIENT_MARKERS and t.b <= e.a and label in ROLE_TARGETS["recipient"]:
             links.add(t, i, "recipient")
-        elif m in PASSIVE_MARKERS and t.b <= e.a and label in ROLE_TARGETS["actor"]:
+        elif (m in PASSIVE_MARKERS or m in BETWEEN_MARKERS) and t.b <= e.a and label in ROLE_TARGETS["actor"]:
             links.add(t, i, "actor")
 
 
@@ -277,6 +291,11 @@ def _link_adjacent(links: _Links) -> None:
             break
 
 
+def _reported(e: _Ent, t: _Ent, low: Sequence[str]) -> bool:
+    """A reporting word (``mengatakan``, ``bahwa``) stands between an entity and a later trigger."""
+    return any(w in REPORTING_WORDS for w in low[e.b:t.a])
+
+
 def _link_actors(links: _Links) -> None:
     """Pass 3. The actor: the nearest free group before the trigger; a noun with nobody before it
     takes the first group after it ("Sebelum pertemuan, Putin dan Kim ..."). These relations
@@ -286,6 +305,8 @@ def _link_actors(links: _Links) -> None:
         if links.has(t, "actor") and not is_passive(t.text):
             continue
         before = [i for i, e in enumerate(ents) if e.b <= t.a and links.free(i)]
+        if before and not is_verbal(t.text) and _reported(ents[before[-1]], t, links.low):
+            continue  # "Putin menyebut kebijakan sanksi itu ...": the speaker, not the sanction's actor
         after = [i for i, e in enumerate(ents) if e.a >= t.b and links.free(i)]
         members: list[int] = []
         role = "actor"
