@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from ..annotation.lsexport import ExportError, read_export
 from ..atomic import OutputExistsError, write_text
 from ..atomic import check_output as check_any_output
 from ..events.batch import check_output, extract_files
-from ..events.extractor import Extractor
+from ..events.extractor import LINKERS, Extractor
 from ..events.learned_linker import LearnedLinker, fit_linker
 from ..events.linker_eval import compare_linkers, comparison_report, report
 from ..events.ray_engine import extract_ray
@@ -69,6 +68,18 @@ def _add_extract(sub) -> None:
                    help="auto (default): GPU: torch bf16/fp16; CPU: int8, else bf16, where RUN/runtime_gate.json "
                         "(train, export-onnx --quantize int8) passes (>= 99%% spans = fp32, F1 -0.5 at most), else "
                         "ONNX Runtime fp32, else torch fp32. torch; onnx (fp32). Printed, and kept in each result")
+    _add_engine(p)
+    p.add_argument("--linker", choices=list(LINKERS), default="auto",
+                   help="argument linker: auto (default): the learned one, RUN/linker.json if the run has one, else "
+                        "the one shipped with the package (fitted on the corpus' train and dev articles); rules: "
+                        "the rule linker. See README, Event frames")
+    p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_extract)
+
+
+def _add_engine(p) -> None:
+    """extract's engine options (local, or Ray Data actors)."""
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local (default): this process. ray: Ray Data actors, one model replica each, over .jsonl or "
                         "Parquet INPUTs (local paths or s3://, gs://, ...); needs `pip install indoevent[ray]`. "
@@ -77,9 +88,6 @@ def _add_extract(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="ray: model replicas (actors); default 1")
     p.add_argument("--num-gpus-per-worker", type=float, default=0,
                    help="ray: GPUs per replica (1: one replica per GPU; the model runs on cuda)")
-    p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run_extract)
 
 
 def _run_extract(args) -> int:
@@ -99,7 +107,7 @@ def _run_extract(args) -> int:
     try:
         extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,
                                               quantize=args.quantize, runtime=args.runtime,
-                                              batch_size=args.batch_size)
+                                              batch_size=args.batch_size, linker=args.linker)
     except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
         return cannot_load(args.model, e)
     print(f"runtime: {extractor.runtime}", file=sys.stderr)
@@ -127,7 +135,8 @@ def _run_extract(args) -> int:
 
 
 def _run_extract_ray(args) -> int:
-    load = {"device": args.device, "precision": args.precision, "quantize": args.quantize, "runtime": args.runtime}
+    load = {"device": args.device, "precision": args.precision, "quantize": args.quantize, "runtime": args.runtime,
+            "linker": args.linker}
     try:
         report = extract_ray(args.model, args.inputs, args.out, args.format, address=args.address,
                              workers=args.workers, num_gpus_per_worker=args.num_gpus_per_worker,
@@ -217,8 +226,11 @@ def _run_linker(args) -> int:
     except OutputExistsError as e:
         return fail(str(e))
     linker = fit_linker(fit_docs)
+    fitted_on = {"export": args.export.name, "articles": len(fit_docs),
+                 "relations": sum(len(d.relations) for d in fit_docs),
+                 "split": "train and dev of " + args.splits.name if args.splits else "all"}
     try:
-        write_text(args.out, json.dumps(linker.to_json(), indent=0) + "\n")
+        write_text(args.out, linker.dumps(fitted_on=fitted_on))
     except OSError as e:  # a full disk, a read-only folder: nothing half-written is left (atomic write)
         return fail(f"{args.out}: cannot write: {e.strerror or e}; nothing was written: free space or choose "
                     f"another --out, and rerun")

@@ -102,6 +102,13 @@ class LearnedLinker:
     def to_json(self) -> dict:
         return {"classes": list(LINK_CLASSES), "none_margin": self.none_margin, "weights": self.weights}
 
+    def dumps(self, **about) -> str:
+        """:meth:`to_json` (plus ``about``, e.g. what it was fitted on) as JSON text with one feature
+        per line, so that a refitted linker's diff stays readable."""
+        head = json.dumps({k: v for k, v in self.to_json().items() if k != "weights"} | about, ensure_ascii=False)
+        lines = ",\n".join(f"{json.dumps(f, ensure_ascii=False)}: {json.dumps(w)}" for f, w in self.weights.items())
+        return f'{head[:-1]}, "weights": {{\n{lines}\n}}}}\n'
+
     @staticmethod
     def is_file(path: Path) -> bool:
         """Whether ``path`` holds a linker of :meth:`to_json` (what ``linker fit --overwrite`` may replace)."""

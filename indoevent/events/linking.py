@@ -138,16 +138,18 @@ def _sentences(text: str, entities: Sequence[Span], triggers: Sequence[Span],
     return [(e, t) for e, t in groups.values() if e and t]
 
 
-def _marker(k: int, markers: frozenset[str], words: Sequence[Word], low: Sequence[str]) -> str | None:
-    """The marker word (``di``, ``kepada``...) before word ``k``, a few plain lower-case words
-    apart at most (``di barat Beijing``); None if there is none."""
+def _marker(k: int, markers: frozenset[str], words: Sequence[Word], low: Sequence[str],
+            covered: frozenset[int] = frozenset()) -> str | None:
+    """The marker word (``di``, ``kepada``...) before word ``k``, a few plain words apart at most
+    (``di barat Beijing``, ``dengan Perdana Menteri China``: a title); None if there is none, or if
+    punctuation or a word of another entity (``covered``) stands in between."""
     j = k - 1
     for _ in range(MARKER_REACH + 1):
         if j < 0:
             return None
         if low[j] in markers:
             return low[j]
-        if not words[j].text.isalpha():
+        if not words[j].text.isalpha() or j in covered:
             return None
         j -= 1
     return None
@@ -223,6 +225,7 @@ def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], l
 def _link_marked(links: _Links, words: Sequence[Word]) -> None:
     """Pass 1. Entities whose role the words before them state; they go to one trigger."""
     ents, trigs, low = links.ents, links.trigs, links.low
+    covered = frozenset(k for x in ents for k in range(x.a, x.b))
     for i, e in enumerate(ents):
         label = e.span.label
         prev = ents[i - 1] if i else None
@@ -232,12 +235,12 @@ def _link_marked(links: _Links, words: Sequence[Word]) -> None:
         if _is_title(ents, i):
             continue  # "dengan pemimpin Korea Utara Kim Jong-un": the marker goes to the person
         m = _marker(e.a, PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS | BETWEEN_MARKERS | SOURCE_MARKERS,
-                    words, low)
+                    words, low, covered)
         if m in SOURCE_MARKERS:
             links.taken[i] = "source"  # no role, and not free for pass 2 or 3
             continue
         if m is None and prev is not None and _is_title(ents, i - 1):
-            m = _marker(prev.a, RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
+            m = _marker(prev.a, RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low, covered)
         if m is None and prev is not None and links.taken.get(i - 1) in ROLE_TARGETS and _joined(prev, e, low):
             # A list continues its head's role: "di Wisma Negara Diaoyutai, Beijing".
             t = next(t for t in trigs
