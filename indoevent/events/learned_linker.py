@@ -148,14 +148,14 @@ def fit_linker(documents: Sequence[Document], l2: float = 1.0, steps: int = 300,
     y = np.eye(len(LINK_CLASSES))[labels]
     w = np.zeros((len(vocab), len(LINK_CLASSES)))
     n = max(len(rows), 1)
-    v = np.zeros_like(w)
+    velocity: np.ndarray = np.zeros_like(w)  # momentum: plain descent stops short in 300 steps
     for _ in range(steps):
         z = w[idx].sum(axis=1)
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         d = np.repeat(p - y, idx.shape[1], axis=0)
         grad = np.stack([np.bincount(flat, weights=d[:, c], minlength=len(vocab)) for c in range(d.shape[1])], 1)
-        v = momentum * v - lr * (grad / n + l2 * w / n)
-        w += v
+        velocity = momentum * velocity - lr * (grad / n + l2 * w / n)
+        w += velocity
     names = sorted(vocab, key=vocab.__getitem__)
     return LearnedLinker({f: [round(float(v), 5) for v in w[vocab[f]]] for f in names}, none_margin)
