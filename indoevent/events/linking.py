@@ -9,8 +9,14 @@ The linker is a handful of readable rules about Indonesian news prose:
   ``terhadap`` (and the second half of ``Kim-Xi``);
 * actor: the nearest PER/ORG/GPE before the trigger that is not a place, recipient or a
   title's country (``Presiden Rusia Vladimir Putin``: Putin), with those joined to it by
-  ``dan``/``,``; after ``oleh`` for passives; for a nominal trigger with nobody before it
-  (``Sebelum pertemuan, Putin dan Kim ...``), the first such group after it.
+  ``dan``/``,``; after ``oleh`` for passives; after ``antara`` (``kerja sama antara Moskow dan
+  Pyongyang``); for a nominal trigger with nobody before it (``Sebelum pertemuan, Putin dan Kim
+  ...``), the first such group after it; none for a noun reported after ``mengatakan``/``bahwa``
+  (``Putin menyebut sanksi itu ...``: the speaker is not the sanction's actor);
+* no role: a source (``Menurut NK News``, ``dikutip Guardian``).
+
+A marker reaches over a few plain words and titles (``dengan Perdana Menteri China, Li Qiang``),
+never over punctuation or another entity.
 
 :func:`_link_sentence` applies them in three passes: roles that a marker word states, the
 entities right after a trigger, then the actor before it. :mod:`.linker_eval` scores any
