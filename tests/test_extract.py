@@ -368,6 +368,16 @@ def test_train_then_extract(tiny_run):
     assert art.stats["windows"] == len(encode_windows(ex.predictor.tokenizer, [w.text for w in tokenize(text)], 128, 32))
 
 
+def test_the_learned_linker_is_the_default_and_the_rules_selectable(wired_run, wired):
+    from indoevent.events.learned_linker import LearnedLinker
+    from indoevent.events.linking import link_rules
+
+    assert isinstance(wired.linker, LearnedLinker)  # no RUN/linker.json: the shipped one
+    assert Extractor.from_pretrained(wired_run, device="cpu", linker="rules").linker is link_rules
+    with pytest.raises(ValueError, match="'learned'.*auto, rules"):
+        Extractor.from_pretrained(wired_run, device="cpu", linker="learned")
+
+
 def test_run_with_a_learned_linker_uses_it(wired_run, tmp_path):
     import shutil
 

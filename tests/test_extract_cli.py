@@ -496,3 +496,22 @@ def test_an_empty_jsonl_is_an_error_naming_it(run, tmp_path, capsys, content):
     src.write_text(content)
     assert main(["extract", str(src), "--model", str(run), "--out", str(tmp_path / "r.jsonl"), "--no-progress"]) == 1
     assert str(src) in capsys.readouterr().err
+
+
+def test_extract_linker_option_reaches_the_extractor(run, inputs, tmp_path, monkeypatch):
+    """`--linker rules` gets the rule linker; the default is the learned one."""
+    from indoevent.events import extractor as module
+    from indoevent.events.linking import link_rules
+
+    used = []
+    real = module.Extractor.frames
+
+    def spy(self, p):
+        used.append(self.linker)
+        return real(self, p)
+
+    monkeypatch.setattr(module.Extractor, "frames", spy)
+    for choice, out in (("rules", tmp_path / "r.jsonl"), ("auto", tmp_path / "a.jsonl")):
+        assert main(["extract", str(inputs / "sub"), "--model", str(run), "--out", str(out), "--no-progress",
+                     "--linker", choice]) == 0
+    assert used and used[0] is link_rules and type(used[-1]).__name__ == "LearnedLinker"

@@ -88,6 +88,23 @@ def _link(markup: str) -> set[tuple[str, str, str]]:
     ("⟦a:PER Putin⟧ ⟦t:CONSULT dialog⟧ dengan ⟦b:PER Xi⟧.", {("t", "actor", "a"), ("t", "recipient", "b")}),
     ("⟦a:GPE Rusia⟧ menempuh ⟦t:CONSULT diplomasi⟧ dengan ⟦b:GPE Iran⟧.", {("t", "actor", "a"), ("t", "recipient", "b")}),
     ("⟦t:CONSULT Dialognya⟧ ⟦a:PER Putin⟧ dan ⟦b:PER Xi⟧ berlangsung lama.", {("t", "actor", "a"), ("t", "actor", "b")}),
+    # a marker reaches over a title to the person ("dengan Perdana Menteri China, Li Qiang"; guideline 5.2)
+    ("⟦a:PER Prabowo⟧ mengadakan ⟦t:CONSULT pertemuan⟧ dengan Perdana Menteri ⟦c:GPE China⟧, ⟦b:PER Li Qiang⟧.",
+     {("t", "actor", "a"), ("t", "recipient", "b")}),
+    ("⟦a:PER Kim⟧ ⟦t:CONSULT bertemu⟧ dengan Presiden ⟦c:GPE Rusia⟧ ⟦b:PER Vladimir Putin⟧.",
+     {("t", "actor", "a"), ("t", "recipient", "b")}),
+    # "antara X dan Y": both actors of the relation noun
+    ("Kontrak ⟦t:COOPERATE kerja sama⟧ antara ⟦a:GPE Indonesia⟧ dan ⟦b:GPE China⟧ segera ditandatangani.",
+     {("t", "actor", "a"), ("t", "actor", "b")}),
+    # a source (menurut, dikutip, dilansir) is no argument
+    ("Menurut ⟦s:ORG NK News⟧, ⟦t:CONSULT pertemuan⟧ itu berlangsung di ⟦c:GPE Beijing⟧.", {("t", "place", "c")}),
+    ("Laporan media yang dikutip ⟦s:ORG Guardian⟧ menyebut ⟦a:GPE Rusia⟧ ⟦t:AGREE menandatangani⟧ dokumen.",
+     {("t", "actor", "a")}),
+    # a noun trigger after a reporting word is reported content: the speaker is not its actor; a verb's
+    # subject after the reporting word still is
+    ("⟦s:PER Putin⟧ menyebut ⟦t:SANCTION sanksi⟧ itu langkah tidak bersahabat.", set()),
+    ("⟦s:PER Putin⟧ mengatakan ⟦a:GPE Rusia⟧ akan ⟦t:ASSAULT menyerang⟧ ⟦b:GPE Ukraina⟧.",
+     {("t", "actor", "a"), ("t", "recipient", "b")}),
 ])
 def test_rules(markup, expected):
     assert _link(markup) == expected

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -11,10 +10,11 @@ from ..annotation.lsexport import ExportError, read_export
 from ..atomic import OutputExistsError, write_text
 from ..atomic import check_output as check_any_output
 from ..events.batch import check_output, extract_files
-from ..events.extractor import Extractor
+from ..events.extractor import LINKERS, Extractor
 from ..events.learned_linker import LearnedLinker, fit_linker
-from ..events.linker_eval import cross_validation_report, report
+from ..events.linker_eval import compare_linkers, comparison_report, report
 from ..events.ray_engine import extract_ray
+from ..model.splits import Fold, load_splits
 from .common import add_overwrite, bad_settings, cannot_load, fail
 
 
@@ -68,6 +68,18 @@ def _add_extract(sub) -> None:
                    help="auto (default): GPU: torch bf16/fp16; CPU: int8, else bf16, where RUN/runtime_gate.json "
                         "(train, export-onnx --quantize int8) passes (>= 99%% spans = fp32, F1 -0.5 at most), else "
                         "ONNX Runtime fp32, else torch fp32. torch; onnx (fp32). Printed, and kept in each result")
+    _add_engine(p)
+    p.add_argument("--linker", choices=list(LINKERS), default="auto",
+                   help="argument linker: auto (default): the learned one, RUN/linker.json if the run has one, else "
+                        "the one shipped with the package (fitted on the corpus' train and dev articles); rules: "
+                        "the rule linker. See README, Event frames")
+    p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_extract)
+
+
+def _add_engine(p) -> None:
+    """extract's engine options (local, or Ray Data actors)."""
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local (default): this process. ray: Ray Data actors, one model replica each, over .jsonl or "
                         "Parquet INPUTs (local paths or s3://, gs://, ...); needs `pip install indoevent[ray]`. "
@@ -76,9 +88,6 @@ def _add_extract(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="ray: model replicas (actors); default 1")
     p.add_argument("--num-gpus-per-worker", type=float, default=0,
                    help="ray: GPUs per replica (1: one replica per GPU; the model runs on cuda)")
-    p.add_argument("--with-text", action="store_true", help="also write each article's text (jsonl format)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run_extract)
 
 
 def _run_extract(args) -> int:
@@ -98,7 +107,7 @@ def _run_extract(args) -> int:
     try:
         extractor = Extractor.from_pretrained(args.model, device=args.device, precision=args.precision,
                                               quantize=args.quantize, runtime=args.runtime,
-                                              batch_size=args.batch_size)
+                                              batch_size=args.batch_size, linker=args.linker)
     except (OSError, ValueError) as e:  # a ModelLoadError is a ValueError
         return cannot_load(args.model, e)
     print(f"runtime: {extractor.runtime}", file=sys.stderr)
@@ -126,7 +135,8 @@ def _run_extract(args) -> int:
 
 
 def _run_extract_ray(args) -> int:
-    load = {"device": args.device, "precision": args.precision, "quantize": args.quantize, "runtime": args.runtime}
+    load = {"device": args.device, "precision": args.precision, "quantize": args.quantize, "runtime": args.runtime,
+            "linker": args.linker}
     try:
         report = extract_ray(args.model, args.inputs, args.out, args.format, address=args.address,
                              workers=args.workers, num_gpus_per_worker=args.num_gpus_per_worker,
@@ -156,37 +166,57 @@ def _report_skipped(report) -> int:
 def _add_linker(sub) -> None:
     p = sub.add_parser("linker", help="score the argument linker on gold relations, or fit the learned one",
                        description="Event frames attach entities of a trigger's sentence to roles (actor, "
-                                   "recipient, place, time). `evaluate` scores the rules on gold triggers and "
-                                   "gold entities (argument identification and classification P/R/F1) and "
-                                   "compares them with the learned linker under leave-one-article-out "
-                                   "cross-validation. `fit` trains the learned linker on all gold relations and "
-                                   "writes it into a run folder (RUN/linker.json), which the extractor then uses.")
+                                   "recipient, place, time). `evaluate` scores the rules and the learned linker "
+                                   "on gold triggers and gold entities (argument identification and "
+                                   "classification P/R/F1) on held-out articles: by story over the folds of "
+                                   "--splits (each fold's learned linker fitted on the other folds), else leave "
+                                   "one article out; the difference comes with a paired bootstrap interval over "
+                                   "articles. `--test` also scores both on the test split (learned fitted on train "
+                                   "and dev): report it once, never tune on it. `fit` trains the learned linker on "
+                                   "gold relations (with --splits: train and dev only) and writes it to --out "
+                                   "(RUN/linker.json), which `extract` then uses for that run.",
+                       epilog="examples:\n  indoevent linker evaluate annotations/corpus.json "
+                              "--splits annotations/corpus/splits.json\n"
+                              "  indoevent linker fit annotations/corpus.json --splits annotations/corpus/splits.json "
+                              "--out models/run1/linker.json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("action", choices=["evaluate", "fit"])
-    p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/seeds.json)")
+    p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/corpus.json)")
+    p.add_argument("--splits", type=Path, help="frozen splits (annotations/corpus/splits.json): cross-validation by "
+                                               "story over its folds; fit on its train and dev articles")
+    p.add_argument("--test", action="store_true", help="evaluate: also score both on the test split of --splits")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples over articles (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--out", type=Path, help="fit: where to write the linker (RUN/linker.json)")
     add_overwrite(p, "a linker written by `indoevent linker fit`")
     p.set_defaults(func=_run_linker)
 
 
 def _run_linker(args) -> int:
-
     try:
         result = read_export(args.export)
-    except ExportError as e:
+        splits = load_splits(args.splits) if args.splits else None
+    except (ExportError, ValueError) as e:
         return fail(str(e))
     if result.problems:
         return fail(f"{args.export}: {len(result.problems)} schema problem(s); run `indoevent validate` first")
     docs = result.documents
     if not docs:
         return fail(f"{args.export}: no annotated article")
+    if args.test and splits is None:
+        return fail("--test needs --splits (which articles are the test split)")
+    if args.resamples < 0:
+        return fail(f"--resamples must be 0 or more, got {args.resamples}")
+    if splits is not None:
+        known = {d.doc_id for d in docs}
+        missing = [i for i in splits.train + splits.dev + splits.test if i not in known]
+        if missing:
+            return fail(f"{args.splits}: {len(missing)} article(s) not in {args.export}, e.g. {missing[0]}")
+        fit_docs = [d for d in docs if d.doc_id in set(splits.train + splits.dev)]
+    else:
+        fit_docs = docs
     if args.action == "evaluate":
-        print("rules on all gold articles:")
-        print(report(docs))
-        print()
-        # Leaving one article out of one leaves nothing to fit on.
-        print(cross_validation_report(docs) if len(docs) > 1 else
-              "leave-one-article-out needs at least 2 articles: not run")
-        return 0
+        return _evaluate_linkers(args, docs, splits)
     if args.out is None:
         return fail("linker fit needs --out RUN/linker.json")
     if args.out.is_dir():
@@ -195,13 +225,40 @@ def _run_linker(args) -> int:
         check_any_output(args.out, [args.export], args.overwrite, LearnedLinker.is_file, "a linker of `linker fit`")
     except OutputExistsError as e:
         return fail(str(e))
-    linker = fit_linker(docs)
+    linker = fit_linker(fit_docs)
+    fitted_on = {"export": args.export.name, "articles": len(fit_docs),
+                 "relations": sum(len(d.relations) for d in fit_docs),
+                 "split": "train and dev of " + args.splits.name if args.splits else "all"}
     try:
-        write_text(args.out, json.dumps(linker.to_json(), indent=0) + "\n")
+        write_text(args.out, linker.dumps(fitted_on=fitted_on))
     except OSError as e:  # a full disk, a read-only folder: nothing half-written is left (atomic write)
         return fail(f"{args.out}: cannot write: {e.strerror or e}; nothing was written: free space or choose "
                     f"another --out, and rerun")
-    print(f"wrote {args.out} (fitted on {sum(len(d.relations) for d in docs)} gold relations of {len(docs)} articles)")
+    print(f"wrote {args.out} (fitted on {sum(len(d.relations) for d in fit_docs)} gold relations of "
+          f"{len(fit_docs)} articles)")
+    return 0
+
+
+def _evaluate_linkers(args, docs, splits) -> int:
+    """`linker evaluate`: the rules in-sample, then both linkers on held-out articles."""
+    by_id = {d.doc_id: d for d in docs}
+    seen = [by_id[i] for i in splits.train + splits.dev] if splits else docs
+    print(f"rules on {'the train and dev' if splits else 'all gold'} articles (in-sample: the rules were tuned on them):")
+    print(report(seen))
+    print()
+    if splits is not None and splits.parts:
+        r = compare_linkers(docs, splits.folds(), args.resamples, args.seed)
+        print(comparison_report(r, f"cross-validation by story ({args.splits})"))
+    elif splits is None and len(docs) > 1:
+        print(comparison_report(compare_linkers(docs, None, args.resamples, args.seed), "leave one article out"))
+    else:
+        # Leaving one article out of one leaves nothing to fit on.
+        print("cross-validation needs at least 2 articles (or folds in --splits): not run")
+    if args.test:
+        print()
+        test = Fold(0, splits.train + splits.dev, (), splits.test)
+        print(comparison_report(compare_linkers(docs, [test], args.resamples, args.seed),
+                                "test split (learned fitted on train and dev; report once, never tune on it)"))
     return 0
 
 

@@ -9,8 +9,14 @@ The linker is a handful of readable rules about Indonesian news prose:
   ``terhadap`` (and the second half of ``Kim-Xi``);
 * actor: the nearest PER/ORG/GPE before the trigger that is not a place, recipient or a
   title's country (``Presiden Rusia Vladimir Putin``: Putin), with those joined to it by
-  ``dan``/``,``; after ``oleh`` for passives; for a nominal trigger with nobody before it
-  (``Sebelum pertemuan, Putin dan Kim ...``), the first such group after it.
+  ``dan``/``,``; after ``oleh`` for passives; after ``antara`` (``kerja sama antara Moskow dan
+  Pyongyang``); for a nominal trigger with nobody before it (``Sebelum pertemuan, Putin dan Kim
+  ...``), the first such group after it; none for a noun reported after ``mengatakan``/``bahwa``
+  (``Putin menyebut sanksi itu ...``: the speaker is not the sanction's actor);
+* no role: a source (``Menurut NK News``, ``dikutip Guardian``).
+
+A marker reaches over a few plain words and titles (``dengan Perdana Menteri China, Li Qiang``),
+never over punctuation or another entity.
 
 :func:`_link_sentence` applies them in three passes: roles that a marker word states, the
 entities right after a trigger, then the actor before it. :mod:`.linker_eval` scores any
@@ -32,6 +38,16 @@ from ..text.tokenize import Word, tokenize
 RECIPIENT_MARKERS = frozenset({"kepada", "dengan", "melawan", "terhadap"})
 PLACE_MARKERS = frozenset({"di", "ke"})
 PASSIVE_MARKERS = frozenset({"oleh"})
+# Who reports, not who acts: "Menurut NK News, pertemuan ...", "dikutip Guardian", "dilansir dari Reuters".
+SOURCE_MARKERS = frozenset({"menurut", "dikutip", "dilansir", "mengutip", "melansir"})
+# Words that report what follows: "Putin mengatakan ... pertemuan", "menyebut ... sanksi itu", "bahwa".
+# A noun trigger after one is reported content: the speaker before it is not its actor.
+REPORTING_WORDS = frozenset({
+    "mengatakan", "menyebut", "menyebutkan", "menegaskan", "mengungkapkan", "menjelaskan", "menambahkan",
+    "menyatakan", "melaporkan", "menyampaikan", "mengumumkan", "menilai", "mengaku", "berkata", "menuturkan",
+    "memastikan", "mengklaim", "menekankan", "mengatakannya", "bahwa", "kata", "ujar", "ucap", "tutur"})
+# "kerja sama antara Moskow dan Pyongyang": the parties of a relation noun are its actors (guideline 5.2).
+BETWEEN_MARKERS = frozenset({"antara"})
 # Words that join entities into one group ("Putin dan Kim", "Rusia, Tiongkok serta Iran").
 JOINERS = frozenset({"dan", ",", "serta", "maupun", "&", "/"})
 # Triggers whose subject suffers the event (PLOVER recipient): "tentara Korea Utara tewas".
@@ -128,16 +144,18 @@ def _sentences(text: str, entities: Sequence[Span], triggers: Sequence[Span],
     return [(e, t) for e, t in groups.values() if e and t]
 
 
-def _marker(k: int, markers: frozenset[str], words: Sequence[Word], low: Sequence[str]) -> str | None:
-    """The marker word (``di``, ``kepada``...) before word ``k``, a few plain lower-case words
-    apart at most (``di barat Beijing``); None if there is none."""
+def _marker(k: int, markers: frozenset[str], words: Sequence[Word], low: Sequence[str],
+            covered: frozenset[int] = frozenset()) -> str | None:
+    """The marker word (``di``, ``kepada``...) before word ``k``, a few plain words apart at most
+    (``di barat Beijing``, ``dengan Perdana Menteri China``: a title); None if there is none, or if
+    punctuation or a word of another entity (``covered``) stands in between."""
     j = k - 1
     for _ in range(MARKER_REACH + 1):
         if j < 0:
             return None
         if low[j] in markers:
             return low[j]
-        if not (words[j].text.isalpha() and words[j].text.islower()):
+        if not words[j].text.isalpha() or j in covered:
             return None
         j -= 1
     return None
@@ -213,6 +231,7 @@ def _link_sentence(ents: list[_Ent], trigs: list[_Ent], words: Sequence[Word], l
 def _link_marked(links: _Links, words: Sequence[Word]) -> None:
     """Pass 1. Entities whose role the words before them state; they go to one trigger."""
     ents, trigs, low = links.ents, links.trigs, links.low
+    covered = frozenset(k for x in ents for k in range(x.a, x.b))
     for i, e in enumerate(ents):
         label = e.span.label
         prev = ents[i - 1] if i else None
@@ -221,10 +240,14 @@ def _link_marked(links: _Links, words: Sequence[Word]) -> None:
             continue
         if _is_title(ents, i):
             continue  # "dengan pemimpin Korea Utara Kim Jong-un": the marker goes to the person
-        m = _marker(e.a, PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
+        m = _marker(e.a, PLACE_MARKERS | RECIPIENT_MARKERS | PASSIVE_MARKERS | BETWEEN_MARKERS | SOURCE_MARKERS,
+                    words, low, covered)
+        if m in SOURCE_MARKERS:
+            links.taken[i] = "source"  # no role, and not free for pass 2 or 3
+            continue
         if m is None and prev is not None and _is_title(ents, i - 1):
-            m = _marker(prev.a, RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low)
-        if m is None and prev is not None and (i - 1) in links.taken and _joined(prev, e, low):
+            m = _marker(prev.a, RECIPIENT_MARKERS | PASSIVE_MARKERS, words, low, covered)
+        if m is None and prev is not None and links.taken.get(i - 1) in ROLE_TARGETS and _joined(prev, e, low):
             # A list continues its head's role: "di Wisma Negara Diaoyutai, Beijing".
             t = next(t for t in trigs
                      if any(r.entity_id == prev.span.id and r.trigger_id == t.span.id for r in links.rels))
@@ -240,7 +263,7 @@ def _link_marked(links: _Links, words: Sequence[Word]) -> None:
             links.add(t, i, "place")
         elif m in RECIPIENT_MARKERS and t.b <= e.a and label in ROLE_TARGETS["recipient"]:
             links.add(t, i, "recipient")
-        elif m in PASSIVE_MARKERS and t.b <= e.a and label in ROLE_TARGETS["actor"]:
+        elif (m in PASSIVE_MARKERS or m in BETWEEN_MARKERS) and t.b <= e.a and label in ROLE_TARGETS["actor"]:
             links.add(t, i, "actor")
 
 
@@ -277,6 +300,11 @@ def _link_adjacent(links: _Links) -> None:
             break
 
 
+def _reported(e: _Ent, t: _Ent, low: Sequence[str]) -> bool:
+    """A reporting word (``mengatakan``, ``bahwa``) stands between an entity and a later trigger."""
+    return any(w in REPORTING_WORDS for w in low[e.b:t.a])
+
+
 def _link_actors(links: _Links) -> None:
     """Pass 3. The actor: the nearest free group before the trigger; a noun with nobody before it
     takes the first group after it ("Sebelum pertemuan, Putin dan Kim ..."). These relations
@@ -286,6 +314,8 @@ def _link_actors(links: _Links) -> None:
         if links.has(t, "actor") and not is_passive(t.text):
             continue
         before = [i for i, e in enumerate(ents) if e.b <= t.a and links.free(i)]
+        if before and not is_verbal(t.text) and _reported(ents[before[-1]], t, links.low):
+            continue  # "Putin menyebut kebijakan sanksi itu ...": the speaker, not the sanction's actor
         after = [i for i, e in enumerate(ents) if e.a >= t.b and links.free(i)]
         members: list[int] = []
         role = "actor"
