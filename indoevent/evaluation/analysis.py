@@ -22,6 +22,7 @@ from ..schema import ENTITY_LABELS, EVENT_LABELS
 from ..scores import f1_of, prf
 from ..text.sentences import sentence_index, split_sentences
 from ..text.tokenize import tokenize
+from ..view.spans import drawable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluate import ArticleResult
@@ -34,16 +35,6 @@ pangeran kanselir gubernur wali bupati ketua kepala direktur duta besar juru bic
 letnan mayor kapten komandan marsekal laksamana brigjen mayjen letjen kaisar sultan paus senator anggota dr
 prof pak bu bapak ibu sang tuan nyonya syekh ayatollah""".split())
 WIDE_BELOW = 30  # articles: fewer than this, and the report says the intervals are wide
-
-
-def drawn(spans: Sequence[Span]) -> list[Span]:
-    """The spans a report highlights, in text order: a span inside or across an earlier one
-    (never from the model, rare in gold) is left out of the drawing, not of the scores."""
-    out: list[Span] = []
-    for s in sorted(spans, key=lambda s: (s.start, -s.end)):
-        if not out or s.start >= out[-1].end:
-            out.append(s)
-    return out
 
 
 # --- span errors --------------------------------------------------------------------------------
@@ -333,7 +324,8 @@ def analyse(results: Sequence[ArticleResult], linker: Callable | None, train_spa
         "buckets": {axis: {b: {**_bucket_scores(c)} for b, c in sorted(bs.items())} for axis, bs in buckets.items()},
         "frames": {k: v for k, v in totals.items() if k.startswith(("triggers.", "arguments."))},
         "per_article": articles,
-        "highlighted_spans": sum(len(drawn(r.doc.spans)) + len(drawn(r.extraction.spans)) for r in results),
+        "highlighted_spans": sum(len(drawable(r.doc.text, r.doc.spans)) + len(drawable(r.doc.text, r.extraction.spans))
+                                 for r in results),
     }
 
 

@@ -2,7 +2,8 @@
 
 Plots are matplotlib figures inlined as base64 PNG. Articles come worst first, each in a
 ``<details>`` (one open at a time, a few lines of inline script), gold and predicted spans side
-by side in the schema's colours; every highlighted span is a ``<mark class="span">`` whose
+by side in the schema's colours, drawn by the view's one renderer (:mod:`indoevent.view.spans`,
+nested and crossing spans included); every highlighted span is a ``<mark class="span">`` whose
 class names its error kind, so a browser test can count them against ``metrics.json``.
 """
 
@@ -15,12 +16,12 @@ from html import escape
 from typing import Any
 
 from ..document import Span
-from ..schema import COLORS, HIGHLIGHT_OPACITY
-from .analysis import drawn
+from ..schema import COLORS
+from ..view.spans import highlight as mark_spans
+from ..view.spans import legend as swatches
+from ..view.spans import span_css
 from .render import errors_table, frames_table, headline_table
 
-# Spans are drawn as Label Studio draws them: the label's colour at its highlight opacity.
-ALPHA = f"{round(HIGHLIGHT_OPACITY * 255):02x}"
 KIND_NAMES = {"correct": "correct", "label": "wrong label", "boundary": "boundary", "boundary+label": "boundary and label",
               "spurious": "spurious", "missed": "missed"}
 
@@ -31,13 +32,12 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px so
 td:first-child,th:first-child,td.l{text-align:left}.note{background:#fff7d6;border-left:4px solid #e0b000;padding:.4em .8em}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair>div{white-space:pre-wrap;line-height:1.7;font-size:.9em;
 border:1px solid #eee;padding:.5em;max-height:40em;overflow:auto}
-mark.span{border-radius:3px;padding:0 1px;color:#000}mark.span sub{font-size:.65em;font-weight:bold;margin-left:1px}
 mark.err{outline:2px solid #d00;outline-offset:0}mark.missed,mark.spurious{outline-style:dashed}
 mark.label,mark.boundary-label{outline-color:#70f}mark.boundary{outline-color:#f80}
 details{border:1px solid #ccc;border-radius:4px;margin:.4em 0;padding:.2em .6em}summary{cursor:pointer;font-weight:600}
 .legend span{display:inline-block;margin:0 .6em .2em 0}.errlist td{text-align:left;vertical-align:top}
 img{max-width:100%}.errlist th{text-align:left}
-"""
+""" + span_css()
 
 # One article open at a time: opening one closes the others (the only script in the page).
 SCRIPT = """
@@ -74,22 +74,13 @@ def _md_table(md: str) -> str:
 
 
 def highlight(text: str, spans: Sequence[tuple[Span, str]], side: str) -> tuple[str, int]:
-    """``text`` with each span wrapped in a coloured ``<mark>`` (class: its error kind); overlapping
-    spans (never produced by the model, rare in gold) are drawn one after the other."""
-    kinds = {(s.start, s.end, s.label): kind for s, kind in spans}
-    out, pos, n = [], 0, 0
-    for s in drawn([s for s, _ in spans]):
-        kind = kinds[(s.start, s.end, s.label)]
-        out.append(escape(text[pos:s.start]))
-        err = "" if kind == "correct" else " err"
-        title = f"{side} {s.label} [{s.start}, {s.end}): {KIND_NAMES[kind]}"
-        out.append(f'<mark class="span {kind.replace("+", "-")}{err}" data-side="{side}" data-kind="{kind}" '
-                   f'style="background:{COLORS.get(s.label, "#dddddd")}{ALPHA}" title="{escape(title)}">'
-                   f'{escape(text[s.start:s.end])}<sub>{s.label}</sub></mark>')
-        pos = s.end
-        n += 1
-    out.append(escape(text[pos:]))
-    return "".join(out), n
+    """``text`` with each span in a coloured ``<mark>`` whose classes name its error kind (the
+    view's renderer: overlapping spans, rare in gold, are all drawn). Returns the HTML and how
+    many spans were drawn."""
+    kinds = [kind for _, kind in spans]
+    classes = [kind.replace("+", "-") + ("" if kind == "correct" else " err") for kind in kinds]
+    titles = [f"{side} {s.label} [{s.start}, {s.end}): {KIND_NAMES[kind]}" for s, kind in spans]
+    return mark_spans(text, [s for s, _ in spans], classes, titles)
 
 
 def _article(a: dict, result: Any) -> tuple[str, int]:
@@ -205,11 +196,9 @@ def _error_summary(m: dict) -> str:
 
 
 def legend() -> str:
-    items = "".join(f'<span><mark class="legend-swatch" style="background:{c}{ALPHA}">&nbsp;{lab}&nbsp;</mark></span>'
-                    for lab, c in COLORS.items())
     kinds = ("outline: <b style='color:#d00'>red</b> missed/spurious (dashed), <b style='color:#70f'>violet</b> "
              "wrong label, <b style='color:#f80'>orange</b> boundary; no outline: correct")
-    return f'<div class="legend">{items}<br>{kinds}</div>'
+    return f'<div class="legend">{swatches()}<br>{kinds}</div>'
 
 
 def render_report(report: Any) -> str:
