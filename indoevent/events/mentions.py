@@ -154,6 +154,12 @@ def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None
     return articles
 
 
+def article_of(rec: dict, where: str = "record") -> Article:
+    """One frames record (as ``indoevent extract`` writes it, with its ``date``) as an
+    :class:`Article`; a ValueError says what is wrong, naming ``where``."""
+    return _article(rec, where, {})
+
+
 def _article(rec: dict, where: str, dates: dict[str, str]) -> Article:
     if "predictions" in rec or "annotations" in rec:
         raise ValueError(f"{where}: a Label Studio task, not a frames record: use `indoevent extract` "

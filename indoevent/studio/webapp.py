@@ -13,6 +13,8 @@ import json
 import socket
 from typing import Any
 
+from ..view import ViewError, page_html
+from ..view.pasted import pasted_view
 from .backend import SECRET_PREFIX, Backend
 
 # A request body above this is refused (413): a 1M-character text once made a 19 MB answer and
@@ -81,6 +83,7 @@ def create_app(backend: Backend, basic_auth: tuple[str, str] | None = None, max_
     if basic_auth is not None:
         _require_basic_auth(app, basic_auth)
     _add_routes(app, backend)
+    _add_ui(app, backend)
     return _guard(app, backend.secret, max_body)
 
 
@@ -140,6 +143,35 @@ def _add_routes(app: Any, backend: Backend) -> None:
     async def webhook(request: Request):
         status, answer = backend.webhook(await body(request), secret_ok(request))
         return JSONResponse(answer, status_code=status)
+
+
+def _add_ui(app: Any, backend: Backend) -> None:
+    """GET /ui: a page where one pastes an article and sees the view of ``indoevent view`` for it;
+    POST /ui/view: that view's data, extracted by the served model (the Label Studio routes
+    are untouched)."""
+    from fastapi import Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    page = page_html(None, "indoevent: paste an article", ui=True)
+
+    @app.get("/ui")
+    async def ui():
+        return HTMLResponse(page)
+
+    @app.post("/ui/view")
+    async def ui_view(request: Request):
+        try:
+            data = await request.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return JSONResponse({"status": "error", "error": "expected {\"text\": ...}"}, status_code=400)
+        try:
+            return await run_in_threadpool(pasted_view, backend.extractor, data.get("text"),
+                                           str(data.get("id") or "pasted"), data.get("date") or None)
+        except ViewError as e:
+            return JSONResponse({"status": "error", "error": str(e)}, status_code=400)
 
 
 def listen(host: str, port: int) -> socket.socket:
