@@ -1,0 +1,112 @@
+"""The view opened in a real headless Chromium (Debian's `chromium`, installed by .ci/run): no console
+errors, the counts shown are the inputs', a filter in the URL fragment narrows the table, an article's
+``<script>`` is shown as text and never runs.
+
+Skips with a reason when there is no chromium, except under CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from indoevent.cli import main
+from indoevent.view import build_view
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.slow  # a real browser
+EVIL = ('Putin </script><script>document.title="pwned";console.error("ran")</script>'
+        '<img src=x onerror="document.title=\'pwned\'"> bertemu Kim.')
+
+if CHROMIUM is None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI=true but no chromium on PATH: .ci/run installs it with "
+                    "`apt-get install -y chromium`", pytrace=False)
+    pytest.skip("no chromium on PATH (apt-get install -y chromium); CI runs this test", allow_module_level=True)
+
+
+def open_in_chromium(url: str, tmp: Path) -> tuple[str, list[str]]:
+    """The DOM after the page's scripts ran, and every console message the page logged."""
+    # The profile lives in tmp: no state shared between runs; --no-sandbox because CI runs as root.
+    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0",
+                           "--virtual-time-budget=3000", "--dump-dom", url],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory) -> dict:
+    """The view of the seeds' gold frames and their merge, plus an article quoting a script."""
+    d = tmp_path_factory.mktemp("view")
+    assert main(["frames", str(ROOT / "annotations" / "seeds.json"), "--index", str(ROOT / "seeds" / "index.json"),
+                 "--out", str(d / "frames.jsonl")]) == 0
+    assert main(["merge", str(d / "frames.jsonl"), "--out", str(d / "merged"), "--no-progress"]) == 0
+    with open(d / "frames.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "evil", "text": EVIL, "entities": [{"start": 0, "end": 5, "label": "PER"}],
+                            "triggers": [], "events": [], "model_version": "gold", "date": "2025-09-03"}) + "\n")
+    report = build_view(d / "frames.jsonl", d / "view.html", [ROOT / "seeds"], d / "merged")
+    return {"page": report.path, "counts": report.counts, "events": lines(d / "merged" / "events.jsonl"),
+            "frames": lines(d / "frames.jsonl")}
+
+
+def shown(dom: str, name: str) -> int:
+    return int(re.search(rf'id="n-{name}">(\d+)<', dom).group(1))
+
+
+def test_the_view_shows_the_inputs_counts_without_console_errors(view, tmp_path):
+    dom, console = open_in_chromium(view["page"].resolve().as_uri(), tmp_path)
+    assert console == []
+    assert shown(dom, "articles") == len(view["frames"]) == 6
+    assert shown(dom, "frames") == sum(len(r["events"]) for r in view["frames"]) > 0
+    assert shown(dom, "events") == shown(dom, "shown") == len(view["events"]) > 0
+    assert len(re.findall(r'<tr class="ev"', dom)) == min(100, len(view["events"]))
+    assert dom.count('<details class="article"') == 6
+    assert len(re.findall(r'<rect [^>]*class="day"', dom)) > 0 and len(re.findall(r'<line [^>]*class="edge"', dom)) > 0
+
+
+def test_a_filter_in_the_fragment_narrows_the_table(view, tmp_path):
+    consult = [e for e in view["events"] if e["type"] == "CONSULT"]
+    assert 0 < len(consult) < len(view["events"])
+    dom, console = open_in_chromium(view["page"].resolve().as_uri() + "#type=CONSULT&sort=mentions&desc=1", tmp_path)
+    assert console == []
+    assert shown(dom, "shown") == len(consult) == len(re.findall(r'<tr class="ev"', dom))
+    ids = re.findall(r'<tr class="ev" data-event="(E\d+)"', dom)
+    assert set(ids) == {e["event"] for e in consult}
+    assert ids[0] == max(consult, key=lambda e: e["mentions"])["event"]  # sorted by mentions, most first
+    country = next(a["country"] for e in view["events"] for a in e["actors"] if a["country"])
+    dom, _ = open_in_chromium(view["page"].resolve().as_uri() + f"#country={country}&type=CONSULT", tmp_path)
+    want = [e for e in consult if country in {a["country"] for a in e["actors"] + e["recipients"]}
+            or (e["place"] or {}).get("country") == country]
+    assert shown(dom, "shown") == len(want) <= len(consult)
+
+
+def test_an_articles_script_is_shown_as_text_and_never_runs(view, tmp_path):
+    dom, console = open_in_chromium(view["page"].resolve().as_uri() + "#article=evil", tmp_path)
+    assert console == []  # the script would have logged "ran"
+    assert "<title>indoevent view: frames.jsonl</title>" in dom
+    opened = re.search(r'<details class="article" data-i="5"[^>]* open=""[^>]*>(.*?)</details>', dom, re.S)
+    assert opened, "the article named in the fragment is opened"
+    assert "&lt;/script&gt;&lt;script&gt;document.title=\"pwned\"" in opened.group(1)
+    assert "<img" not in opened.group(1) and "<script" not in opened.group(1)
+
+
+def test_the_console_check_catches_a_broken_page(view, tmp_path):
+    """The check above can fail: a page whose script errors is caught."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(view["page"].read_text(encoding="utf-8").replace("'use strict';", "'use strict'; noSuchFunction();", 1),
+                   encoding="utf-8")
+    _, console = open_in_chromium(bad.as_uri(), tmp_path)
+    assert any("noSuchFunction" in line for line in console)
