@@ -26,11 +26,14 @@ class Pieces(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.text, self.by_span, self.stack, self.open_tags, self.in_sub = [], {}, [], [], 0
+        self.ends: dict[int, list[bool]] = {}  # per span, per piece: whether its label is drawn after it
 
     def handle_starttag(self, tag, attrs):
         self.open_tags.append(tag)
         if tag == "mark":
-            self.stack.append(int(dict(attrs)["data-s"]))
+            i = int(dict(attrs)["data-s"])
+            self.stack.append(i)
+            self.ends.setdefault(i, []).append("x" not in dict(attrs)["class"].split())
         elif tag == "sub":
             self.in_sub += 1
 
@@ -54,6 +57,7 @@ def pieces(html: str) -> Pieces:
     p.feed(html)
     p.close()
     assert p.open_tags == []
+    assert all(ends[-1] and not any(ends[:-1]) for ends in p.ends.values()), "the label follows the last piece only"
     return p
 
 

@@ -177,7 +177,7 @@
         chart.append(r);
       }
     }
-    const ticks = Math.min(n, 8);
+    const ticks = Math.max(1, Math.min(n, 8, Math.floor(n * bar / 80)));  // a label every 80 px at most
     for (let k = 0; k < ticks; k++) {
       const d = first + Math.round(k * (n - 1) / Math.max(1, ticks - 1));
       chart.append(svg('text', {x: left + (d - first) * bar, y: h + 14}, isoDay(d)));
@@ -282,10 +282,10 @@
     for (const [type, trig, args] of a.frames) {
       const ids = new Set([trig]), tr = el('tr');
       const cell = el('td'); cell.append(swatch(type), document.createTextNode(type));
-      tr.append(cell, el('td', {}, a.spans[trig][1]));
+      tr.append(cell, el('td', {}, words(text, trig)));
       for (const role of D.roles) {
         (args[role] || []).forEach((s) => ids.add(s));
-        tr.append(el('td', {}, (args[role] || []).map((s) => a.spans[s][1]).join('; ')));
+        tr.append(el('td', {}, (args[role] || []).map((s) => words(text, s)).join('; ')));
       }
       tr.onmouseenter = () => mark(ids, true, 'hl');
       tr.onmouseleave = () => { if (!tr.classList.contains('pin')) mark(ids, false, 'hl'); };
@@ -294,6 +294,10 @@
     }
     if (!a.frames.length) t.append(emptyRow(2 + D.roles.length, 'no event frame'));
     return t;
+  }
+  // A span's words, read from its marks (all its pieces; labels are CSS, not text).
+  function words(text, i) {
+    return Array.from(text.querySelectorAll('mark[data-s="' + i + '"]'), (m) => m.textContent).join('');
   }
   function flash(d, span) {
     if (span === undefined || span === '-1') return;
@@ -334,6 +338,8 @@
     S = parseHash();
     counts();
     render();
+    // Milliseconds from the start of navigation to the first full render (benchmarks/view_scale.py reads it).
+    if (!document.documentElement.dataset.firstRenderMs) document.documentElement.dataset.firstRenderMs = Math.round(performance.now());
   }
   function ui() {
     const form = $('ui-form');
