@@ -37,6 +37,10 @@ demo: setup
 	  --out results/eval-tiny-4 --overwrite > /dev/null
 	@$(BIN)/python -m indoevent.evaluation.views results/seeds.jsonl
 	@echo; echo "evaluation report (trained on 4 seed articles, tested on the 5th): $(CURDIR)/results/eval-tiny-4/report.html"
+	# The analyst's view: the seeds' extraction and its merged events in one HTML file.
+	$(BIN)/indoevent merge results/seeds.jsonl --index seeds/index.json --out results/merged --overwrite --no-progress
+	$(BIN)/indoevent view results/seeds.jsonl --texts seeds/ --merged results/merged --out results/view.html --overwrite
+	@echo; echo "view of the seeds' extraction and merged events: $(CURDIR)/results/view.html"
 
 # The layer contract (pyproject.toml), ruff on the code and tests, mypy on the package; pinned in
 # the dev extra. make test and make test-fast run it first.
