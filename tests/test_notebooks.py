@@ -1,4 +1,4 @@
-"""The three notebooks run headless (nbclient) against the tiny model and draw their figures."""
+"""The notebooks run headless (nbclient) against the tiny model and draw their figures."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ nbclient = pytest.importorskip("nbclient", reason="the dev extra installs nbform
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 # The figures each notebook must draw (image/png outputs).
-FIGURES = {"01_annotations": 2, "02_evaluation": 3, "03_extract_new_article": 1}
+FIGURES = {"01_annotations": 2, "02_evaluation": 3, "03_extract_new_article": 1, "04_merged_events": 1}
 
 
-def test_the_three_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == sorted(FIGURES)
 
 

@@ -4,19 +4,33 @@ text (HTML) of gold data, evaluations and extractions. The notebooks only call t
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from ..annotation.agreement import agreement_table, compare, load_annotation
+from ..annotation.lsexport import read_export
+from ..atomic import replacing
 from ..document import Document, Span
-from ..events.extractor import Extraction
+from ..events.actors import AliasTable
+from ..events.dates import article_date
+from ..events.extractor import Extraction, Extractor
+from ..events.mentions import article_of, gold_records, read_index
+from ..events.merge import MergeResult, merge
+from ..events.merge_files import write_merge
 from ..jsonl import read_jsonl
 from ..model.config import load_config
 from ..model.train import train
 from ..schema import COLORS, ENTITY_LABELS, EVENT_LABELS, ROLES
+from ..text.sentences import split_sentences
 from ..text.tokenize import tokenize
+from ..view import build_view, page_html
+from ..view.pasted import extraction_view
+from ..view.spans import highlight as mark_spans
 from .analysis import length_bucket
 from .html import CSS, highlight
 
@@ -216,6 +230,110 @@ def spans_figure(x: Extraction) -> Any:
     ax.tick_params(axis="x", rotation=60, labelsize=8)
     ax.set_title("spans found per label")
     return fig
+
+
+# --- the analyst's view (notebooks 03 and 04) ---------------------------------------------------
+def view_frame(page: str, height: int = 720) -> str:
+    """HTML: a page of ``indoevent view`` in an iframe (its script runs there, apart from the notebook's)."""
+    return f'<iframe srcdoc="{escape(page)}" style="width:100%;height:{height}px;border:1px solid #ccc"></iframe>'
+
+
+def save_view(extraction: Extraction, version: str, day: str, out: str | Path) -> str:
+    """Write the view of one extracted article (dated ``day``) to ``out``; return the page."""
+    page = page_html(extraction_view(extraction, version, day), f"indoevent: {extraction.id}")
+    with replacing(out, "w", encoding="utf-8") as f:
+        f.write(page)
+    return page
+
+
+@dataclass
+class CorpusEvents:
+    """The corpus merged: frames (with texts), merge output, the view, and what was left out."""
+
+    frames: Path
+    merged: Path
+    view: Path
+    result: MergeResult
+    texts: dict[str, str]
+    undated: list[str]
+
+
+def corpus_events(out: str | Path, model: str | Path | None = None, root: str | Path | None = None) -> CorpusEvents:
+    """The articles of ``annotations/corpus.json``, their frames (gold; or extracted by ``model``)
+    merged into events, and their view, under ``out``. Articles are dated by the corpus' and the
+    seeds' index; one without a readable date is left out (listed in ``undated``), as merge asks."""
+    root, out = repo_root(root), Path(out)
+    docs = read_export(root / "annotations" / "corpus.json").documents
+    dates = read_index(root / "seeds" / "index.json") | read_index(root / "annotations" / "corpus" / "index.json")
+    if model:
+        ex = Extractor.from_pretrained(model)
+        found = ex.extract_pairs((d.doc_id, d.text) for d in docs)
+        records = [{**x.to_dict(), "model_version": ex.version, "date": dates.get(x.id or "")} for x in found]
+    else:
+        records = gold_records(docs, dates)
+    for rec, doc in zip(records, docs, strict=True):
+        rec["text"] = doc.text
+    kept = [r for r in records if r.get("date") and article_date(r["date"]) is not None]
+    out.mkdir(parents=True, exist_ok=True)
+    with replacing(out / "frames.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
+    result = merge([article_of(r, f"{out / 'frames.jsonl'}:{i}") for i, r in enumerate(kept, 1)], AliasTable.load())
+    write_merge(result, out / "merged")
+    view = build_view(out / "frames.jsonl", out / "view.html", merged=out / "merged", overwrite=True,
+                      title="indoevent: the corpus' events").path
+    return CorpusEvents(out / "frames.jsonl", out / "merged", view, result, {r["id"]: r["text"] for r in kept},
+                        [r["id"] for r in records if r not in kept])
+
+
+def timeline_figure(events: Sequence[dict]) -> Any:
+    """Events per day by PLOVER type, stacked, in the schema's colours (events dated to the day)."""
+    from matplotlib.figure import Figure
+
+    days = sorted({e["date"] for e in events if len(e["date"]) == 10})
+    count = Counter((e["date"], e["type"]) for e in events if len(e["date"]) == 10)
+    fig = Figure(figsize=(max(6, 0.35 * len(days) + 2), 3.4), layout="tight")
+    ax = fig.subplots()
+    bottom = [0] * len(days)
+    for t in EVENT_LABELS:
+        vals = [count.get((d, t), 0) for d in days]
+        if any(vals):
+            ax.bar(days, vals, bottom=bottom, color=COLORS[t], edgecolor="#333", linewidth=0.3, label=t)
+            bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.tick_params(axis="x", rotation=70, labelsize=7)
+    ax.set_ylabel("events")
+    ax.set_title("events per day by type")
+    ax.legend(fontsize=6, ncol=2, loc="upper left")
+    return fig
+
+
+def actors_table(events: Sequence[dict], n: int = 15) -> str:
+    """Markdown: the ``n`` participants in most events, as actor and as recipient, with their most frequent type."""
+    as_actor: Counter = Counter()
+    as_recipient: Counter = Counter()
+    types: dict[str, Counter] = {}
+    for e in events:
+        for role, tally in (("actors", as_actor), ("recipients", as_recipient)):
+            for a in {(x["code"] or "", x["name"]) for x in e[role]}:
+                tally[a] += 1
+                types.setdefault(a[0] or a[1], Counter())[e["type"]] += 1
+    lines = ["| code | name | events as actor | as recipient | most frequent type |", "|---|---|---|---|---|"]
+    for a, _ in (as_actor + as_recipient).most_common(n):
+        lines.append(f"| {a[0]} | {a[1]} | {as_actor[a]} | {as_recipient[a]} | "
+                     f"{types[a[0] or a[1]].most_common(1)[0][0]} |")
+    return "\n".join(lines)
+
+
+def event_mentions(result: MergeResult, event: str, texts: dict[str, str]) -> str:
+    """HTML: one event's mentions, each with its article, why it joined, and its sentence (trigger highlighted)."""
+    rows = []
+    for m in (m for m in result.mentions if m["event"] == event):
+        text, t = texts[m["article"]], m["trigger"]
+        a, b = next(((a, b) for a, b in split_sentences(text) if a <= t["start"] < b), (t["start"], t["end"]))
+        sentence, _ = mark_spans(text[a:b], [Span(t["start"] - a, t["end"] - a, m["type"])])
+        rows.append(f"<tr><td>{escape(m['article'])}</td><td>{escape(m['date'])}</td><td>{escape(m['reason'])}</td>"
+                    f"<td>{sentence}</td></tr>")
+    return (f"<style>{CSS}</style><table class='errlist'><tr><th>article</th><th>date</th><th>why it joined</th>"
+            f"<th>sentence</th></tr>{''.join(rows)}</table>")
 
 
 if __name__ == "__main__":  # python -m indoevent.evaluation.views RESULTS.jsonl  (make demo)

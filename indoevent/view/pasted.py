@@ -25,15 +25,21 @@ def pasted_view(extractor: Any, text: str, article_id: str = "pasted", day: str 
     if len(text) > MAX_CHARS:
         raise ViewError(f"text of {len(text)} characters: paste one article (at most {MAX_CHARS})")
     day = day or Date.today().isoformat()
+    if article_date(day) is None:  # before the model runs
+        raise ViewError(f"date {day!r}: give an ISO date, e.g. 2025-09-03")
+    extraction = extractor.extract(text, id=article_id.strip() or "pasted")
+    return extraction_view(extraction, extractor.version, day)
+
+
+def extraction_view(extraction: Any, version: str, day: str) -> dict:
+    """The page's data for one :class:`~indoevent.events.extractor.Extraction` dated ``day`` (ISO):
+    the article, its frames, and its frames merged as a corpus of one would be."""
     if article_date(day) is None:
         raise ViewError(f"date {day!r}: give an ISO date, e.g. 2025-09-03")
-    article_id = article_id.strip() or "pasted"
-    extraction = extractor.extract(text, id=article_id)
-    rec = {**extraction.to_dict(with_text=True), "date": day, "source": "pasted",
-           "model_version": extractor.version}
+    rec = {**extraction.to_dict(with_text=True), "date": day, "source": "pasted", "model_version": version}
     articles = articles_of([("pasted", rec)], {})
     result = merge([article_of(rec, "pasted")], AliasTable.load())
     events, mentions = merged_view(result.events, [(f"mention {i}", m) for i, m in enumerate(result.mentions)], articles)
-    data = view_data(articles, events, mentions, f"indoevent: {article_id}")
-    data["model_version"] = extractor.version
+    data = view_data(articles, events, mentions, f"indoevent: {rec['id']}")
+    data["model_version"] = version
     return data

@@ -81,8 +81,7 @@ def highlight(text: str, spans: Sequence[Span], classes: Sequence[str] | None = 
             # Close from the innermost mark out to the outermost span ending here; the spans
             # closed on the way that go on (they cross it) are reopened as continuations.
             depth = ending[0]
-            for i in reversed(stack[depth:]):
-                out.append("</mark>")
+            out.append("</mark>" * (len(stack) - depth))
             survivors = [i for i in stack[depth:] if spans[i].end != pos]
             del stack[depth:]
         new = starts.get(pos, [])
