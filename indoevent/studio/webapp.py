@@ -169,7 +169,7 @@ def _add_ui(app: Any, backend: Backend) -> None:
             return JSONResponse({"status": "error", "error": "expected {\"text\": ...}"}, status_code=400)
         try:
             return await run_in_threadpool(pasted_view, backend.extractor, data.get("text"),
-                                           str(data.get("id") or "pasted"), data.get("date") or None)
+                                           str(data.get("id") or "pasted"), str(data.get("date") or "") or None)
         except ViewError as e:
             return JSONResponse({"status": "error", "error": str(e)}, status_code=400)
 

@@ -85,7 +85,7 @@ def article_view(rec: dict, text: str, where: str) -> tuple[dict, dict[tuple[int
     _check_spans(text, spans, where, aid)
     # No titles and no span list: the page reads a span's words from its marks (the size at 2,000 articles).
     html, _ = highlight(text, spans)
-    meta = rec.get("meta") if isinstance(rec.get("meta"), dict) else {}
+    meta: dict = rec["meta"] if isinstance(rec.get("meta"), dict) else {}
     return {"id": aid, "source": str(rec.get("source") or where), "date": str(rec.get("date") or meta.get("date") or ""),
             "html": html, "frames": rows,
             "n_entities": len(rec.get("entities") or []), "n_triggers": len(rec.get("triggers") or [])}, by_offsets
@@ -121,7 +121,7 @@ def read_results(path: str | Path, texts: dict[str, str] | None = None) -> Artic
 
 def articles_of(items: Iterable[tuple[str, dict | JsonlError]], texts: dict[str, str]) -> Articles:
     """:class:`Articles` of ``(path:line, record)`` pairs (a record may be the reader's error)."""
-    out, seen = Articles(), {}
+    out, seen = Articles(), dict[str, str]()
     for where, rec in items:
         if isinstance(rec, JsonlError):
             raise ViewError(str(rec))
@@ -142,7 +142,7 @@ def articles_of(items: Iterable[tuple[str, dict | JsonlError]], texts: dict[str,
     return out
 
 
-def _actors(items: list[dict]) -> list[list]:
+def _actors(items: list[dict] | None) -> list[list]:
     return [[a.get("code") or "", a.get("name") or "", a.get("country") or ""] for a in items or []]
 
 
