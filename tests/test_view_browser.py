@@ -7,6 +7,7 @@ Skips with a reason when there is no chromium, except under CI=true, where it fa
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -110,3 +111,48 @@ def test_the_console_check_catches_a_broken_page(view, tmp_path):
                    encoding="utf-8")
     _, console = open_in_chromium(bad.as_uri(), tmp_path)
     assert any("noSuchFunction" in line for line in console)
+
+
+# What a reader does, played by a script added to a copy of the page: open the first event's mentions,
+# follow a mention to its article, hover a frame's row, choose a type in the filter.
+PLAY = """<script>
+setTimeout(function () {
+  var out = {}, row = document.querySelector('tr.ev');
+  out.event = row.dataset.event;
+  row.click();
+  out.mentions = document.querySelectorAll('tr.detail table.mentions tr').length - 1;
+  document.querySelector('tr.detail a').click();
+  setTimeout(function () {
+    var d = document.querySelector('details.article[open]');
+    out.hash1 = location.hash;
+    out.flashed = d.querySelectorAll('mark.flash').length;
+    var frame = d.querySelector('table.frames tr:nth-child(2)');
+    frame.dispatchEvent(new MouseEvent('mouseenter'));
+    out.lit = d.querySelectorAll('mark.hl').length;
+    frame.dispatchEvent(new MouseEvent('mouseleave'));
+    out.unlit = d.querySelectorAll('mark.hl').length;
+    var type = document.getElementById('f-type');
+    type.value = 'CONSULT';
+    type.dispatchEvent(new Event('change'));
+    setTimeout(function () {
+      out.hash2 = location.hash;
+      out.shown = +document.getElementById('n-shown').textContent;
+      document.body.setAttribute('data-played', JSON.stringify(out));
+    }, 200);
+  }, 200);
+}, 200);
+</script></body>"""
+
+
+def test_a_reader_opens_mentions_follows_one_to_its_article_and_filters(view, tmp_path):
+    played = tmp_path / "played.html"
+    played.write_text(view["page"].read_text(encoding="utf-8").replace("</body>", PLAY, 1), encoding="utf-8")
+    dom, console = open_in_chromium(played.as_uri(), tmp_path)
+    assert console == []
+    out = json.loads(html.unescape(re.search(r'data-played="([^"]*)"', dom).group(1)))
+    mentions = lines(view["page"].parent / "merged" / "mentions.jsonl")
+    first = [m for m in mentions if m["event"] == out["event"]]
+    assert out["mentions"] == len(first) > 0
+    assert out["hash1"].startswith(f"#article={first[0]['article']}&span=") and out["flashed"] >= 1
+    assert out["lit"] >= 1 and out["unlit"] == 0  # a frame's words light up while hovered
+    assert "type=CONSULT" in out["hash2"] and out["shown"] == sum(e["type"] == "CONSULT" for e in view["events"])

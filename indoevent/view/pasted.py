@@ -17,7 +17,7 @@ from .page import view_data
 MAX_CHARS = 200_000  # a news article is a few thousand; a book pasted by mistake is refused
 
 
-def pasted_view(extractor: Any, text: str, article_id: str = "pasted", day: str | None = None) -> dict:
+def pasted_view(extractor: Any, text: object, article_id: str = "pasted", day: str | None = None) -> dict:
     """The page's data (:func:`.page.view_data`) for ``text``, dated ``day`` (ISO; today if none).
     Raises :class:`~.data.ViewError` for an empty or too long text or an unreadable date."""
     if not isinstance(text, str) or not text.strip():

@@ -8,7 +8,7 @@
   const PAGE = 100, ARTICLE_PAGE = 50, TOP_ACTORS = 30;
   const SYMMETRIC = new Set(['CONSULT', 'COOPERATE', 'AGREE']);
   const KEYS = ['type', 'actor', 'country', 'from', 'to', 'sort', 'desc', 'page', 'q', 'apage', 'article', 'span'];
-  let D = null, S = {}, shown = [], opened = new Set();
+  let D = null, S = {}, shown = [], scrolledTo = '';
   const $ = (id) => document.getElementById(id);
 
   function el(tag, attrs, text) {
@@ -255,7 +255,15 @@
     if ($('f-q')) $('f-q').value = S.q || '';
     if (want >= 0) {
       const d = box.querySelector('details[data-i="' + want + '"]');
-      if (d) { d.open = true; fillArticle(d); flash(d, S.span); d.scrollIntoView({block: 'start'}); }
+      if (d) {
+        d.open = true;
+        fillArticle(d);
+        // Scroll only when the article asked for changed, not when a filter elsewhere did.
+        const asked = S.article + '|' + (S.span || '');
+        flash(d, S.span, asked !== scrolledTo);
+        if (asked !== scrolledTo && (S.span === undefined || S.span === '-1')) d.scrollIntoView({block: 'start'});
+        scrolledTo = asked;
+      }
     }
   }
   function articleBox(i) {
@@ -299,9 +307,12 @@
   function words(text, i) {
     return Array.from(text.querySelectorAll('mark[data-s="' + i + '"]'), (m) => m.textContent).join('');
   }
-  function flash(d, span) {
+  function flash(d, span, scroll) {
     if (span === undefined || span === '-1') return;
-    for (const m of d.querySelectorAll('mark[data-s="' + span + '"]')) { m.classList.add('flash'); m.scrollIntoView({block: 'center'}); }
+    for (const m of d.querySelectorAll('mark[data-s="' + span + '"]')) {
+      m.classList.add('flash');
+      if (scroll) m.scrollIntoView({block: 'center'});
+    }
   }
   function openArticle(i, span) {
     setState({article: D.articles[i].id, span: span >= 0 ? String(span) : '', q: '', apage: ''});
