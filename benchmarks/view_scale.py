@@ -2,7 +2,7 @@
 ``indoevent merge``'s function, written by ``indoevent view``'s; prints the file's size and how
 long headless Chromium takes to show it (targets: under 30 MB, first render under 5 s on 2 cores).
 
-    python benchmarks/view_scale.py [--articles 2000] [--frames-per-article 10] [--out /tmp/view-scale]
+    python benchmarks/view_scale.py [--articles 2000] [--frames-per-article 10] [--filler 1] [--out DIR]
 
 Three times are printed: the page's own (``data-first-render-ms``: navigation start to the end of
 the first render, reading the file and parsing the embedded JSON included), and the wall times of
@@ -40,8 +40,9 @@ FILLER = ("Pernyataan itu disampaikan dalam konferensi pers yang dihadiri puluha
           "negeri. Para pengamat menilai langkah tersebut akan berdampak pada hubungan kedua negara. ")
 
 
-def synthetic_article(n: int, frames: int, rnd: random.Random) -> dict:
-    """One article of ``frames`` event sentences (actor, trigger, recipient, place, date) between fillers."""
+def synthetic_article(n: int, frames: int, rnd: random.Random, filler: int = 1) -> dict:
+    """One article of ``frames`` event sentences (actor, trigger, recipient, place, date), each followed
+    by ``filler`` times two sentences of no span (about 2,500 characters at 10 frames and filler 1)."""
     day = f"2025-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
     text, entities, triggers, events = "", [], [], []
 
@@ -63,7 +64,7 @@ def synthetic_article(n: int, frames: int, rnd: random.Random) -> dict:
         p = span(rnd.choice(PLACES), "GPE")
         text += " pada "
         d = span(f"{int(day[8:]):d}/{int(day[5:7]):d}/2025", "DATE")
-        text += ". " + FILLER + ("<script>alert(1)</script> " if n == 0 and i == 0 else "")
+        text += ". " + FILLER * filler + ("<script>alert(1)</script> " if n == 0 and i == 0 else "")
         entities += [a, r, p, d]
         t["id"] = f"t{i}"
         triggers.append(t)
@@ -100,13 +101,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--articles", type=int, default=2000)
     p.add_argument("--frames-per-article", type=int, default=10)
+    p.add_argument("--filler", type=int, default=1, help="filler sentence pairs after each frame (2: ~4,400 characters)")
     p.add_argument("--out", type=Path, default=None, help="folder for the results, merge and view (default: a temporary one)")
     args = p.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="view-scale-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPU(s)")
     rnd = random.Random(0)
-    records = [synthetic_article(n, args.frames_per_article, rnd) for n in range(args.articles)]
+    records = [synthetic_article(n, args.frames_per_article, rnd, args.filler) for n in range(args.articles)]
     results = out / "results.jsonl"
     results.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     t0 = time.perf_counter()

@@ -113,7 +113,7 @@
       const m = D.mentions[i], row = el('tr');
       const art = el('td');
       if (m.a >= 0) {
-        const a = el('a', {href: '#'}, m.article);
+        const a = el('a', {href: '#'}, D.articles[m.a].id);
         a.onclick = (ev) => { ev.preventDefault(); ev.stopPropagation(); openArticle(m.a, m.s); };
         art.append(a);
       } else art.textContent = m.article + ' (not in this view)';
