@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from indoevent.cli import main
-from indoevent.view import build_view
+from indoevent.events.extractor import Extraction
+from indoevent.view import build_view, page_html
+from indoevent.view.page import embed_json
+from indoevent.view.pasted import extraction_view
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -156,3 +159,37 @@ def test_a_reader_opens_mentions_follows_one_to_its_article_and_filters(view, tm
     assert out["hash1"].startswith(f"#article={first[0]['article']}&span=") and out["flashed"] >= 1
     assert out["lit"] >= 1 and out["unlit"] == 0  # a frame's words light up while hovered
     assert "type=CONSULT" in out["hash2"] and out["shown"] == sum(e["type"] == "CONSULT" for e in view["events"])
+
+
+def test_the_ui_page_posts_the_pasted_article_and_shows_the_answer(tmp_path):
+    """serve's /ui page in a browser, its server's answer stubbed (the endpoint has its own test)."""
+    teks = "Putin bertemu Kim Jong Un di Beijing pada Rabu."
+    rec = {"id": "a1", "text": teks, "entities": [{"start": 0, "end": 5, "label": "PER", "text": "Putin"},
+                                                  {"start": 14, "end": 25, "label": "PER", "text": "Kim Jong Un"}],
+           "triggers": [{"start": 6, "end": 13, "label": "CONSULT", "text": "bertemu"}],
+           "events": [{"type": "CONSULT", "trigger": {"start": 6, "end": 13, "label": "CONSULT", "text": "bertemu"},
+                       "arguments": {"actor": [{"start": 0, "end": 5, "label": "PER", "text": "Putin"}],
+                                     "recipient": [{"start": 14, "end": 25, "label": "PER", "text": "Kim Jong Un"}]}}]}
+    answer = extraction_view(Extraction.from_dict(rec), "m1", "2025-09-03")
+    stub = f"""<script>
+    var sent = null;
+    window.fetch = function (url, opts) {{
+      sent = {{url: url, body: JSON.parse(opts.body)}};
+      return Promise.resolve({{ok: true, json: function () {{ return Promise.resolve({embed_json(answer)}); }}}});
+    }};
+    document.getElementById('ui-text').value = {json.dumps(teks)};
+    document.getElementById('ui-date').value = '2025-09-03';
+    document.getElementById('ui-form').requestSubmit();
+    setTimeout(function () {{
+      var d = document.querySelector('details.article[open]');
+      document.body.setAttribute('data-played', JSON.stringify({{sent: sent, marks: d ? d.querySelectorAll('mark.span').length : 0,
+        frames: +document.getElementById('n-frames').textContent, status: document.getElementById('ui-status').textContent}}));
+    }}, 300);
+    </script></body>"""
+    page = tmp_path / "ui.html"
+    page.write_text(page_html(None, "ui", ui=True).replace("</body>", stub, 1), encoding="utf-8")
+    dom, console = open_in_chromium(page.as_uri(), tmp_path)
+    assert console == []
+    out = json.loads(html.unescape(re.search(r'data-played="([^"]*)"', dom).group(1)))
+    assert out["sent"] == {"url": "ui/view", "body": {"text": teks, "date": "2025-09-03", "id": "pasted"}}
+    assert out["frames"] == 1 and out["marks"] == 3 and out["status"] == "model m1"
