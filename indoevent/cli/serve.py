@@ -18,6 +18,7 @@ EPILOG = """examples:
   export INDOEVENT_WEBHOOK_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(16))')
   LABEL_STUDIO_URL=http://127.0.0.1:8080 LABEL_STUDIO_API_KEY=... indoevent serve --model models/tiny
   indoevent ls connect --project berita --url http://127.0.0.1:9090
+  open http://127.0.0.1:9090/ui           # paste an article, see its spans, frames and events
 
 The Label Studio address and token (for retraining on "Start training") come from
 $LABEL_STUDIO_URL and $LABEL_STUDIO_API_KEY only. Webhooks ("Start training") are accepted only
@@ -34,7 +35,8 @@ def _add_serve(sub) -> None:
                                    "config that is not schema v1's), /predict (one prediction per task: regions "
                                    "with scores, argument relations, an uncertainty task score) and /webhook "
                                    "(START_TRAINING retrains from a fresh export of the project in the background "
-                                   "and swaps the served model only if it scores better on the new dev articles).",
+                                   "and swaps the served model only if it scores better on the new dev articles). /ui is a page for "
+                                   "demos and spot checks: paste an article, see the view `indoevent view` writes.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, required=True, help="run directory to serve")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

@@ -1,4 +1,5 @@
-"""The web side of ``indoevent serve``: the FastAPI app over a :class:`~.backend.Backend`, the
+"""The web side of ``indoevent serve``: the FastAPI app over a :class:`~.backend.Backend` (the Label
+Studio routes, and ``/ui``: paste an article, see its view), the
 ASGI guard in front of it (the ``/secret/<secret>/`` prefix, the body limit) and uvicorn.
 FastAPI and uvicorn are imported by :func:`create_app` and :func:`serve` only.
 """
