@@ -195,7 +195,8 @@ def table(rows: dict[str, dict], variants: list[Variant], seeds: int) -> str:
     for i, v in enumerate(variants):
         row = rows[v.name]
         over = f" ({', '.join(v.overrides)})" if v.overrides else ""
-        lines.append(f"| {v.name}{' (baseline)' if i == 0 else ''} | {v.config}{over} | "
+        path = v.config.relative_to(ROOT) if v.config.is_relative_to(ROOT) else v.config
+        lines.append(f"| {v.name}{' (baseline)' if i == 0 else ''} | {path}{over} | "
                      + " | ".join(cell(row.get(label), seeds) for label, _ in KEYS)
                      + f" | {'-' if i == 0 else verdict(row, seeds)} |")
     return "\n".join(lines)

@@ -48,6 +48,14 @@ def test_paired_bootstrap_needs_the_same_articles():
     assert one["gain"] == 0.5 and one["interval"] is None  # one article: no interval
 
 
+def test_paired_bootstrap_scores_a_silent_run_as_zero():
+    gold_only = np.array([[0, 3, 0], [0, 2, 0], [0, 4, 0]], dtype=float)  # nothing predicted
+    some = np.array([[1, 3, 1], [0, 2, 0], [0, 4, 0]], dtype=float)
+    assert paired_bootstrap({"x": gold_only}, {"x": gold_only}, 50, seed=0)["x"]["interval"] == [0.0, 0.0]
+    g = paired_bootstrap({"x": gold_only}, {"x": some}, 200, seed=0)["x"]
+    assert g["base"] == 0 and g["gain"] == pytest.approx(2 / 10) and g["interval"][0] == 0 < g["interval"][1]
+
+
 def test_variants_and_overrides():
     r = _recipe()
     vs = r.parse_variants(["a.yaml", "nerp=b.yaml", "c=a.yaml"],

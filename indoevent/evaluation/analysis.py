@@ -287,9 +287,10 @@ def paired_bootstrap(base: dict[str, np.ndarray], other: dict[str, np.ndarray], 
     """The F1 gain of ``other`` over ``base`` for each score both have, with its 95% interval: each
     resample draws articles (with replacement, seeded) and scores both on the same draw, so what the
     two share (an easy article, a hard one) cancels out. Both are ``(articles, 3)`` count arrays over
-    the same articles in the same order. Per score: ``base`` and ``other`` F1, ``gain``, ``interval``
-    (None with fewer than 2 articles or no defined resample) and ``above_zero`` (the share of
-    resamples with a positive gain)."""
+    the same articles in the same order. An F1 with nothing to divide by is 0, as :func:`~indoevent.scores.prf`
+    has it (a run that predicts nothing scores 0, not "undefined"), so the resamples agree with the
+    point gain. Per score: ``base`` and ``other`` F1, ``gain``, ``interval`` (None with fewer than 2
+    articles) and ``above_zero`` (the share of resamples with a positive gain)."""
     names = sorted(set(base) & set(other))
     for name in names:
         if base[name].shape != other[name].shape:
@@ -300,13 +301,13 @@ def paired_bootstrap(base: dict[str, np.ndarray], other: dict[str, np.ndarray], 
         return out
     cb, co = (np.stack([x[n] for n in names], axis=1).astype(np.float64) for x in (base, other))
     w = _weights(cb.shape[0], resamples, seed)
-    gains = _resampled_prf(co, w)[2] - _resampled_prf(cb, w)[2]
+    gains = np.nan_to_num(_resampled_prf(co, w)[2], nan=0.0) - np.nan_to_num(_resampled_prf(cb, w)[2], nan=0.0)
     for k, name in enumerate(names):
         fb, fo = (float(prf(*c[:, k].sum(axis=0))["f1"]) for c in (cb, co))
-        g = gains[:, k][~np.isnan(gains[:, k])]
+        g = gains[:, k]
         out[name] = {"base": round(fb, 4), "other": round(fo, 4), "gain": round(fo - fb, 4),
                      "interval": _interval(g) if cb.shape[0] > 1 else None,
-                     "above_zero": round(float((g > 0).mean()), 4) if len(g) else None}
+                     "above_zero": round(float((g > 0).mean()), 4)}
     return out
 
 
