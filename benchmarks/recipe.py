@@ -3,7 +3,8 @@ each variant's gain over the first with a paired bootstrap 95% interval over art
 
 Each VARIANT is a config path, or NAME=PATH; the first is the baseline. ``--set [VARIANT:]KEY=VALUE``
 overrides a config key for every variant, or for the one named (by NAME or position, from 0).
-Every variant trains on the config's data (the corpus train split of ``data.splits``) and is scored:
+Every variant trains on its config's data (the corpus train split of ``data.splits``) and is scored
+on the articles of the first variant that has frozen splits (so a variant may train without them):
 
 * by default on the **dev** split (``annotations/corpus/splits.json``), through ``indoevent evaluate``
   (the one prediction path; arguments end to end, on the predicted triggers, the rule linker); dev
@@ -112,11 +113,18 @@ def variant_config(v: Variant, seed: int | None) -> RunConfig:
     return load_config(v.config, [*v.overrides, *extra])
 
 
+def scoring_config(configs: list[RunConfig]) -> RunConfig:
+    """The config whose frozen splits and gold every variant is scored on: the first that has
+    ``data.splits`` (the baseline, unless it trains without them, as "the seeds only" does), so a
+    variant may change its data (add NERP, drop the splits) and stay comparable."""
+    for cfg in configs:
+        if cfg.data.splits and cfg.data.export:
+            return cfg
+    raise ValueError("no variant has data.export and data.splits (the frozen splits to score on)")
+
+
 def split_articles(cfg: RunConfig, split: str) -> list[str]:
-    """The ids of ``split`` (dev, test) in the config's frozen splits: every variant is scored on
-    the baseline's, so a variant may change its data (add NERP, drop the splits) and stay comparable."""
-    if not cfg.data.splits or not cfg.data.export:
-        raise ValueError(f"{cfg.run_name}: the baseline needs data.export and data.splits (the frozen splits)")
+    """The ids of ``split`` (dev, test) in the config's frozen splits, sorted."""
     return sorted(getattr(load_splits(cfg.data.splits), split))
 
 
@@ -129,6 +137,9 @@ def score_run(cfg: RunConfig, out: Path, articles: list[str] | None, export: str
         return Scored([r["doc_id"] for r in rows], cv_counts(rows))
     run = train(cfg, out, overwrite=True)
     report = evaluate(run, [export], articles=articles, resamples=0)
+    if report.metrics["trained_on"]:  # a variant with other data or splits must not score its own training
+        raise ValueError(f"{cfg.run_name}: trained on {len(report.metrics['trained_on'])} of the scored articles "
+                         f"({', '.join(report.metrics['trained_on'][:3])} ...): give it the same data.splits")
     order = np.argsort(report.metrics["articles"])
     return Scored(sorted(report.metrics["articles"]), {k: c[order] for k, c in report.counts.items()})
 
@@ -219,16 +230,51 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def run_all(variants: list[Variant], seeds: list[int | None], configs: dict, articles: list[str] | None,
+            export: str, out: Path) -> dict[str, list[Scored]]:
+    """Train and score every variant once per seed: run folders ``out/NAME/seed-N`` (replaced)."""
+    results: dict[str, list[Scored]] = {}
+    for v in variants:
+        for s in seeds:
+            run = out / v.name / ("default-seed" if s is None else f"seed-{s}")
+            results.setdefault(v.name, []).append(score_run(configs[v.name, s], run, articles, export))
+    return results
+
+
+def report(args: argparse.Namespace, split: str, variants: list[Variant], results: dict[str, list[Scored]],
+           m: Machine, seconds: float, splits: object) -> str:
+    """The Markdown table with its header (what was scored, seeds, machine, load), also written to --results."""
+    rows = compare(results, args.resamples)
+    ids = next(iter(results.values()))[0].ids
+    what = {"cv": f"cross-validation by story ({len(ids)} test articles over the folds)",
+            "dev": f"dev split, {len(ids)} articles", "test": f"test split, {len(ids)} articles, scored once"}[split]
+    load = [f"{s.load[0]:.2f}" if s else "?" for s in (m.before, m.after)]
+    head = (f"Strict F1 on the {what} ({splits}); seeds {' '.join(map(str, args.seeds or ['(config)']))}; "
+            f"gain over the baseline with its paired bootstrap 95% interval over articles ({args.resamples} "
+            f"resamples). {m.describe()}; load average {load[0]} before, {load[1]} after"
+            f"{' (machine busy)' if m.reasons else ''}; {seconds:.0f} s.\n\n")
+    text = head + table(rows, variants, len(results[variants[0].name]))
+    results_dir = args.results or ROOT / "benchmarks" / "results" / f"recipe-{split}"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "table.md").write_text(text + "\n", encoding="utf-8")
+    raw = {"split": split, "articles": ids, "seeds": args.seeds,
+           "variants": [{"name": v.name, "config": str(v.config), "overrides": v.overrides} for v in variants],
+           "scores": rows, "seconds": round(seconds, 1), "machine": m.to_dict()}
+    (results_dir / "metrics.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     split = "cv" if args.cv else "test" if args.test else "dev"
+    args.out, args.results = args.out.resolve(), args.results and args.results.resolve()
     try:
         variants = parse_variants(args.variants, args.sets)
         for v in variants:
             v.config = v.config.resolve()
         seeds: list[int | None] = list(args.seeds) if args.seeds else [None]
         configs = {(v.name, s): variant_config(v, s) for v in variants for s in seeds}  # bad configs fail first
-        base_cfg = configs[variants[0].name, seeds[0]]
+        base_cfg = scoring_config(list(configs.values()))
         articles = None if args.cv else split_articles(base_cfg, split)
     except ValueError as e:  # ConfigError is one
         print(f"recipe.py: error: {e}", file=sys.stderr)
@@ -237,30 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     m = Machine(settle=args.settle)
     m.begin()
     t0 = time.perf_counter()
-    results: dict[str, list[Scored]] = {}
-    for v in variants:
-        for s in seeds:
-            out = args.out / v.name / ("default-seed" if s is None else f"seed-{s}")
-            results.setdefault(v.name, []).append(score_run(configs[v.name, s], out, articles, str(base_cfg.data.export)))
+    try:
+        results = run_all(variants, seeds, configs, articles, str(base_cfg.data.export), args.out)
+    except ValueError as e:
+        print(f"recipe.py: error: {e}", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - t0
     m.end()
-    rows = compare(results, args.resamples)
-    n = len(next(iter(results.values()))[0].ids)
-    what = {"cv": f"cross-validation by story ({n} test articles over the folds)",
-            "dev": f"dev split, {n} articles", "test": f"test split, {n} articles, scored once"}[split]
-    load = m.before.load if m.before else (0.0, 0.0, 0.0)
-    head = (f"Strict F1 on the {what} ({base_cfg.data.splits}); seeds {' '.join(map(str, args.seeds or ['(config)']))}; "
-            f"gain over the baseline with its paired bootstrap 95% interval over articles ({args.resamples} resamples). "
-            f"{m.describe()}; load average {load[0]:.2f} before; {seconds:.0f} s.\n\n")
-    text = head + table(rows, variants, len(seeds))
-    print(text)
-    results_dir = args.results or ROOT / "benchmarks" / "results" / f"recipe-{split}"
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "table.md").write_text(text + "\n", encoding="utf-8")
-    raw = {"split": split, "articles": next(iter(results.values()))[0].ids, "seeds": args.seeds,
-           "variants": [{"name": v.name, "config": str(v.config), "overrides": v.overrides} for v in variants],
-           "scores": rows, "seconds": round(seconds, 1), "machine": m.to_dict()}
-    (results_dir / "metrics.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    print(report(args, split, variants, results, m, seconds, base_cfg.data.splits))
     return 0
 
 

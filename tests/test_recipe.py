@@ -89,6 +89,19 @@ def test_compare_pools_seeds_and_counts_wins():
         r.compare({"gold": base, "more": [r.Scored(["a", "b", "d"], other[0].counts)]}, 10)
 
 
+def test_bad_variants_fail_before_any_training(tmp_path, capsys):
+    r = _recipe()
+    cfg = str(ROOT / "training" / "configs" / "tiny-corpus.yaml")
+    common = ["--out", str(tmp_path / "runs"), "--results", str(tmp_path / "res")]
+    assert r.main([cfg, str(tmp_path / "none.yaml"), *common]) == 1
+    assert "none.yaml: no such config file" in capsys.readouterr().err
+    assert r.main([cfg, "--set", "train.epochz=1", *common]) == 1
+    assert "unknown key" in capsys.readouterr().err
+    assert r.main([cfg, "--set", "data.splits=null", *common]) == 1
+    assert "no variant has data.export and data.splits" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "res").exists()
+
+
 @pytest.mark.slow
 def test_harness_runs_tiny_corpus_against_itself(tmp_path, capsys):
     """Runs end to end (two trainings of one epoch, dev scoring); scores are not asserted."""

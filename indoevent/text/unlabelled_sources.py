@@ -3,8 +3,8 @@
 Each :class:`SourceSpec` names the repository folder a user cloned (under one ``--sources`` folder:
 ``indonlu/``, ``indolem/``, ``UD_Indonesian-GSD/``, ...), the files to read in it, their format and
 the source's licence. A reader yields :class:`Piece` values, one per sentence or text of the source
-with the document it belongs to where the source has documents (a UD ``newdoc``, a PUD story, a
-review), else ``None`` (the builder then groups consecutive sentences into chunks).
+with the document it belongs to where the source has documents (a UD ``newdoc``, a PUD story), else
+``None``: the builder then groups consecutive sentences (or reviews) into chunks.
 
 Word-tokenised sources (CoNLL, FacQA's token lists) are joined back into text by :func:`detokenize`:
 not the original spelling, but what a tokenizer and a masked-LM need. Nothing here reaches the
