@@ -24,6 +24,10 @@ its interval lies above 0 or it wins on every seed (issue 17: "a step stays if .
     .venv/bin/python benchmarks/recipe.py gold=training/configs/tiny-corpus.yaml \\
         nerp=training/configs/tiny-nerp.yaml --seeds 1 2 3                       # a step, over 3 seeds
     .venv/bin/python benchmarks/recipe.py ... --test                            # the final table, once
+    .venv/bin/python benchmarks/recipe.py seeds=training/configs/tiny-corpus.yaml \
+        corpus=training/configs/tiny-corpus.yaml --set seeds:data.export=annotations/seeds.json \
+        --set seeds:data.splits=null --set seeds:data.dev=1 --set seeds:data.test=0 --test
+                            # benchmarks/corpus_gain.py's question, with a paired interval of the gain
 
 Prints the machine and its load before and after (``benchmarks/machine.py``) and a Markdown table;
 writes it with the raw figures under ``--results``.
