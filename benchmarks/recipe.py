@@ -82,7 +82,7 @@ class Scored:
 
     def f1(self, key: str) -> float | None:
         c = self.counts.get(key)
-        return None if c is None else prf(*c.sum(axis=0))["f1"]
+        return None if c is None else float(prf(*c.sum(axis=0))["f1"])
 
 
 def parse_variants(specs: list[str], sets: list[str]) -> list[Variant]:
@@ -177,7 +177,7 @@ def compare(results: dict[str, list[Scored]], resamples: int, seed: int = 0) -> 
             if key in gains:
                 base_seed = [r.f1(key) or 0.0 for r in results[names[0]]]
                 row[label] |= {k: gains[key][k] for k in ("gain", "interval", "above_zero")}
-                row[label]["wins"] = sum((f or 0.0) > b for f, b in zip(per_seed, base_seed, strict=True))
+                row[label]["wins"] = sum(int((f or 0.0) > b) for f, b in zip(per_seed, base_seed, strict=True))
         out[name] = row
     return out
 
@@ -258,6 +258,7 @@ def report(args: argparse.Namespace, split: str, variants: list[Variant], result
             f"resamples). {m.describe()}; load average {load[0]} before, {load[1]} after"
             f"{' (machine busy)' if m.reasons else ''}; {seconds:.0f} s.\n\n")
     text = head + table(rows, variants, len(results[variants[0].name]))
+    print(text)  # before writing: the table survives a failing write
     results_dir = args.results or ROOT / "benchmarks" / "results" / f"recipe-{split}"
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "table.md").write_text(text + "\n", encoding="utf-8")
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     seconds = time.perf_counter() - t0
     m.end()
-    print(report(args, split, variants, results, m, seconds, base_cfg.data.splits))
+    report(args, split, variants, results, m, seconds, base_cfg.data.splits)
     return 0
 
 

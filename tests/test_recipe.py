@@ -83,6 +83,7 @@ def test_compare_pools_seeds_and_counts_wins():
     assert m["wins"] == 2 and m["per_seed"][2] == rows["gold"]["triggers"]["per_seed"][2]
     assert m["f1"] == pytest.approx(2 * 8 / (30 + 15), abs=1e-4)  # pooled: 8 hits, 30 gold, 15 predicted
     assert "entities" not in m and "gain" not in rows["gold"]["triggers"]
+    assert json.loads(json.dumps(rows)) == rows  # plain numbers: metrics.json is written from them
     text = r.table(rows, r.parse_variants(["gold=x.yaml", "more=y.yaml"], []), 3)
     assert "| gold (baseline) |" in text and "won 2/3 seeds" in text and text.count("\n") == 3
     with pytest.raises(ValueError, match="other articles"):
