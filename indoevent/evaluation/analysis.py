@@ -266,36 +266,84 @@ def bootstrap(counts: dict[str, np.ndarray], resamples: int, seed: int) -> dict[
     if not names:
         return {}
     c = np.stack([counts[k] for k in names], axis=1).astype(np.float64)  # articles x names x 3
-    n = c.shape[0]
+    p, r, f = _resampled_prf(c, _weights(c.shape[0], resamples, seed))
+    out: dict[str, dict] = {}
+    for k, name in enumerate(names):
+        out[name] = {m: _interval(v[:, k]) for m, v in (("precision", p), ("recall", r), ("f1", f))}
+    return out
+
+
+def paired_bootstrap(base: dict[str, np.ndarray], other: dict[str, np.ndarray], resamples: int,
+                     seed: int) -> dict[str, dict]:
+    """The F1 gain of ``other`` over ``base`` for each score both have, with its 95% interval: each
+    resample draws articles (with replacement, seeded) and scores both on the same draw, so what the
+    two share (an easy article, a hard one) cancels out. Both are ``(articles, 3)`` count arrays over
+    the same articles in the same order. An F1 with nothing to divide by is 0, as :func:`~indoevent.scores.prf`
+    has it (a run that predicts nothing scores 0, not "undefined"), so the resamples agree with the
+    point gain. Per score: ``base`` and ``other`` F1, ``gain``, ``interval`` (None with fewer than 2
+    articles) and ``above_zero`` (the share of resamples with a positive gain)."""
+    names = sorted(set(base) & set(other))
+    for name in names:
+        if base[name].shape != other[name].shape:
+            raise ValueError(f"{name}: counts over {base[name].shape[0]} and {other[name].shape[0]} articles: "
+                             "a paired bootstrap needs the same articles")
+    out: dict[str, dict] = {}
+    if not names:
+        return out
+    cb, co = (np.stack([x[n] for n in names], axis=1).astype(np.float64) for x in (base, other))
+    w = _weights(cb.shape[0], resamples, seed)
+    gains = np.nan_to_num(_resampled_prf(co, w)[2], nan=0.0) - np.nan_to_num(_resampled_prf(cb, w)[2], nan=0.0)
+    for k, name in enumerate(names):
+        fb, fo = (float(prf(*c[:, k].sum(axis=0))["f1"]) for c in (cb, co))
+        g = gains[:, k]
+        out[name] = {"base": round(fb, 4), "other": round(fo, 4), "gain": round(fo - fb, 4),
+                     "interval": _interval(g) if cb.shape[0] > 1 else None,
+                     "above_zero": round(float((g > 0).mean()), 4)}
+    return out
+
+
+def _weights(n: int, resamples: int, seed: int) -> np.ndarray:
+    """How many times each of ``n`` articles is drawn in each resample: ``(resamples, n)``."""
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)  # resamples x articles
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+
+
+def _resampled_prf(c: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P, R and F1 ``(resamples, names)`` of counts ``(articles, names, 3)`` under each resample's
+    weights; NaN where a ratio is undefined (nothing predicted, nothing gold)."""
     s = np.einsum("ra,akc->rkc", weights, c)
     tp, gold, pred = s[..., 0], s[..., 1], s[..., 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(pred > 0, tp / pred, np.nan)
         r = np.where(gold > 0, tp / gold, np.nan)
-        f = f1_of(p, r)
-    out: dict[str, dict] = {}
-    for k, name in enumerate(names):
-        out[name] = {}
-        for m, v in (("precision", p[:, k]), ("recall", r[:, k]), ("f1", f[:, k])):
-            v = v[~np.isnan(v)]
-            out[name][m] = [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)] \
-                if len(v) else None
-    return out
+    return p, r, f1_of(p, r)
+
+
+def _interval(v: np.ndarray) -> list[float] | None:
+    """The 2.5th and 97.5th percentiles of the defined values (None if there are none)."""
+    v = v[~np.isnan(v)]
+    return [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)] if len(v) else None
 
 
 # --- everything ---------------------------------------------------------------------------------
-def analyse(results: Sequence[ArticleResult], linker: Callable | None, train_spans: Sequence[Span],
+def article_counts(results: Sequence[ArticleResult], linker: Callable | None) -> dict[str, np.ndarray]:
+    """Score name -> ``(articles, 3)`` array of each article's ``(tp, gold, predicted)``: span groups,
+    nervaluate schemes, labels, frames. What totals, intervals and paired comparisons are made of."""
+    per_article: dict[str, list[tuple]] = {}
+    for r in results:
+        for name, c in _article_counts(r, linker).items():
+            per_article.setdefault(name, []).append(c)
+    return {name: np.asarray(rows, dtype=np.float64) for name, rows in per_article.items()}
+
+
+def analyse(results: Sequence[ArticleResult], counts: dict[str, np.ndarray], train_spans: Sequence[Span],
             resamples: int, seed: int) -> dict:
-    """Everything ``metrics.json`` holds beyond the strict span scores (see the module docstring)."""
-    per_article: dict[str, list[tuple]] = {}  # score name -> (tp, gold, predicted) of each article
+    """Everything ``metrics.json`` holds beyond the strict span scores (see the module docstring);
+    ``counts``: :func:`article_counts` of ``results``."""
     seen = {_mention(s.text) for s in train_spans if s.text}
     articles, all_errors = [], []
     buckets: dict[str, dict[str, Counter]] = {"length": {}, "seen_in_training": {}}
     for r in results:
-        for name, c in _article_counts(r, linker).items():
-            per_article.setdefault(name, []).append(c)
         _count_buckets(r, seen, buckets)
         gk = {(s.start, s.end, s.label) for s in r.doc.spans}
         pk = {(s.start, s.end, s.label) for s in r.extraction.spans}
@@ -303,7 +351,6 @@ def analyse(results: Sequence[ArticleResult], linker: Callable | None, train_spa
         all_errors += errors
         articles.append({"id": r.doc_id, **prf(len(gk & pk), len(gk), len(pk), digits=4), "gold": len(gk),
                          "predicted": len(pk), "correct": len(correct), "errors": [e.to_dict() for e in errors]})
-    counts = {name: np.asarray(rows, dtype=np.float64) for name, rows in per_article.items()}
     # Labels that occur nowhere have no score and no interval.
     counts = {n: c for n, c in counts.items() if not n.startswith("label.") or c[:, 1:].sum() > 0}
     totals = {name: prf(*c.sum(axis=0), digits=4) | {"gold": _int(c[:, 1].sum()), "predicted": _int(c[:, 2].sum())}

@@ -54,9 +54,10 @@ def _spans(items: list) -> set[tuple]:
     return {(s["start"], s["end"], s["label"]) for s in items}
 
 
-def _from_cv(name: str, folder: Path, resamples: int, seed: int) -> Entry:
-    """Pooled test predictions of every fold, counted per article."""
-    rows = [r for _, r in read_jsonl(folder / "predictions.jsonl")]
+def cv_counts(rows: Sequence[dict]) -> dict[str, np.ndarray]:
+    """Score name (``spans.GROUP``, ``label.X``) -> ``(articles, 3)`` array of ``(tp, gold, predicted)``
+    for the rows of a cross-validation folder's ``predictions.jsonl`` (one article a row, its gold
+    and predicted spans), in the rows' order; labels that occur nowhere are left out."""
     names = [f"spans.{g}" for g in GROUPS] + [f"label.{lab}" for lab in ENTITY_LABELS + EVENT_LABELS]
     counts = {n: np.zeros((len(rows), 3)) for n in names}
     for a, r in enumerate(rows):
@@ -68,7 +69,13 @@ def _from_cv(name: str, folder: Path, resamples: int, seed: int) -> Entry:
         for lab in ENTITY_LABELS + EVENT_LABELS:
             gg, pp = {x for x in g if x[2] == lab}, {x for x in p if x[2] == lab}
             counts[f"label.{lab}"][a] = (len(gg & pp), len(gg), len(pp))
-    counts = {n: c for n, c in counts.items() if c[:, 1:].sum() > 0}
+    return {n: c for n, c in counts.items() if c[:, 1:].sum() > 0}
+
+
+def _from_cv(name: str, folder: Path, resamples: int, seed: int) -> Entry:
+    """Pooled test predictions of every fold, counted per article."""
+    rows = [r for _, r in read_jsonl(folder / "predictions.jsonl")]
+    counts = cv_counts(rows)
     totals = {n: prf(*c.sum(axis=0), digits=4) for n, c in counts.items()}
     return Entry(name, "cv", len(rows), {g: totals.get(f"spans.{g}", prf(0, 0, 0, digits=4)) for g in GROUPS},
                  bootstrap(counts, resamples, seed),

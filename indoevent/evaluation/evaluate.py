@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..annotation.conll import read_conll
 from ..annotation.lsexport import read_export
 from ..atomic import building, folder_of
@@ -28,7 +30,7 @@ from ..document import Document, Relation, Span
 from ..events.extractor import Extraction, Extractor
 from ..model.metrics import score_articles, seqeval_f1
 from ..text.iob import tags_to_word_spans
-from .analysis import analyse
+from .analysis import analyse, article_counts
 from .html import render_report
 from .render import headline_table
 
@@ -58,6 +60,9 @@ class Report:
     run: str
     metrics: dict
     articles: list[ArticleResult] = field(default_factory=list)
+    # score name -> (articles, 3) array of (tp, gold, predicted) per article, in ``articles``' order:
+    # what a paired comparison of two runs on the same articles resamples (not written to metrics.json).
+    counts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def table(self) -> str:
         """The headline as Markdown: strict span P/R/F1 per label, micro and macro, with 95% intervals."""
@@ -191,13 +196,14 @@ def evaluate(run: str | Path, data: Sequence[str | Path] | Sequence[Document], *
         warnings.append(f"{len(seen_in_training)} of {len(docs)} article(s) were in this model's training data "
                         f"({', '.join(seen_in_training[:5])}{' ...' if len(seen_in_training) > 5 else ''}): "
                         "their scores are optimistic")
+    counts = article_counts(results, extractor.linker)
     metrics = {
         "run": str(run), "model_version": extractor.version, "articles": [d.doc_id for d in docs],
         "trained_on": seen_in_training, "warnings": warnings,
         "spans": spans, "seqeval": seqeval_f1(docs, extractions),
-        **analyse(results, extractor.linker, [s for d in train_docs for s in d.spans], resamples, seed),
+        **analyse(results, counts, [s for d in train_docs for s in d.spans], resamples, seed),
     }
-    return Report(str(run), metrics, results)
+    return Report(str(run), metrics, results, counts)
 
 
 def gold_relations(doc: Document) -> list[Relation]:
