@@ -56,9 +56,14 @@ class ConllSource:
     path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag")
     split: str = _f("train", "where its sentences go: train (added to every training set, also in --cv), "
                              "dev or test")
-    label_map: dict[str, str | None] = _f(
-        factory=dict, help="source label -> project label, e.g. {PPL: PER, PLC: LOC, IND: ORG, EVT: O}; "
-                           "O or null drops the label; labels neither mapped nor in the project's set fail")
+    label_map: dict[str, str | list[str] | None] = _f(
+        factory=dict, help="source label -> project label, e.g. {PPL: PER, PLC: [GPE, LOC], IND: ORG, EVT: O}; "
+                           "a list leaves the word any of those labels (training sources only); O or null drops "
+                           "the label; labels neither mapped nor in the project's set fail")
+    labels: str | list[str] | None = _f(
+        None, "the labels the file annotates in full (partial labels: its O words may also be any other label, "
+              "and dev scores count only these): null for the label_map's targets and the project labels its "
+              "tags use, all for every label (each O word is O), or a list, e.g. [PER, ORG, GPE, LOC]")
 
 
 @dataclass
@@ -360,6 +365,11 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
             problems.append(f"data.conll[{i}].split must be train, dev or test, got {c.split!r}")
         if not c.path:
             problems.append(f"data.conll[{i}].path is empty")
+        if c.split != "train" and any(isinstance(v, list) and len(v) > 1 for v in c.label_map.values()):
+            problems.append(f"data.conll[{i}]: a {c.split} source maps a label to several; its spans are scored, "
+                            "so each label needs one target")
+        if isinstance(c.labels, str) and c.labels != "all":
+            problems.append(f"data.conll[{i}].labels must be null, all or a list of labels, got {c.labels!r}")
     for name in ("dev", "test"):
         v = getattr(d, name)
         if isinstance(v, float) and not 0 <= v < 1:
