@@ -147,8 +147,10 @@ def allowed_tags(choices: Sequence[tuple[str, ...]], annotated: frozenset[str] |
 
     >>> allowed_tags([("B-PER",), ("O",)], frozenset(ENTITY_LABELS + EVENT_LABELS[1:]))
     [('B-PER',), ('O', 'B-AGREE', 'I-AGREE')]
+    >>> len(allowed_tags([("O",)], frozenset())[0]) == len(bio_tags())  # annotates nothing: any tag
+    True
     """
-    free = ("O",) + tuple(t for t in bio_tags() if t != "O" and t[2:] not in (annotated or PROJECT_LABELS))
+    free = ("O",) + tuple(t for t in bio_tags() if t != "O" and t[2:] not in (PROJECT_LABELS if annotated is None else annotated))
     return [free if c == ("O",) else c for c in choices]
 
 

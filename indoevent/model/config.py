@@ -132,6 +132,15 @@ class CVConfig:
 
 
 @dataclass
+class SelfTrainConfig:
+    """Self-training on unlabelled news (``indoevent self-train``)."""
+
+    rounds: int = _f(1, "times the model pseudo-labels the unlabelled articles and is trained again on gold + silver")
+    threshold: float = _f(0.9, "keep a predicted span as silver if its mean word probability is at least this; "
+                               "every other word of a pseudo-labelled article may take any tag")
+
+
+@dataclass
 class RunConfig:
     """One training run."""
 
@@ -140,9 +149,10 @@ class RunConfig:
     data: DataConfig = _f(factory=DataConfig, help="training data and windows")
     train: TrainConfig = _f(factory=TrainConfig, help="optimisation")
     cv: CVConfig = _f(factory=CVConfig, help="cross-validation")
+    self_train: SelfTrainConfig = _f(factory=SelfTrainConfig, help="self-training")
 
 
-SECTIONS = ("model", "data", "train", "cv")
+SECTIONS = ("model", "data", "train", "cv", "self_train")
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -402,6 +412,9 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
     if t.save_total_limit < 1:
         problems.append("train.save_total_limit must be >= 1 (--resume needs a checkpoint)")
+    if cfg.self_train.rounds < 1 or not 0 <= cfg.self_train.threshold <= 1:
+        problems.append(f"self_train.rounds must be >= 1 and self_train.threshold in [0, 1], got "
+                        f"{cfg.self_train.rounds} and {cfg.self_train.threshold}")
     if cfg.cv.k is not None and cfg.cv.k < 3:
         problems.append(f"cv.k must be >= 3 (test, dev and train parts) or null, got {cfg.cv.k}")
     if not cfg.run_name or "/" in cfg.run_name or cfg.run_name.startswith("."):
