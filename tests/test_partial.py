@@ -78,6 +78,9 @@ def test_config_takes_labels_and_refuses_a_set_for_a_scored_source():
                                                         "label_map": {"PLC": ["GPE", "LOC"]}}]}})
     with pytest.raises(ConfigError, match=r"data.conll\[0\].labels must be null, all or a list"):
         from_dict({"run_name": "x", "data": {"conll": [{"path": "n.txt", "labels": "some"}]}})
+    with pytest.raises(ConfigError, match=r"data.conll\[0\]: give one of path and hf"):
+        from_dict({"run_name": "x", "data": {"conll": [{"path": "n.txt", "hf": "indonlp/indonlu"}]}})
+    assert from_dict({"run_name": "x", "data": {"conll": [{"hf": "indonlp/indonlu", "hf_config": "nerp"}]}})
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +162,25 @@ def test_training_with_a_partial_source_gives_an_ordinary_run(tmp_path):
     assert model.config.num_labels == len(TAGS)
     ner = pipeline("token-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(out))
     assert isinstance(ner("Presiden Joko Widodo bertemu Putin."), list)
+
+
+@pytest.mark.slow
+def test_a_datasets_source_reads_as_the_column_file(tmp_path):
+    """`hf:` loads through datasets.load_dataset, as `indonlp/indonlu` (config nerp) on the hub; offline
+    here, a local folder of the same rows (tokens, ner_tags) in the hub's split names."""
+    import json
+
+    from indoevent.annotation.conll import _sentences, read_hf
+
+    folder = tmp_path / "nerp"
+    folder.mkdir()
+    for split in ("train", "validation"):
+        rows = [{"tokens": t, "ner_tags": g} for _, t, g in _sentences(SAMPLE)]
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    arts, rep = read_hf(str(folder), None, "train", NERP_MAP)
+    ref, _ = read_conll(SAMPLE, NERP_MAP)
+    assert [(a.tokens, a.tags, a.allowed, a.annotated) for a in arts] == \
+        [(a.tokens, a.tags, a.allowed, a.annotated) for a in ref]
+    assert arts[0].doc_id == "nerp:1" and rep.annotated == ["GPE", "LOC", "ORG", "PER"]
+    with pytest.raises(ConllError, match=r"nerp \(test\): cannot load with datasets.load_dataset"):
+        read_hf(str(folder), None, "test", NERP_MAP)

@@ -48,9 +48,8 @@ def test_a_round_adds_the_silver_as_a_source_that_annotates_nothing(tmp_path):
 
 
 def test_unlabelled_text_of_a_dev_article_is_refused(tmp_path):
-    from scaffold import tiny_config
-
     from indoevent.model.data import load_corpus, split_corpus
+    from scaffold import tiny_config
 
     cfg = tiny_config()
     dev = split_corpus(load_corpus(cfg.data), cfg.data)["dev"][0]

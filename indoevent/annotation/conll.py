@@ -6,6 +6,12 @@ actor training data. Their label sets differ from the project's, hence a label m
 neither mapped nor one of the project's labels is an error naming the file and line:
 guessing would train the model on wrong tags. Each sentence becomes one
 :class:`~indoevent.annotation.convert.TaggedWords` whose text is its tokens joined by single spaces.
+
+Partial labels: a file annotates some labels only (NERP: people, organisations, places; no dates, no
+triggers). Its ``O`` words may then be ``O`` or any tag of a label it does not annotate, and a label
+mapped to several (``PLC: [GPE, LOC]``) leaves its words either: each article carries the labels it
+annotates and each word its allowed tags (:func:`allowed_tags`), which the training loss reads
+(:mod:`indoevent.model.partial`). The same sentences may come from ``datasets`` (:func:`read_hf`).
 """
 
 from __future__ import annotations
@@ -243,3 +249,33 @@ def _sentences(path: Path):
         tags.append(cols[-1].strip())
     if tokens:
         yield first_line, tokens, tags
+
+
+HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}  # the hub's names for our splits
+
+
+def read_hf(name: str, config: str | None, split: str, label_map: Mapping[str, Target] | None = None,
+            labels: str | Sequence[str] | None = None) -> tuple[list[TaggedWords], ConllReport]:
+    """A token-classification dataset loaded with ``datasets.load_dataset`` (a hub id such as
+    ``indonlp/indonlu`` with config ``nerp``, or a local folder of ``train``/``validation``/``test``
+    files): rows with ``tokens`` and ``ner_tags`` (class ids or tag strings), read as :func:`read_conll`
+    reads a file (ids ``NAME[/CONFIG]:ROW``)."""
+    import datasets
+
+    where = f"{name}{'/' + config if config else ''} ({HF_SPLITS[split]})"
+    try:
+        rows = datasets.load_dataset(name, config, split=HF_SPLITS[split])
+    except Exception as e:  # noqa: BLE001 - datasets raises many types; each becomes one line naming the set
+        raise ConllError(f"{where}: cannot load with datasets.load_dataset: {str(e).splitlines()[0]}") from None
+    missing = {"tokens", "ner_tags"} - set(rows.column_names)
+    if missing:
+        raise ConllError(f"{where}: no {', '.join(sorted(missing))} column (has {', '.join(rows.column_names)})")
+    feature = rows.features["ner_tags"].feature
+    names = feature.names if hasattr(feature, "names") else None
+    sentences = [(n + 1, [str(t) for t in r["tokens"]], [names[t] if names else str(t) for t in r["ner_tags"]])
+                 for n, r in enumerate(rows) if r["tokens"]]
+    if not sentences:
+        raise ConllError(f"{where}: no sentences")
+    report = ConllReport(where)
+    prefix = f"{name.rstrip('/').split('/')[-1]}{'-' + config if config else ''}"
+    return tagged_sentences(sentences, label_map or {}, labels, prefix, report), report

@@ -12,6 +12,7 @@ from ..model.gate import GATE_FILE, MAX_F1_DROP, MIN_AGREEMENT, write_no_gate
 from ..model.gate_measure import dev_articles, measure_gate
 from ..model.onnx_export import ONNX_DIR, export_onnx
 from ..model.runs import RunExistsError, RunWriteError
+from ..model.self_train import self_train
 from ..model.train import ModelLoadError, train
 from .common import cannot_load, cannot_write, fail
 
@@ -147,8 +148,6 @@ def _add_overrides(p) -> None:
 
 
 def _run_self_train(args) -> int:
-    from ..model.self_train import self_train
-
     given = vars(args)
     overrides = [f"{key}={given[key]}" for key, *_ in fields_help() if key in given]
     try:

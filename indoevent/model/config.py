@@ -53,7 +53,10 @@ class ModelConfig:
 class ConllSource:
     """A CoNLL-style column file (token TAB tag, blank line between sentences)."""
 
-    path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag")
+    path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag (or use hf)")
+    hf: str | None = _f(None, "instead of path: a dataset loaded with datasets.load_dataset, with tokens and "
+                              "ner_tags columns: a hub id (indonlp/indonlu) or a local folder")
+    hf_config: str | None = _f(None, "the hf dataset's configuration, e.g. nerp")
     split: str = _f("train", "where its sentences go: train (added to every training set, also in --cv), "
                              "dev or test")
     label_map: dict[str, str | list[str] | None] = _f(
@@ -370,16 +373,7 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"data.overlap must be between 0 and max_length / 2 ({d.max_length // 2}), got {d.overlap}")
     if d.export is None and not any(c.split == "train" for c in d.conll):
         problems.append("no training data: set data.export or a data.conll entry with split: train")
-    for i, c in enumerate(d.conll):
-        if c.split not in ("train", "dev", "test"):
-            problems.append(f"data.conll[{i}].split must be train, dev or test, got {c.split!r}")
-        if not c.path:
-            problems.append(f"data.conll[{i}].path is empty")
-        if c.split != "train" and any(isinstance(v, list) and len(v) > 1 for v in c.label_map.values()):
-            problems.append(f"data.conll[{i}]: a {c.split} source maps a label to several; its spans are scored, "
-                            "so each label needs one target")
-        if isinstance(c.labels, str) and c.labels != "all":
-            problems.append(f"data.conll[{i}].labels must be null, all or a list of labels, got {c.labels!r}")
+    problems += [p for i, c in enumerate(d.conll) for p in _conll_problems(c, f"data.conll[{i}]")]
     for name in ("dev", "test"):
         v = getattr(d, name)
         if isinstance(v, float) and not 0 <= v < 1:
@@ -421,6 +415,21 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"run_name must be a plain folder name, got {cfg.run_name!r}")
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+def _conll_problems(c: ConllSource, where: str) -> list[str]:
+    """What is wrong with one ``data.conll`` entry."""
+    problems = []
+    if c.split not in ("train", "dev", "test"):
+        problems.append(f"{where}.split must be train, dev or test, got {c.split!r}")
+    if bool(c.path) == bool(c.hf):
+        problems.append(f"{where}: give one of path and hf")
+    if c.split != "train" and any(isinstance(v, list) and len(v) > 1 for v in c.label_map.values()):
+        problems.append(f"{where}: a {c.split} source maps a label to several; its spans are scored, "
+                        "so each label needs one target")
+    if isinstance(c.labels, str) and c.labels != "all":
+        problems.append(f"{where}.labels must be null, all or a list of labels, got {c.labels!r}")
+    return problems
 
 
 def to_dict(cfg: RunConfig) -> dict:

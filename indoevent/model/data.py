@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..annotation.conll import ConllError, read_conll
+from ..annotation.conll import ConllError, read_conll, read_hf
 from ..annotation.convert import ConversionError, articles_dataset, convert_export
 from ..annotation.lsexport import ExportError
 from ..schema import bio_tags
@@ -75,11 +75,13 @@ def load_corpus(data: Any) -> Corpus:
     report["conll"] = []
     for src in data.conll:
         try:
-            arts, conll_rep = read_conll(src.path, src.label_map, labels=src.labels)
+            arts, conll_rep = (read_hf(src.hf, src.hf_config, src.split, src.label_map, src.labels) if src.hf
+                               else read_conll(src.path, src.label_map, labels=src.labels))
         except ConllError as e:
             raise DataError(str(e)) from None
         extra[src.split] += arts
-        files.append(str(src.path))
+        if src.path:  # a dataset loaded by datasets is named in the report, not hashed
+            files.append(str(src.path))
         report["conll"].append({**conll_rep.to_json(), "split": src.split})
     ids = [a.doc_id for a in gold + extra["train"] + extra["dev"] + extra["test"]]
     if len(set(ids)) != len(ids):
