@@ -184,3 +184,25 @@ def test_a_datasets_source_reads_as_the_column_file(tmp_path):
     assert arts[0].doc_id == "nerp:1" and rep.annotated == ["GPE", "LOC", "ORG", "PER"]
     with pytest.raises(ConllError, match=r"nerp \(test\): cannot load with datasets.load_dataset"):
         read_hf(str(folder), None, "test", NERP_MAP)
+
+
+@pytest.mark.slow
+def test_the_trainer_loss_on_gold_windows_is_the_models_own(untrained_run):
+    """A batch of gold windows carries one-hot masks (it shares a training set with a partial source):
+    the trainer's partial loss equals the cross-entropy transformers computes for the same batch."""
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from indoevent.model.trainer import _trainer_class
+
+    tokenizer = AutoTokenizer.from_pretrained(untrained_run)
+    model = AutoModelForTokenClassification.from_pretrained(untrained_run).eval()
+    nerp, _ = read_conll(SAMPLE, NERP_MAP)
+    f = encode_articles(tokenizer, [_gold(), nerp[0]], max_length=32, overlap=8)
+    gold_rows = [f[i] for i, (a, _) in enumerate(f.index) if a == 0]
+    batch = Collator(tokenizer.pad_token_id)(gold_rows)
+    assert "label_mask" in batch
+    with torch.no_grad():
+        ours = _trainer_class().compute_loss(None, model, batch)  # the partial branch reads nothing of self
+        plain = model(**{k: v for k, v in batch.items() if k != "label_mask"}).loss
+    assert ours.item() == pytest.approx(plain.item(), rel=1e-5)
