@@ -54,9 +54,6 @@ class ConllSource:
     """A CoNLL-style column file (token TAB tag, blank line between sentences)."""
 
     path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag (or use hf)")
-    hf: str | None = _f(None, "instead of path: a dataset loaded with datasets.load_dataset, with tokens and "
-                              "ner_tags columns: a hub id (indonlp/indonlu) or a local folder")
-    hf_config: str | None = _f(None, "the hf dataset's configuration, e.g. nerp")
     split: str = _f("train", "where its sentences go: train (added to every training set, also in --cv), "
                              "dev or test")
     label_map: dict[str, str | list[str] | None] = _f(
@@ -67,6 +64,9 @@ class ConllSource:
         None, "the labels the file annotates in full (partial labels: its O words may also be any other label, "
               "and dev scores count only these): null for the label_map's targets and the project labels its "
               "tags use, all for every label (each O word is O), or a list, e.g. [PER, ORG, GPE, LOC]")
+    hf: str | None = _f(None, "instead of path: a dataset loaded with datasets.load_dataset, with tokens and "
+                              "ner_tags columns: a hub id (indonlp/indonlu) or a local folder")
+    hf_config: str | None = _f(None, "the hf dataset's configuration, e.g. nerp")
 
 
 @dataclass

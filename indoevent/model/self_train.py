@@ -145,7 +145,8 @@ def with_silver(cfg: RunConfig, silver: Path, stats: dict) -> RunConfig:
     label in full (``labels: []``), so that only its kept spans are taught."""
     if not stats["articles_with_silver"]:
         return cfg
-    data = dataclasses.replace(cfg.data, conll=[*cfg.data.conll, ConllSource(path=str(silver), split="train", label_map={}, labels=[])])
+    source = ConllSource(path=str(silver), split="train", label_map={}, labels=[])
+    data = dataclasses.replace(cfg.data, conll=[*cfg.data.conll, source])
     return dataclasses.replace(cfg, data=data)
 
 
