@@ -8,8 +8,12 @@ of each difference to gold only, resampling dev articles (the same resample for 
 made on dev; the test split is left for the final table of issue 17.
 
     data/nerp/train-1k.txt first (see tiny-corpus-nerp.yaml), then
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/partial_gain.py          # trains what is missing
-    .venv/bin/python benchmarks/partial_gain.py --runs models/exp         # score existing runs only
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/partial_gain.py --seeds 42 7   # trains what is missing
+    .venv/bin/python benchmarks/partial_gain.py --runs models/exp                 # score existing runs only
+
+Runs are RUNS/<variant> for seed 42 (the configs' seed) and RUNS/<variant>-s<seed> for others; each seed's
+variants are compared with that seed's gold-only run. One thread per training (OMP_NUM_THREADS=1) is
+much faster than two on a shared 2-core machine.
 
 Prints a Markdown table and writes it, with the raw counts, under benchmarks/results/partial_gain/.
 The load average is printed before and after: a shared machine slows training, not the scores.
@@ -75,10 +79,23 @@ def paired_interval(a: np.ndarray, b: np.ndarray, resamples: int, seed: int = 0)
     return [round(float(np.percentile(d, 2.5)), 4), round(float(np.percentile(d, 97.5)), 4)]
 
 
+def _partial_vs_full(c: dict, seed: int, resamples: int, raw: dict) -> str:
+    """The row that isolates partial labels: partial minus full, paired over the same dev articles."""
+    cells = []
+    for group in ("entities", "triggers"):
+        a, b = c["full"][group], c["partial"][group]
+        diff = float(f1(b.sum(axis=0)) - f1(a.sum(axis=0)))
+        ci = paired_interval(a, b, resamples)
+        cells += ["", f"{diff:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"]
+        raw["variants"].setdefault(f"partial-minus-full-s{seed}", {})[group] = {"diff": diff, "paired_ci": ci}
+    return f"| partial − full labels | {seed} | " + " | ".join(cells) + " |"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=Path, default=ROOT / "models" / "partial-gain", help="folder of the three runs")
     ap.add_argument("--resamples", type=int, default=2000)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[42], help="train.seed of each repetition")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "partial_gain")
     args = ap.parse_args()
     os.chdir(ROOT)
@@ -86,26 +103,30 @@ def main() -> int:
     t0 = time.perf_counter()
     cfg = load_config(ROOT / "training" / "configs" / "tiny-corpus.yaml")
     dev = split_corpus(load_corpus(cfg.data), cfg.data)["dev"]
-    c = {}
-    for name, (config, overrides) in VARIANTS.items():
-        run = args.runs / name
-        if not (run / "config.json").exists():
-            train(load_config(ROOT / "training" / "configs" / config, [*overrides, "train.runtime_gate=false"]), run)
-        c[name] = counts(run, dev)
-    lines = ["| trained on | entity F1 | Δ entities [95% CI] | trigger F1 | Δ triggers [95% CI] |", "|---|---|---|---|---|"]
+    lines = ["| trained on | seed | entity F1 | Δ entities [95% CI] | trigger F1 | Δ triggers [95% CI] |",
+             "|---|---|---|---|---|---|"]
     raw: dict = {"dev_articles": len(dev), "resamples": args.resamples, "variants": {}}
-    for name in VARIANTS:
-        cells = []
-        for group in ("entities", "triggers"):
-            total = c[name][group].sum(axis=0)
-            score = prf(*total, digits=4)
-            cells.append(f"{score['f1']:.3f} (P {score['precision']:.2f} R {score['recall']:.2f})")
-            ci = paired_interval(c["gold"][group], c[name][group], args.resamples) if name != "gold" else None
-            diff = float(f1(total) - f1(c["gold"][group].sum(axis=0)))
-            cells.append(f"{diff:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "")
-            raw["variants"].setdefault(name, {})[group] = {**score, "diff_to_gold": diff, "paired_ci": ci,
-                                                           "per_article": c[name][group].tolist()}
-        lines.append(f"| {NAMES[name]} | " + " | ".join(cells) + " |")
+    for seed in args.seeds:
+        c = {}
+        for name, (config, overrides) in VARIANTS.items():
+            run = args.runs / (name if seed == 42 else f"{name}-s{seed}")
+            if not (run / "config.json").exists():
+                train(load_config(ROOT / "training" / "configs" / config,
+                                  [*overrides, "train.runtime_gate=false", f"train.seed={seed}"]), run)
+            c[name] = counts(run, dev)
+        for name in VARIANTS:
+            cells = []
+            for group in ("entities", "triggers"):
+                total = c[name][group].sum(axis=0)
+                score = prf(*total, digits=4)
+                cells.append(f"{score['f1']:.3f} (P {score['precision']:.2f} R {score['recall']:.2f})")
+                ci = paired_interval(c["gold"][group], c[name][group], args.resamples) if name != "gold" else None
+                diff = float(f1(total) - f1(c["gold"][group].sum(axis=0)))
+                cells.append(f"{diff:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else "")
+                raw["variants"].setdefault(f"{name}-s{seed}", {})[group] = {
+                    **score, "diff_to_gold": diff, "paired_ci": ci, "per_article": c[name][group].tolist()}
+            lines.append(f"| {NAMES[name]} | {seed} | " + " | ".join(cells) + " |")
+        lines.append(_partial_vs_full(c, seed, args.resamples, raw))
     after = os.getloadavg()
     head = (f"Dev split: {len(dev)} articles (annotations/corpus/splits.json); strict span F1 (precision, recall); "
             f"paired bootstrap over dev articles, {args.resamples} resamples. Load average {load[0]:.2f} before, "
