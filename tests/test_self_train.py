@@ -62,6 +62,19 @@ def test_unlabelled_text_of_a_dev_article_is_refused(tmp_path):
         read_unlabelled([tmp_path / "none.jsonl"], cfg)
 
 
+def test_a_foreign_folder_beside_the_run_is_never_written_into(tmp_path):
+    from indoevent.model.runs import RunExistsError
+    from indoevent.model.self_train import self_train
+    from scaffold import tiny_config
+
+    side = tmp_path / "st-self-train"
+    side.mkdir()
+    (side / "notes.txt").write_text("mine")
+    with pytest.raises(RunExistsError, match=r"st-self-train holds files self-training did not write \(notes.txt\)"):
+        self_train(tiny_config(), [SAMPLE], tmp_path / "st")
+    assert [p.name for p in side.iterdir()] == ["notes.txt"]
+
+
 @pytest.mark.slow
 def test_self_train_end_to_end_gives_an_ordinary_run(tmp_path):
     from transformers import pipeline

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,7 @@ def self_train(config: RunConfig | str | Path | dict, unlabelled: Sequence[str |
         raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another --output-dir")
     articles = read_unlabelled(unlabelled, cfg)
     rounds_dir = final.parent / f"{final.name}-self-train"
+    _check_rounds_dir(rounds_dir)
     rounds_dir.mkdir(parents=True, exist_ok=True)
     st = cfg.self_train
     say(f"self-training: {len(articles)} unlabelled article(s), {st.rounds} round(s), threshold {st.threshold}")
@@ -73,6 +75,21 @@ def self_train(config: RunConfig | str | Path | dict, unlabelled: Sequence[str |
     write_text(metrics_file, json.dumps(metrics, ensure_ascii=False, indent=1) + "\n")
     _print_rounds(history)
     return final
+
+
+# What self-training writes beside the run: rounds (their metrics; the folders, locks and partial
+# folders of train while a round runs) and silver. Anything else there is someone else's.
+_OURS = re.compile(r"\.?round-\d+(\.metrics\.json|\.lock|\.partial)?|silver-\d+\.conll")
+
+
+def _check_rounds_dir(rounds_dir: Path) -> None:
+    """Refuse a ``-self-train`` folder that holds files self-training did not write (it replaces its own)."""
+    if not rounds_dir.is_dir():
+        return
+    foreign = sorted(p.name for p in rounds_dir.iterdir() if not _OURS.fullmatch(p.name))
+    if foreign:
+        raise RunExistsError(f"{rounds_dir} holds files self-training did not write ({', '.join(foreign[:3])}); "
+                             "it is never replaced: choose another --output-dir")
 
 
 def _as_config(config: RunConfig | str | Path | dict) -> RunConfig:
