@@ -206,3 +206,12 @@ def test_the_trainer_loss_on_gold_windows_is_the_models_own(untrained_run):
         ours = _trainer_class().compute_loss(None, model, batch)  # the partial branch reads nothing of self
         plain = model(**{k: v for k, v in batch.items() if k != "label_mask"}).loss
     assert ours.item() == pytest.approx(plain.item(), rel=1e-5)
+
+
+def test_bits_round_trip_beyond_one_chunk():
+    torch = pytest.importorskip("torch")
+    from indoevent.model.partial import tag_bits, unpack_bits
+
+    for n_tags, tags in ((43, [0, 5, 42]), (130, [0, 61, 62, 63, 124, 129])):
+        mask = unpack_bits(torch.tensor([tag_bits(tags, n_tags)]), n_tags)[0]
+        assert mask.shape == (n_tags,) and mask.nonzero().flatten().tolist() == tags
