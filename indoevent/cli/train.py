@@ -12,6 +12,7 @@ from ..model.gate import GATE_FILE, MAX_F1_DROP, MIN_AGREEMENT, write_no_gate
 from ..model.gate_measure import dev_articles, measure_gate
 from ..model.onnx_export import ONNX_DIR, export_onnx
 from ..model.runs import RunExistsError, RunWriteError
+from ..model.self_train import self_train
 from ..model.train import ModelLoadError, train
 from .common import cannot_load, cannot_write, fail
 
@@ -97,10 +98,7 @@ def _add_train(sub) -> None:
                    help="cross-validate by article (leave-one-article-out unless cv.k is set) and report mean and "
                         "standard deviation per label; writes a report folder, no model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    g = p.add_argument_group("config overrides (--KEY=VALUE, VALUE read as YAML)")
-    for key, tp, default, text in fields_help():
-        g.add_argument(f"--{key}", dest=key, metavar="VALUE", default=argparse.SUPPRESS,
-                       help=f"{text} [{tp}; default {default!r}]".replace("%", "%%"))
+    _add_overrides(p)
     p.set_defaults(func=_run_train)
 
 
@@ -116,6 +114,51 @@ def _run_train(args) -> int:
     return 0
 
 
+# --- self-train -------------------------------------------------------------------------------
+def _add_self_train(sub) -> None:
+    p = sub.add_parser(
+        "self-train", help="train, pseudo-label unlabelled news, retrain on gold + silver",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Self-training: train as `indoevent train` does, predict the unlabelled articles with the\n"
+                    "model (the prediction path of `extract`), keep the spans whose mean word probability reaches\n"
+                    "self_train.threshold (the other words of those articles may take any tag: partial labels),\n"
+                    "and train again from the backbone on gold + silver, self_train.rounds times. The last round\n"
+                    "is an ordinary run folder; each round's dev F1 is in its metrics.json (self_train.rounds);\n"
+                    "the silver and the earlier rounds' metrics go to <output-dir>-self-train/.",
+        epilog="examples:\n"
+               "  indoevent self-train --config training/configs/tiny-corpus.yaml --unlabelled news/ "
+               "--self_train.rounds=2\n"
+               "  indoevent self-train --config training/configs/indobert-base-p1.yaml --unlabelled news.jsonl "
+               "--self_train.threshold=0.95\n"
+               "see training/README.md, \"Self-training\"")
+    p.add_argument("--config", type=Path, required=True, help="YAML config (training/configs/*.yaml)")
+    p.add_argument("--unlabelled", type=Path, nargs="+", required=True,
+                   help="unlabelled articles: .txt files, folders of them, or JSONL with id and text (as extract reads)")
+    p.add_argument("--output-dir", type=Path, default=None, help="run folder (default: models/<run_name>)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    _add_overrides(p)
+    p.set_defaults(func=_run_self_train)
+
+
+def _add_overrides(p) -> None:
+    g = p.add_argument_group("config overrides (--KEY=VALUE, VALUE read as YAML)")
+    for key, tp, default, text in fields_help():
+        g.add_argument(f"--{key}", dest=key, metavar="VALUE", default=argparse.SUPPRESS,
+                       help=f"{text} [{tp}; default {default!r}]".replace("%", "%%"))
+
+
+def _run_self_train(args) -> int:
+    given = vars(args)
+    overrides = [f"{key}={given[key]}" for key, *_ in fields_help() if key in given]
+    try:
+        cfg = load_config(args.config, overrides)
+        self_train(cfg, args.unlabelled, args.output_dir, overwrite=args.overwrite)
+    except (ConfigError, DataError, ModelLoadError, RunExistsError, RunWriteError) as e:
+        return fail(str(e))
+    return 0
+
+
 def add(sub) -> None:
     _add_export_onnx(sub)
     _add_train(sub)
+    _add_self_train(sub)

@@ -53,12 +53,20 @@ class ModelConfig:
 class ConllSource:
     """A CoNLL-style column file (token TAB tag, blank line between sentences)."""
 
-    path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag")
+    path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag (or use hf)")
     split: str = _f("train", "where its sentences go: train (added to every training set, also in --cv), "
                              "dev or test")
-    label_map: dict[str, str | None] = _f(
-        factory=dict, help="source label -> project label, e.g. {PPL: PER, PLC: LOC, IND: ORG, EVT: O}; "
-                           "O or null drops the label; labels neither mapped nor in the project's set fail")
+    label_map: dict[str, str | list[str] | None] = _f(
+        factory=dict, help="source label -> project label, e.g. {PPL: PER, PLC: [GPE, LOC], IND: ORG, EVT: O}; "
+                           "a list leaves the word any of those labels (training sources only); O or null drops "
+                           "the label; labels neither mapped nor in the project's set fail")
+    labels: str | list[str] | None = _f(
+        None, "the labels the file annotates in full (partial labels: its O words may also be any other label, "
+              "and dev scores count only these): null for the label_map's targets and the project labels its "
+              "tags use, all for every label (each O word is O), or a list, e.g. [PER, ORG, GPE, LOC]")
+    hf: str | None = _f(None, "instead of path: a dataset loaded with datasets.load_dataset, with tokens and "
+                              "ner_tags columns: a hub id (indonlp/indonlu) or a local folder")
+    hf_config: str | None = _f(None, "the hf dataset's configuration, e.g. nerp")
 
 
 @dataclass
@@ -127,6 +135,15 @@ class CVConfig:
 
 
 @dataclass
+class SelfTrainConfig:
+    """Self-training on unlabelled news (``indoevent self-train``)."""
+
+    rounds: int = _f(1, "times the model pseudo-labels the unlabelled articles and is trained again on gold + silver")
+    threshold: float = _f(0.9, "keep a predicted span as silver if its mean word probability is at least this; "
+                               "every other word of a pseudo-labelled article may take any tag")
+
+
+@dataclass
 class RunConfig:
     """One training run."""
 
@@ -135,9 +152,10 @@ class RunConfig:
     data: DataConfig = _f(factory=DataConfig, help="training data and windows")
     train: TrainConfig = _f(factory=TrainConfig, help="optimisation")
     cv: CVConfig = _f(factory=CVConfig, help="cross-validation")
+    self_train: SelfTrainConfig = _f(factory=SelfTrainConfig, help="self-training")
 
 
-SECTIONS = ("model", "data", "train", "cv")
+SECTIONS = ("model", "data", "train", "cv", "self_train")
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -355,11 +373,7 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"data.overlap must be between 0 and max_length / 2 ({d.max_length // 2}), got {d.overlap}")
     if d.export is None and not any(c.split == "train" for c in d.conll):
         problems.append("no training data: set data.export or a data.conll entry with split: train")
-    for i, c in enumerate(d.conll):
-        if c.split not in ("train", "dev", "test"):
-            problems.append(f"data.conll[{i}].split must be train, dev or test, got {c.split!r}")
-        if not c.path:
-            problems.append(f"data.conll[{i}].path is empty")
+    problems += [p for i, c in enumerate(d.conll) for p in _conll_problems(c, f"data.conll[{i}]")]
     for name in ("dev", "test"):
         v = getattr(d, name)
         if isinstance(v, float) and not 0 <= v < 1:
@@ -392,12 +406,30 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
     if t.save_total_limit < 1:
         problems.append("train.save_total_limit must be >= 1 (--resume needs a checkpoint)")
+    if cfg.self_train.rounds < 1 or not 0 <= cfg.self_train.threshold <= 1:
+        problems.append(f"self_train.rounds must be >= 1 and self_train.threshold in [0, 1], got "
+                        f"{cfg.self_train.rounds} and {cfg.self_train.threshold}")
     if cfg.cv.k is not None and cfg.cv.k < 3:
         problems.append(f"cv.k must be >= 3 (test, dev and train parts) or null, got {cfg.cv.k}")
     if not cfg.run_name or "/" in cfg.run_name or cfg.run_name.startswith("."):
         problems.append(f"run_name must be a plain folder name, got {cfg.run_name!r}")
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+def _conll_problems(c: ConllSource, where: str) -> list[str]:
+    """What is wrong with one ``data.conll`` entry."""
+    problems = []
+    if c.split not in ("train", "dev", "test"):
+        problems.append(f"{where}.split must be train, dev or test, got {c.split!r}")
+    if bool(c.path) == bool(c.hf):
+        problems.append(f"{where}: give one of path and hf")
+    if c.split != "train" and any(isinstance(v, list) and len(v) > 1 for v in c.label_map.values()):
+        problems.append(f"{where}: a {c.split} source maps a label to several; its spans are scored, "
+                        "so each label needs one target")
+    if isinstance(c.labels, str) and c.labels != "all":
+        problems.append(f"{where}.labels must be null, all or a list of labels, got {c.labels!r}")
+    return problems
 
 
 def to_dict(cfg: RunConfig) -> dict:

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..annotation.conll import ConllError, read_conll
+from ..annotation.conll import ConllError, read_conll, read_hf
 from ..annotation.convert import ConversionError, articles_dataset, convert_export
 from ..annotation.lsexport import ExportError
 from ..schema import bio_tags
 from ..text.iob import TaggedWords
+from .partial import n_chunks, tag_bits, unpack_bits
 from .splits import FrozenSplits, load_splits
 from .windows import Window, encode_windows, special_tokens
 
@@ -74,11 +75,13 @@ def load_corpus(data: Any) -> Corpus:
     report["conll"] = []
     for src in data.conll:
         try:
-            arts, conll_rep = read_conll(src.path, src.label_map)
+            arts, conll_rep = (read_hf(src.hf, src.hf_config, src.split, src.label_map, src.labels) if src.hf
+                               else read_conll(src.path, src.label_map, labels=src.labels))
         except ConllError as e:
             raise DataError(str(e)) from None
         extra[src.split] += arts
-        files.append(str(src.path))
+        if src.path:  # a dataset loaded by datasets is named in the report, not hashed
+            files.append(str(src.path))
         report["conll"].append({**conll_rep.to_json(), "split": src.split})
     ids = [a.doc_id for a in gold + extra["train"] + extra["dev"] + extra["test"]]
     if len(set(ids)) != len(ids):
@@ -201,6 +204,20 @@ def window_labels(window: Window, tag_ids: Sequence[int]) -> list[int]:
     return labels
 
 
+def window_bits(window: Window, bits: Sequence[list[int]]) -> list[list[int]]:
+    """Allowed-tag bits of one window: the word's bits at its first sub-word, none elsewhere (as
+    :func:`window_labels` puts -100 there).
+
+    >>> w = Window(0, 2, [2, 10, 11, 12, 3], [None, 0, 0, 1, None])
+    >>> window_bits(w, [[2], [5]])
+    [[0], [2], [0], [5], [0]]
+    """
+    row = [[0] * len(bits[0]) if bits else [0]] * len(window.input_ids)
+    for pos, word in window.first_subword_positions():
+        row[pos] = bits[word]
+    return row
+
+
 def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length: int, overlap: int,
                     tags: Sequence[str] | None = None) -> Features:
     """Cut articles into windows exactly as inference does and label the first sub-words: the
@@ -209,16 +226,41 @@ def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length:
     if unknown:
         doc = next(a.doc_id for a in articles if unknown[0] in a.tags)
         raise DataError(f"{doc}: tag {unknown[0]!r} is not one of the model's labels")
-    return encode_dataset(tokenizer, articles_dataset(list(articles)), max_length, overlap, tags, list(articles))
+    dataset = articles_dataset(list(articles))
+    if any(a.allowed for a in articles):  # partial labels: each word's allowed tags as bits (see partial.py)
+        dataset = dataset.add_column("allowed_bits", [allowed_bits(a, tags or bio_tags()) for a in articles])
+    return encode_dataset(tokenizer, dataset, max_length, overlap, tags, list(articles))
+
+
+def allowed_bits(article: TaggedWords, tags: Sequence[str]) -> list[list[int]]:
+    """Per word, the bit set of the tags it may take: its ``allowed`` tags, else its own tag only.
+
+    >>> a = TaggedWords("x", "Joko datang", ["Joko", "datang"], [0, 5], [4, 11], ["B-PER", "O"],
+    ...                 allowed=[("B-PER",), ("O", "B-AGREE")])
+    >>> allowed_bits(a, ["O", "B-PER", "B-AGREE"])
+    [[2], [5]]
+    """
+    index = {t: i for i, t in enumerate(tags)}
+    words = article.allowed or [(t,) for t in article.tags]
+    if len(words) != len(article.tags):
+        raise DataError(f"{article.doc_id}: {len(words)} allowed tag sets for {len(article.tags)} words")
+    try:
+        return [tag_bits((index[t] for t in w), len(tags)) for w in words]
+    except KeyError as e:
+        raise DataError(f"{article.doc_id}: allowed tag {e.args[0]!r} is not one of the model's labels") from None
 
 
 def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int, tag_ids: list[int]) -> dict:
-    """``map`` function of :func:`encode_dataset`: each article's windows, labels and the words they lose."""
+    """``map`` function of :func:`encode_dataset`: each article's windows, labels (and, with partial labels,
+    each labelled position's allowed tags as bits) and the words they lose."""
     specials = special_tokens(tokenizer)
     budget = max_length - len(specials[0]) - len(specials[1])
+    bits = batch.get("allowed_bits")
     out: dict[str, list] = {k: [] for k in ("first_word", "last_word", "input_ids", "word_ids", "labels",
                                             "n_windows", "n_words", "n_subwords", "no_subword", "too_long")}
-    for tokens, tags in zip(batch["tokens"], batch["tags"], strict=True):
+    if bits is not None:
+        out["label_bits"] = []
+    for k, (tokens, tags) in enumerate(zip(batch["tokens"], batch["tags"], strict=True)):
         ids = [tag_ids[t] for t in tags]
         ws = encode_windows(tokenizer, tokens, max_length, overlap, specials)
         seen = [False] * len(tokens)
@@ -230,6 +272,8 @@ def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int,
         out["input_ids"].append([list(w.input_ids) for w in ws])
         out["word_ids"].append([[-1 if x is None else x for x in w.word_ids] for w in ws])
         out["labels"].append([window_labels(w, ids) for w in ws])
+        if bits is not None:
+            out["label_bits"].append([window_bits(w, bits[k]) for w in ws])
         out["n_windows"].append(len(ws))
         out["n_words"].append(len(tokens))
         out["n_subwords"].append(sum(len(w.input_ids) for w in ws))
@@ -242,8 +286,11 @@ def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int,
 
 def _rows(batch: dict) -> dict:
     """``map`` function of :func:`encode_dataset`: one row per window, in article order."""
-    return {"input_ids": [x for ws in batch["input_ids"] for x in ws],
-            "labels": [x for ws in batch["labels"] for x in ws]}
+    out = {"input_ids": [x for ws in batch["input_ids"] for x in ws],
+           "labels": [x for ws in batch["labels"] for x in ws]}
+    if "label_bits" in batch:
+        out["label_bits"] = [x for ws in batch["label_bits"] for x in ws]
+    return out
 
 
 def _code_version() -> list:
@@ -327,9 +374,10 @@ class Collator:
     padding is two tensor fills, with no per-batch trip through the tokenizer.
     """
 
-    def __init__(self, pad_id: int, pad_to_multiple_of: int | None = None):
+    def __init__(self, pad_id: int, pad_to_multiple_of: int | None = None, n_tags: int | None = None):
         self.pad_id = pad_id
         self.multiple = pad_to_multiple_of
+        self.n_tags = n_tags or len(bio_tags())
 
     def __call__(self, rows: Sequence[dict]) -> dict:
         import torch
@@ -350,5 +398,10 @@ class Collator:
         batch = {"input_ids": ids, "attention_mask": mask}
         if labels is not None:
             batch["labels"] = labels
+        if "label_bits" in rows[0]:  # partial labels: the trainer's loss reads the allowed tags
+            bits = torch.zeros((len(rows), n, n_chunks(self.n_tags)), dtype=torch.long)
+            for i, r in enumerate(rows):
+                bits[i, : len(r["label_bits"])] = torch.tensor(r["label_bits"], dtype=torch.long)
+            batch["label_mask"] = unpack_bits(bits, self.n_tags)
         return batch
 

@@ -61,7 +61,26 @@ def score_articles(predict_many: Callable[..., Iterable[Any]], articles: Sequenc
     and ``articles`` (``TaggedWords`` or ``Document``) need ``text``, ``doc_id`` and ``spans``.
     """
     preds = list(predict_many([a.text for a in articles], ids=[a.doc_id for a in articles]))
-    return score_spans([a.spans for a in articles], [p.spans for p in preds]), preds
+    return score_spans(annotated_spans(articles, articles), annotated_spans(articles, preds)), preds
+
+
+def annotated_spans(articles: Sequence[Any], docs: Sequence[Any]) -> list[list[Any]]:
+    """The spans of ``docs`` (gold or predicted, one per article) whose label the article's source
+    annotates: a NER-only sentence (``annotated`` = its entity labels) scores neither a trigger the model
+    finds in it nor one it misses. Articles without ``annotated`` keep every span.
+
+    >>> from indoevent.document import Document, Span
+    >>> from indoevent.text.iob import TaggedWords
+    >>> a = TaggedWords("a", "Jokowi datang", [], [], [], [], spans=[Span(0, 6, "PER")], annotated=frozenset({"PER"}))
+    >>> pred = Document("a", a.text, [Span(0, 6, "PER"), Span(7, 13, "CONSULT")])
+    >>> [s.label for s in annotated_spans([a], [pred])[0]]
+    ['PER']
+    """
+    out = []
+    for a, d in zip(articles, docs, strict=True):
+        keep = getattr(a, "annotated", None)
+        out.append([s for s in d.spans if keep is None or s.label in keep])
+    return out
 
 
 def seqeval_f1(articles: Sequence[Any], predictions: Sequence[Any]) -> dict[str, float | None]:
@@ -88,12 +107,11 @@ def seqeval_f1(articles: Sequence[Any], predictions: Sequence[Any]) -> dict[str,
     if len(articles) != len(predictions):
         raise ValueError(f"{len(articles)} gold articles but {len(predictions)} predicted")
     words = [tokenize(a.text) for a in articles]
+    gold_spans, pred_spans = annotated_spans(articles, articles), annotated_spans(articles, predictions)
     out: dict[str, float | None] = {}
     for name, keep in GROUPS.items():
-        gold = [spans_to_tags(w, [s for s in a.spans if s.label in keep])[0]
-                for w, a in zip(words, articles, strict=True)]
-        pred = [spans_to_tags(w, [s for s in p.spans if s.label in keep])[0]
-                for w, p in zip(words, predictions, strict=True)]
+        gold = [spans_to_tags(w, [s for s in g if s.label in keep])[0] for w, g in zip(words, gold_spans, strict=True)]
+        pred = [spans_to_tags(w, [s for s in p if s.label in keep])[0] for w, p in zip(words, pred_spans, strict=True)]
         if all(t == "O" for tags in gold + pred for t in tags):
             out[name] = None
             continue

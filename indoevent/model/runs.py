@@ -152,7 +152,8 @@ def self_contained(cfg: RunConfig) -> RunConfig:
     m, d = cfg.model, cfg.data
     base = m.name_or_path if is_hub_id(m.name_or_path) else _absolute(m.name_or_path)
     model = dataclasses.replace(m, name_or_path=base, tiny_corpus=_absolute_all(m.tiny_corpus))
-    conll = [dataclasses.replace(c, path=_absolute(c.path)) for c in d.conll]
+    conll = [dataclasses.replace(c, path=_absolute(c.path) if c.path else c.path,
+                                 hf=_absolute(c.hf) if c.hf and os.path.isdir(c.hf) else c.hf) for c in d.conll]
     data = dataclasses.replace(d, export=_absolute_all(d.export), splits=d.splits and _absolute(d.splits), conll=conll)
     return dataclasses.replace(cfg, model=model, data=data)
 
@@ -275,7 +276,7 @@ def _card_training(cfg: Any, info: dict) -> list[str]:
     if d.export:
         lines.append(f"- gold Label Studio export `{d.export}` (schema v1)")
     for c in d.conll:
-        lines.append(f"- CoNLL file `{c.path}` ({c.split}), label mapping {c.label_map or 'none'}")
+        lines.append(f"- CoNLL file `{c.path or c.hf}` ({c.split}), label mapping {c.label_map or 'none'}")
     split = info.get("split", {})
     if split:
         lines += ["", "Articles: " + ", ".join(f"{k} {len(v)}" for k, v in split.items()) + " (split by article)."]

@@ -24,6 +24,7 @@ from .backbone import ensure_base, load_model
 from .config import ConfigError, RunConfig
 from .data import Collator, DataError, Features, encode_articles
 from .metrics import flat, score_articles
+from .partial import partial_nll
 from .predict import Predictor
 from .runs import RunWriteError, is_main, say, write_failure
 from .runtime import TorchForward, cpu_bf16_trains_faster, native_bf16
@@ -119,6 +120,18 @@ def _trainer_class() -> type:
                 out.metrics.update({f"{prefix}_{k}": v for k, v in flat(m).items()})
             return out
 
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            # Partial labels (partial.py): the loss over each word's allowed tags, computed here from the
+            # logits; a batch without a label_mask (no partial source) keeps the model's own cross-entropy.
+            if "label_mask" not in inputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            inputs = dict(inputs)
+            mask = inputs.pop("label_mask")
+            inputs.pop("labels", None)
+            outputs = model(**inputs)
+            loss = partial_nll(outputs.logits, mask)
+            return (loss, outputs) if return_outputs else loss
+
         def floating_point_ops(self, inputs: dict) -> int:
             # For its total_flos statistic transformers walks every parameter at every step (0.7 ms
             # for a BERT-base here, 0.15 ms for the tiny one): the count never changes.
@@ -151,7 +164,7 @@ def make_trainer(cfg: RunConfig, model: Any, tokenizer: Any, train_f: Features, 
         cbs.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     trainer = _trainer_class()(
         model=model, args=args,
-        data_collator=Collator(tokenizer.pad_token_id, 8 if precision != "fp32" else None),
+        data_collator=Collator(tokenizer.pad_token_id, 8 if precision != "fp32" else None, model.config.num_labels),
         train_dataset=train_f, eval_dataset=dev_f, processing_class=tokenizer, callbacks=cbs)
     trainer.dev_articles = dev_f.articles if dev_f is not None else ()
     trainer.run_config = cfg

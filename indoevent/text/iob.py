@@ -40,6 +40,11 @@ class TaggedWords:
     tags: list[str]
     relations: list[dict] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
+    # Partial labels (a NER-only CoNLL source, a pseudo-labelled article): the labels whose spans the
+    # source annotates in full (scores count only these; None: every label), and per word the tags the
+    # source leaves possible (None: each word's own tag only, as for gold articles).
+    annotated: frozenset[str] | None = None
+    allowed: list[tuple[str, ...]] | None = None
 
     def to_json(self, with_text: bool = True) -> dict:
         d = {"doc_id": self.doc_id, "tokens": self.tokens, "starts": self.starts, "ends": self.ends,
