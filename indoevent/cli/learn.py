@@ -8,6 +8,8 @@ from pathlib import Path
 from ..model.checkpoint import ModelLoadError
 from ..model.config import ConfigError, fields_help, load_config
 from ..model.data import DataError
+from ..model.distill import distill
+from ..model.pretrain import pretrain
 from ..model.runs import RunExistsError, RunWriteError
 from .common import fail
 
@@ -54,8 +56,6 @@ def _add_pretrain(sub) -> None:
 
 
 def _run_pretrain(args) -> int:
-    from ..model.pretrain import pretrain
-
     try:
         cfg = load_config(args.config, _given(args))
         if not cfg.pretrain.unlabelled:
@@ -96,8 +96,6 @@ def _add_distill(sub) -> None:
 
 
 def _run_distill(args) -> int:
-    from ..model.distill import distill
-
     try:
         distill(args.teacher, args.output_dir, unlabelled=args.unlabelled, layers=args.layers, config=args.config,
                 overrides=_given(args), resume=args.resume, overwrite=args.overwrite)

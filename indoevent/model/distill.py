@@ -38,11 +38,13 @@ import numpy as np
 from ..text.inputs import Source
 from ..text.iob import TaggedWords
 from ..text.tokenize import tokenize
+from .backbone import load_model
 from .checkpoint import read_config, read_tokenizer, read_weights
 from .config import ConfigError, ModelConfig, RunConfig, load_config
 from .data import Collator, DataError, encode_articles, load_corpus, split_corpus, window_labels
 from .run_folder import owning, prepare_work
 from .runs import is_main, model_card, run_info, say, write_run
+from .train import _print_summary, _save_and_gate, _scores
 from .trainer import (
     FitResult,
     _progress_callbacks,
@@ -254,8 +256,6 @@ def distill_config(teacher: str | Path, final: Path, config: RunConfig | str | P
 
 def _students(cfg: RunConfig, teacher: Any, t_tok: Any) -> tuple[Any, Any]:
     """The student and its tokenizer: the teacher's lower layers, or distill.student's backbone."""
-    from .backbone import load_model
-
     d = cfg.distill
     if d.student:
         labels = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
@@ -338,8 +338,6 @@ def _fit(cfg: RunConfig, model: Any, tokenizer: Any, rows: list[dict], dev_f: An
 def _publish(cfg: RunConfig, result: FitResult, split: dict, files: list[str], report: dict, work: Path, final: Path,
              overwrite: bool, timings: dict, t0: float) -> None:
     """Score the student as ``train`` scores a run and write its run folder."""
-    from .train import _print_summary, _save_and_gate, _scores
-
     metrics = _scores(cfg, result, split)
     t3 = time.perf_counter()
     m = result.model

@@ -37,10 +37,12 @@ from typing import Any
 
 from ..text.inputs import Source
 from ..text.tokenize import tokenize
+from .backbone import ensure_base
 from .config import RunConfig
 from .run_folder import owning, prepare_work, save_model
 from .runs import is_main, run_info, say, write_run
 from .tiny import build_bert
+from .train import _as_config
 from .trainer import _resume_point, _train_from, _training_arguments, resolve_precision
 from .unlabelled import as_paths, read_unlabelled
 from .windows import encode_windows, special_tokens
@@ -131,8 +133,6 @@ def load_backbone(cfg: RunConfig, texts: Sequence[str], work: Path) -> tuple[Any
     built once into ``work/base`` (so that ``--resume`` finds the same vocabulary)."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM
 
-    from .backbone import ensure_base
-
     p, name = cfg.pretrain, cfg.model.name_or_path
     if p.from_scratch and p.tokenizer == "train":
         base = work / "base"
@@ -177,8 +177,6 @@ def pretrain(config: RunConfig | str | Path | dict, output_dir: str | Path | Non
     """Masked-LM on ``pretrain.unlabelled`` as ``config`` says; writes and returns the backbone folder
     (``models/<run_name>`` by default), which ``train`` takes as ``model.name_or_path``."""
     from transformers import set_seed
-
-    from .train import _as_config
 
     cfg = _as_config(config)
     if cfg.pretrain.tokenizer == "train" and not cfg.pretrain.from_scratch:
