@@ -186,7 +186,9 @@ def distillation_loss(logits: Any, labels: Any, teacher: Any | None, kd_mask: An
 
 
 def _distill_trainer_class() -> type:
-    class DistillTrainer(_trainer_class()):
+    base: Any = _trainer_class()
+
+    class DistillTrainer(base):
         """``train``'s Trainer (dev span F1 through the prediction path) with the distillation loss."""
 
         temperature: float = 2.0
@@ -277,14 +279,14 @@ def distill(teacher: str | Path, output_dir: str | Path, *, unlabelled: str | Se
         t0 = time.perf_counter()
         corpus = load_corpus(cfg.data)
         split = split_corpus(corpus, cfg.data)
-        sources, report = read_unlabelled(cfg.distill.unlabelled, [a.text for a in split["dev"] + split["test"]],
+        sources, report = read_unlabelled(as_paths(cfg.distill.unlabelled), [a.text for a in split["dev"] + split["test"]],
                                           what="distill.unlabelled")
         work = prepare_work(final, resume, overwrite, cfg)
         set_seed(cfg.train.seed)
-        t_model, t_tok = _teacher(cfg.distill.teacher)
+        t_model, t_tok = _teacher(str(teacher))
         student, s_tok = _students(cfg, t_model, t_tok)
         s_tok.model_max_length = cfg.data.max_length
-        say(f"{cfg.run_name}: teacher {Path(cfg.distill.teacher).name} ({t_model.config.num_hidden_layers} layers) -> "
+        say(f"{cfg.run_name}: teacher {Path(teacher).name} ({t_model.config.num_hidden_layers} layers) -> "
             f"student {student.config.num_hidden_layers} layers; {len(split['train'])} gold and {len(sources)} "
             f"unlabelled article(s) ({report['words']:,} words), dev {len(split['dev'])}")
         articles = list(split["train"]) + unlabelled_articles(sources)

@@ -101,7 +101,7 @@ def mlm_rows(tokenizer: Any, articles: Sequence[Source], max_length: int, seeded
     """The windows of each article's words (the project tokenizer's, as training and extraction cut
     them), without overlap; special tokens have word id -1. ``seeded``: each row gets a fixed mask seed."""
     specials = special_tokens(tokenizer)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a in articles:
         words = [w.text for w in tokenize(a.text)]
         for w in encode_windows(tokenizer, words, max_length, 0, specials):
