@@ -144,11 +144,9 @@ def check_extract_and_serve(run: Path, tmp_path: Path) -> None:
     ``indoevent extract`` writes one result per article, and ``indoevent serve``'s backend answers /predict."""
     import json
 
-    from fastapi.testclient import TestClient
+    import pytest
 
     from indoevent.cli import main
-    from indoevent.studio.backend import Backend
-    from indoevent.studio.webapp import create_app
 
     news = tmp_path / "news.jsonl"
     news.write_text(json.dumps({"id": "b1", "text": "Putin bertemu Kim Jong Un di Beijing pada Rabu."}) + "\n",
@@ -156,6 +154,12 @@ def check_extract_and_serve(run: Path, tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     assert main(["extract", str(news), "--model", str(run), "--out", str(out)]) == 0
     assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["b1"]
+    pytest.importorskip("fastapi")  # the studio extra, as in test_studio_loop.py
+    from fastapi.testclient import TestClient
+
+    from indoevent.studio.backend import Backend
+    from indoevent.studio.webapp import create_app
+
     client = TestClient(create_app(Backend(run, device="cpu", work_dir=tmp_path / "serve")))
     tasks = [{"id": 1, "data": {"text": "Prabowo bertemu Xi Jinping di Beijing."}}]
     results = client.post("/predict", json={"tasks": tasks}).json()["results"]
