@@ -56,6 +56,7 @@ from indoevent.evaluation.compare import cv_counts  # noqa: E402
 from indoevent.evaluation.evaluate import evaluate  # noqa: E402
 from indoevent.jsonl import read_jsonl  # noqa: E402
 from indoevent.model.config import RunConfig, load_config  # noqa: E402
+from indoevent.model.self_train import self_train  # noqa: E402
 from indoevent.model.splits import load_splits  # noqa: E402
 from indoevent.model.train import train  # noqa: E402
 from indoevent.scores import prf  # noqa: E402
@@ -132,14 +133,22 @@ def split_articles(cfg: RunConfig, split: str) -> list[str]:
     return sorted(getattr(load_splits(cfg.data.splits), split))
 
 
-def score_run(cfg: RunConfig, out: Path, articles: list[str] | None, export: str | Path) -> Scored:
-    """Train ``cfg`` into ``out`` and count each scored article: ``articles`` of ``export`` through
-    evaluate, or (None) every test article of cross-validation by the config's folds."""
+def score_run(cfg: RunConfig, out: Path, articles: list[str] | None, export: str | Path,
+              unlabelled: list[str] | None = None, reuse: bool = False) -> Scored:
+    """Train ``cfg`` into ``out`` (self-trained on ``unlabelled`` if given; with ``reuse``, an ``out``
+    that holds a finished run is scored as it is) and count each scored article: ``articles`` of
+    ``export`` through evaluate, or (None) every test article of cross-validation by the config's folds."""
     if articles is None:
         folder = train(cfg, out, cv=True, overwrite=True)
         rows = sorted((r for _, r in read_jsonl(folder / "predictions.jsonl")), key=lambda r: r["doc_id"])
         return Scored([r["doc_id"] for r in rows], cv_counts(rows))
-    run = train(cfg, out, overwrite=True)
+    if reuse and (out / "model.safetensors").exists():
+        print(f"recipe.py: scoring the run already in {out} (--reuse)")
+        run = out
+    elif unlabelled:
+        run = self_train(cfg, unlabelled, out, overwrite=True)
+    else:
+        run = train(cfg, out, overwrite=True)
     report = evaluate(run, [export], articles=articles, resamples=0)
     if report.metrics["trained_on"]:  # a variant with other data or splits must not score its own training
         raise ValueError(f"{cfg.run_name}: trained on {len(report.metrics['trained_on'])} of the scored articles "
@@ -227,6 +236,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     where = ap.add_mutually_exclusive_group()
     where.add_argument("--cv", action="store_true", help="score by cross-validation by story (train --cv)")
     where.add_argument("--test", action="store_true", help="score the test split (the final table; once)")
+    ap.add_argument("--self-train", dest="self_train", action="append", default=[], metavar="VARIANT=PATH[,PATH]",
+                    help="train VARIANT with indoevent self-train on these unlabelled files (its self_train section)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="score a run folder that --out already holds instead of training it again (the test table "
+                         "of the very runs compared on dev)")
     ap.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples over articles")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "recipe", help="run folders (replaced)")
     ap.add_argument("--results", type=Path, help="table.md and metrics.json here (default benchmarks/results/recipe-SPLIT)")
@@ -235,14 +249,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run_all(variants: list[Variant], seeds: list[int | None], configs: dict, articles: list[str] | None,
-            export: str, out: Path) -> dict[str, list[Scored]]:
-    """Train and score every variant once per seed: run folders ``out/NAME/seed-N`` (replaced)."""
+            export: str, out: Path, unlabelled: dict[str, list[str]] | None = None,
+            reuse: bool = False) -> dict[str, list[Scored]]:
+    """Train and score every variant once per seed: run folders ``out/NAME/seed-N`` (replaced unless ``reuse``)."""
     results: dict[str, list[Scored]] = {}
     for v in variants:
         for s in seeds:
             run = out / v.name / ("default-seed" if s is None else f"seed-{s}")
-            results.setdefault(v.name, []).append(score_run(configs[v.name, s], run, articles, export))
+            results.setdefault(v.name, []).append(score_run(configs[v.name, s], run, articles, export,
+                                                            (unlabelled or {}).get(v.name), reuse))
     return results
+
+
+def parse_self_train(specs: list[str], variants: list[Variant]) -> dict[str, list[str]]:
+    """``VARIANT=PATH[,PATH]`` -> variant name -> unlabelled paths (absolute). Raises ValueError on a bad one."""
+    out: dict[str, list[str]] = {}
+    names = {v.name for v in variants}
+    for spec in specs:
+        name, sep, paths = spec.partition("=")
+        if not sep or name not in names or not paths:
+            raise ValueError(f"--self-train {spec}: give VARIANT=PATH[,PATH] with a variant of {', '.join(sorted(names))}")
+        out[name] = [str(Path(p).resolve()) for p in paths.split(",")]
+    return out
 
 
 def report(args: argparse.Namespace, split: str, variants: list[Variant], results: dict[str, list[Scored]],
@@ -262,7 +290,7 @@ def report(args: argparse.Namespace, split: str, variants: list[Variant], result
     results_dir = args.results or ROOT / "benchmarks" / "results" / f"recipe-{split}"
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "table.md").write_text(text + "\n", encoding="utf-8")
-    raw = {"split": split, "articles": ids, "seeds": args.seeds,
+    raw = {"split": split, "articles": ids, "seeds": args.seeds, "self_train": args.self_train, "reuse": args.reuse,
            "variants": [{"name": v.name, "config": str(v.config), "overrides": v.overrides} for v in variants],
            "scores": rows, "seconds": round(seconds, 1), "machine": m.to_dict()}
     (results_dir / "metrics.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
@@ -281,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         configs = {(v.name, s): variant_config(v, s) for v in variants for s in seeds}  # bad configs fail first
         base_cfg = scoring_config(list(configs.values()))
         articles = None if args.cv else split_articles(base_cfg, split)
+        unlabelled = parse_self_train(args.self_train, variants)
     except ValueError as e:  # ConfigError is one
         print(f"recipe.py: error: {e}", file=sys.stderr)
         return 1
@@ -289,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     m.begin()
     t0 = time.perf_counter()
     try:
-        results = run_all(variants, seeds, configs, articles, str(base_cfg.data.export), args.out)
+        results = run_all(variants, seeds, configs, articles, str(base_cfg.data.export), args.out, unlabelled,
+                          args.reuse)
     except ValueError as e:
         print(f"recipe.py: error: {e}", file=sys.stderr)
         return 1

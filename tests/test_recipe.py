@@ -72,6 +72,29 @@ def test_variants_and_overrides():
         r.parse_variants(["a.yaml"], ["train.seed"])
 
 
+def test_self_train_variants_and_reuse(tmp_path, monkeypatch):
+    r = _recipe()
+    vs = r.parse_variants(["gold=a.yaml", "st=b.yaml"], [])
+    got = r.parse_self_train(["st=u1.jsonl,news/u2.jsonl"], vs)
+    assert list(got) == ["st"] and [Path(p).name for p in got["st"]] == ["u1.jsonl", "u2.jsonl"]
+    assert all(Path(p).is_absolute() for p in got["st"])
+    for bad in ("zz=u.jsonl", "st", "st="):
+        with pytest.raises(ValueError, match="VARIANT=PATH"):
+            r.parse_self_train([bad], vs)
+    # --reuse scores a finished run as it is; a folder without a model is trained (here: refused loudly)
+    calls = []
+    monkeypatch.setattr(r, "train", lambda cfg, out, **kw: calls.append(("train", out)) or out)
+    monkeypatch.setattr(r, "self_train", lambda cfg, u, out, **kw: calls.append(("self_train", out, u)) or out)
+    monkeypatch.setattr(r, "evaluate", lambda run, exports, **kw: (_ for _ in ()).throw(RuntimeError(str(run))))
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "model.safetensors").write_bytes(b"")
+    for out, unl, reuse in ((done, None, True), (tmp_path / "new", ["u"], True), (done, None, False)):
+        with pytest.raises(RuntimeError, match=out.name):
+            r.score_run(None, out, ["a"], "x.json", unl, reuse)
+    assert calls == [("self_train", tmp_path / "new", ["u"]), ("train", done)]
+
+
 def test_compare_pools_seeds_and_counts_wins():
     r = _recipe()
     ids = ["a", "b", "c"]
