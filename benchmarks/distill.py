@@ -14,6 +14,7 @@ its words/s. The speed target is judged only on an idle machine (``benchmarks/ma
 
     .venv/bin/python benchmarks/distill.py --unlabelled training/unlabelled/sample.jsonl
     .venv/bin/python benchmarks/distill.py --reuse      # score and time the runs of an earlier call again
+    .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1   # the offline recipe's model
 """
 
 from __future__ import annotations
@@ -93,23 +94,29 @@ def speeds(runs: dict[str, Path], texts: list[str], passes: int = 3) -> dict[str
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--unlabelled", nargs="+", default=[str(ROOT / "training" / "unlabelled" / "sample.jsonl")])
-    ap.add_argument("--layers", type=int, default=2, help="student layers (the teacher has 4)")
+    ap.add_argument("--layers", type=int, default=2, help="student layers (the built teacher has 4)")
     ap.add_argument("--epochs", type=float, default=30)
     ap.add_argument("--patience", type=int, default=8)
     ap.add_argument("--learning-rate", type=float, default=5e-4)
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "distill-bench")
     ap.add_argument("--reuse", action="store_true", help="reuse the teacher and student of an earlier call")
+    ap.add_argument("--teacher", type=Path, help="a trained run to distil (e.g. the offline recipe's) instead of "
+                                                 "training the 4 x 256 teacher")
+    ap.add_argument("--student-set", dest="student_sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a key of the student's config (the teacher's), e.g. train.epochs=15")
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "distill")
     args = ap.parse_args()
     os.chdir(ROOT)
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    teacher, student = args.out / "teacher", args.out / "student"
+    teacher, student = args.teacher or args.out / "teacher", args.out / "student"
     t0 = time.perf_counter()
     if not args.reuse:
-        train(teacher_config(args), teacher, overwrite=True)
+        if not args.teacher:
+            train(teacher_config(args), teacher, overwrite=True)
         t1 = time.perf_counter()
-        distill(teacher, student, unlabelled=args.unlabelled, layers=args.layers, overwrite=True)
+        distill(teacher, student, unlabelled=args.unlabelled, layers=args.layers, overrides=args.student_sets,
+                overwrite=True)
         print(f"teacher trained in {t1 - t0:.0f} s, student distilled in {time.perf_counter() - t1:.0f} s")
     splits = load_splits(load_config(teacher / "training_config.yaml").data.splits)
     reports = {k: evaluate(r, [CORPUS], articles=list(splits.dev), resamples=0)
