@@ -47,9 +47,14 @@ def split_stories(split: str) -> list[str]:
 
 
 def frames_path(results: Path | None, docs, dates: dict[str, str], tmp: Path) -> Path:
-    """The frames to merge: ``results`` as given, else the gold relations written to ``tmp``."""
+    """The frames to merge: the records of ``results`` for the stories' articles (``docs``; extract
+    output of the whole corpus holds articles without a date, which merge refuses), else the gold
+    relations, written to ``tmp``."""
     if results is not None:
-        return results
+        wanted, path = {d.doc_id for d in docs}, tmp / "extracted_frames.jsonl"
+        with results.open(encoding="utf-8") as f, path.open("w", encoding="utf-8") as out:
+            out.writelines(line for line in f if line.strip() and json.loads(line).get("id") in wanted)
+        return path
     path = tmp / "gold_frames.jsonl"
     with path.open("w", encoding="utf-8") as f:
         for rec in gold_records(docs, dates):
