@@ -66,7 +66,7 @@ def counts(report) -> dict[str, np.ndarray]:
     for group, labels in (("entities", GROUP_LABELS["entities"]), ("triggers", GROUP_LABELS["triggers"]),
                           ("entities + triggers", GROUP_LABELS["entities"] + GROUP_LABELS["triggers"])):
         rows = []
-        for r in report.results:
+        for r in report.articles:
             g = {(s.start, s.end, s.label) for s in r.doc.spans if s.label in labels}
             p = {(s.start, s.end, s.label) for s in r.extraction.spans if s.label in labels}
             rows.append((len(g & p), len(g), len(p)))
@@ -122,7 +122,7 @@ def main() -> int:
     reports = {k: evaluate(r, [CORPUS], articles=list(splits.dev), resamples=0)
                for k, r in (("teacher", teacher), ("student", student))}
     diff = paired_bootstrap(counts(reports["teacher"]), counts(reports["student"]), args.resamples, 0)
-    texts = [r.doc.text for r in reports["teacher"].results]  # dev, then test: unseen by both in training
+    texts = [r.doc.text for r in reports["teacher"].articles]  # dev, then test: unseen by both in training
     texts += [s.text for s in read_inputs([ROOT / "annotations" / "corpus" / "texts"])
               if isinstance(s, Source) and s.id in set(splits.test)]
     m = Machine()
