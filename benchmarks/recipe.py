@@ -23,7 +23,9 @@ its interval lies above 0 or it wins on every seed (issue 17: "a step stays if .
         seed7=training/configs/tiny-corpus.yaml --set seed7:train.seed=7          # the harness against itself
     .venv/bin/python benchmarks/recipe.py gold=training/configs/tiny-corpus.yaml \\
         nerp=training/configs/tiny-nerp.yaml --seeds 1 2 3                       # a step, over 3 seeds
-    .venv/bin/python benchmarks/recipe.py ... --test                            # the final table, once
+    .venv/bin/python benchmarks/recipe.py gold=training/configs/tiny-corpus.yaml \
+        st=training/configs/tiny-corpus.yaml --self-train st=news.jsonl          # + self-training
+    .venv/bin/python benchmarks/recipe.py ... --reuse --test                    # the final table, once, of the same runs
     .venv/bin/python benchmarks/recipe.py seeds=training/configs/tiny-corpus.yaml \
         corpus=training/configs/tiny-corpus.yaml --set seeds:data.export=annotations/seeds.json \
         --set seeds:data.splits=null --set seeds:data.dev=1 --set seeds:data.test=0 --test
