@@ -65,7 +65,7 @@ def counts(report) -> dict[str, np.ndarray]:
     for group, labels in (("entities", GROUP_LABELS["entities"]), ("triggers", GROUP_LABELS["triggers"]),
                           ("entities + triggers", GROUP_LABELS["entities"] + GROUP_LABELS["triggers"])):
         rows = []
-        for r in report.results:
+        for r in report.articles:
             g = {(s.start, s.end, s.label) for s in r.doc.spans if s.label in labels}
             p = {(s.start, s.end, s.label) for s in r.extraction.spans if s.label in labels}
             rows.append((len(g & p), len(g), len(p)))
@@ -80,14 +80,15 @@ def speeds(runs: dict[str, Path], texts: list[str], passes: int = 3) -> dict[str
                   for k, r in runs.items()}
     for p in predictors.values():  # warm-up: threads, allocator, kernel choice
         list(p.predict_many(texts[:2]))
-    best = {k: 0.0 for k in runs}
+    each: dict[str, list[float]] = {k: [] for k in runs}
     words = 0
     for _ in range(passes):
         for k, p in predictors.items():
             t0 = time.perf_counter()
             words = sum(x.stats["words"] for x in p.predict_many(texts))
-            best[k] = max(best[k], words / (time.perf_counter() - t0))
-    return {k: {"words_per_s": round(v, 1), "words": words} for k, v in best.items()}
+            each[k].append(round(words / (time.perf_counter() - t0), 1))
+    print("words/s of each pass: " + "; ".join(f"{k} {v}" for k, v in each.items()))
+    return {k: {"words_per_s": max(v), "passes": v, "words": words} for k, v in each.items()}
 
 
 def main() -> int:
@@ -115,7 +116,7 @@ def main() -> int:
     reports = {k: evaluate(r, [CORPUS], articles=list(splits.dev), resamples=0)
                for k, r in (("teacher", teacher), ("student", student))}
     diff = paired_bootstrap(counts(reports["teacher"]), counts(reports["student"]), args.resamples, 0)
-    texts = [r.doc.text for r in reports["teacher"].results]  # dev, then test: unseen by both in training
+    texts = [r.doc.text for r in reports["teacher"].articles]  # dev, then test: unseen by both in training
     texts += [s.text for s in read_inputs([ROOT / "annotations" / "corpus" / "texts"])
               if isinstance(s, Source) and s.id in set(splits.test)]
     m = Machine()
