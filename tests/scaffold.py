@@ -137,3 +137,30 @@ def evaluate_model(model_dir: str | Path, articles: Sequence[TaggedWords], batch
     from indoevent.model.predict import Predictor
 
     return score_articles(Predictor.from_pretrained(model_dir, batch_size=batch_size).predict_many, articles)
+
+
+def check_extract_and_serve(run: Path, tmp_path: Path) -> None:
+    """What a run folder must do for users, checked on a fresh run (pretrain -> train, distill, self-train):
+    ``indoevent extract`` writes one result per article, and ``indoevent serve``'s backend answers /predict."""
+    import json
+
+    import pytest
+
+    from indoevent.cli import main
+
+    news = tmp_path / "news.jsonl"
+    news.write_text(json.dumps({"id": "b1", "text": "Putin bertemu Kim Jong Un di Beijing pada Rabu."}) + "\n",
+                    encoding="utf-8")
+    out = tmp_path / "events.jsonl"
+    assert main(["extract", str(news), "--model", str(run), "--out", str(out)]) == 0
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["b1"]
+    pytest.importorskip("fastapi")  # the studio extra, as in test_studio_loop.py
+    from fastapi.testclient import TestClient
+
+    from indoevent.studio.backend import Backend
+    from indoevent.studio.webapp import create_app
+
+    client = TestClient(create_app(Backend(run, device="cpu", work_dir=tmp_path / "serve")))
+    tasks = [{"id": 1, "data": {"text": "Prabowo bertemu Xi Jinping di Beijing."}}]
+    results = client.post("/predict", json={"tasks": tasks}).json()["results"]
+    assert len(results) == 1 and isinstance(results[0]["result"], list)

@@ -415,17 +415,19 @@ def test_no_torch_at_import():
 
 @pytest.mark.slow
 def test_two_processes_with_torchrun(tmp_path):
-    """The multi-GPU path (DDP), run on CPU with two processes: one run directory, written once."""
+    """The multi-GPU path (DDP), run on CPU with two processes: one run directory, written once, that
+    extraction loads. ``python -m torch.distributed.run`` is torchrun itself, whatever the scripts folder."""
     import os
     import subprocess
     import sys
 
-    torchrun = Path(sys.executable).with_name("torchrun")
-    if not torchrun.exists():
-        pytest.skip(f"no torchrun next to {sys.executable}")
+    from indoevent.events.extractor import Extractor
+
     out = tmp_path / "ddp"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}  # DDP over gloo on CPU
-    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "indoevent", "train", "--config", str(TINY),
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1",  # DDP over gloo on CPU
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "indoevent",
+           "train", "--config", str(TINY),
            "--output-dir", str(out), "--train.epochs=1", f"--data.export={SEED_EXPORT}",
            f"--model.name_or_path={ROOT / 'models' / '_base' / 'tiny-bert'}", f"--model.tiny_corpus={ROOT / 'seeds'}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
@@ -436,6 +438,8 @@ def test_two_processes_with_torchrun(tmp_path):
     assert info["steps"] == math.ceil(windows / 16)  # one epoch, 8 windows per process and step, 2 processes
     assert proc.stdout.count("wrote ") == 1  # one process writes
     assert not partial_dir(out).exists()
+    (x,) = Extractor.from_pretrained(out, device="cpu").extract_many(["Putin bertemu Kim Jong Un di Beijing."])
+    assert x.text == "Putin bertemu Kim Jong Un di Beijing."
 
 
 @pytest.mark.slow

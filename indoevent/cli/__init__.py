@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import annotate, compare, corpus, evaluate, events, extract, serve, studio, train, view
+from . import annotate, compare, corpus, evaluate, events, extract, learn, serve, studio, train, view
 from .common import fail
 
 EPILOG = """examples:
@@ -20,7 +20,7 @@ EPILOG = """examples:
   indoevent extract seeds/ --model models/tiny --out results.jsonl
 """
 
-GROUPS = [annotate, corpus, extract, train, evaluate, compare, studio, events, view, serve]
+GROUPS = [annotate, corpus, extract, train, learn, evaluate, compare, studio, events, view, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:

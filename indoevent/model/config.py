@@ -16,24 +16,20 @@ import math
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
 import yaml
 
 from ..annotation.lsexport import check_choice
+from .config_sections import DistillConfig, PretrainConfig, section_problems
+from .config_sections import help_field as _f
 from .runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP
 
 
 class ConfigError(ValueError):
     """A configuration file or override that cannot be used; the message names the file and key."""
-
-
-def _f(default: Any = dataclasses.MISSING, help: str = "", factory: Any = dataclasses.MISSING):
-    if factory is not dataclasses.MISSING:
-        return field(default_factory=factory, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass
@@ -153,9 +149,11 @@ class RunConfig:
     train: TrainConfig = _f(factory=TrainConfig, help="optimisation")
     cv: CVConfig = _f(factory=CVConfig, help="cross-validation")
     self_train: SelfTrainConfig = _f(factory=SelfTrainConfig, help="self-training")
+    pretrain: PretrainConfig = _f(factory=PretrainConfig, help="masked-LM on unlabelled news (indoevent pretrain)")
+    distill: DistillConfig = _f(factory=DistillConfig, help="a smaller student of a trained run (indoevent distill)")
 
 
-SECTIONS = ("model", "data", "train", "cv", "self_train")
+SECTIONS = ("model", "data", "train", "cv", "self_train", "pretrain", "distill")
 
 
 def _is_dataclass_type(tp: Any) -> bool:
@@ -413,6 +411,7 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"cv.k must be >= 3 (test, dev and train parts) or null, got {cfg.cv.k}")
     if not cfg.run_name or "/" in cfg.run_name or cfg.run_name.startswith("."):
         problems.append(f"run_name must be a plain folder name, got {cfg.run_name!r}")
+    problems += section_problems(cfg.pretrain, cfg.distill)
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
 

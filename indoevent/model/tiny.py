@@ -71,11 +71,22 @@ def build_tiny_bert(out: str | Path, corpus: str | Path | list = "seeds", vocab_
                     layers: int = 2, heads: int = 2, max_length: int = 512, seed: int = 0,
                     lowercase: bool = True) -> Path:
     """Write a tiny random-init ``BertModel`` checkpoint with a seed-trained vocabulary to ``out``."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
-
     files = corpus_files(corpus)
     texts = [f.read_text(encoding="utf-8") for f in files]
+    return build_bert(out, texts, {"corpus": [f.name for f in files]}, vocab_size, hidden_size, layers, heads,
+                      max_length, seed, lowercase)
+
+
+def build_bert(out: str | Path, texts: list[str], source: dict, vocab_size: int = 2000, hidden_size: int = 128,
+               layers: int = 2, heads: int = 2, max_length: int = 512, seed: int = 0, lowercase: bool = True,
+               model_class: str = "BertModel") -> Path:
+    """Write a random-init BERT (``model_class``: ``BertModel``, or ``BertForMaskedLM`` for
+    :mod:`.pretrain`) with a WordPiece vocabulary trained on ``texts`` to ``out``; ``source``
+    (what the texts were) goes into its ``tiny.json``."""
+    import torch
+    import transformers
+    from transformers import BertConfig, BertTokenizer
+
     vocab = train_wordpiece(texts, vocab_size, lowercase)
     out = Path(out)
     with building(out) as tmp:
@@ -88,9 +99,9 @@ def build_tiny_bert(out: str | Path, corpus: str | Path | list = "seeds", vocab_
         config = BertConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_hidden_layers=layers,
                             num_attention_heads=heads, intermediate_size=hidden_size * 2,
                             max_position_embeddings=max_length)
-        BertModel(config).save_pretrained(tmp, safe_serialization=True)
-        (tmp / "tiny.json").write_text(json.dumps({"corpus": [f.name for f in files], "vocab_size": len(vocab),
-                                                   "seed": seed}, indent=1) + "\n", encoding="utf-8")
+        getattr(transformers, model_class)(config).save_pretrained(tmp, safe_serialization=True)
+        (tmp / "tiny.json").write_text(json.dumps({**source, "vocab_size": len(vocab), "seed": seed}, indent=1) + "\n",
+                                       encoding="utf-8")
     return out
 
 

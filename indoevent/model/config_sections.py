@@ -1,0 +1,81 @@
+"""The config sections of the stages around ``train``: ``pretrain`` (masked-LM on unlabelled news,
+:mod:`.pretrain`) and ``distill`` (a smaller student learning a trained run, :mod:`.distill`).
+
+They live in every :class:`~indoevent.model.config.RunConfig` (a run records them; ``train``
+ignores them), so one YAML file, one ``--KEY=VALUE`` override syntax and one error style serve
+every command. :func:`help_field` is the field helper of all config sections.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def help_field(default: Any = dataclasses.MISSING, help: str = "", factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with its help text (listed by ``--help`` and the README)."""
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class PretrainConfig:
+    """Masked-LM with whole-word masking on unlabelled news (``indoevent pretrain``)."""
+
+    unlabelled: str | list[str] | None = help_field(
+        None, "unlabelled news: .txt folders or id/text JSONL files (the inputs extract takes)")
+    from_scratch: bool = help_field(False, "start from a random-init BERT of the size below instead of the weights "
+                                           "of model.name_or_path")
+    tokenizer: str = help_field("keep", "keep: the tokenizer of model.name_or_path; train: a WordPiece vocabulary "
+                                        "trained on the unlabelled text (from_scratch only)")
+    vocab_size: int = help_field(8000, "vocabulary size of a trained tokenizer")
+    layers: int = help_field(4, "encoder layers of a from-scratch BERT")
+    hidden_size: int = help_field(256, "width of a from-scratch BERT (feed-forward 4x, 64 per attention head)")
+    mlm_probability: float = help_field(0.15, "share of words masked (all sub-words of a chosen word together)")
+    dev: float = help_field(0.05, "share of unlabelled articles held out for the dev masked-LM loss (0: none)")
+
+
+@dataclass
+class DistillConfig:
+    """A smaller student learns a trained run's tag distributions (``indoevent distill``)."""
+
+    teacher: str | None = help_field(None, "the trained run folder to distil")
+    unlabelled: str | list[str] | None = help_field(
+        None, "unlabelled news the student learns the teacher's tags on: .txt folders or id/text JSONL")
+    layers: int = help_field(0, "encoder layers of the student, the teacher's lowest ones; 0: half the teacher's")
+    student: str | None = help_field(None, "start the student from this backbone (hub id or folder) instead of the "
+                                           "teacher's lower layers; its tokenizer may differ from the teacher's")
+    temperature: float = help_field(2.0, "softmax temperature of the teacher and student distributions in the KL term")
+    alpha: float = help_field(0.5, "weight of the KL term (x temperature^2); 1 - alpha weighs cross-entropy on the gold")
+
+
+def section_problems(pretrain: PretrainConfig, distill: DistillConfig) -> list[str]:
+    """What is wrong in the two sections (types are checked before: these are ranges and choices).
+
+    >>> section_problems(PretrainConfig(mlm_probability=1.5), DistillConfig())
+    ['pretrain.mlm_probability must be in (0, 1), got 1.5']
+    """
+    p, d = pretrain, distill
+    problems = []
+    if not 0 < p.mlm_probability < 1:
+        problems.append(f"pretrain.mlm_probability must be in (0, 1), got {p.mlm_probability}")
+    if not 0 <= p.dev < 1:
+        problems.append(f"pretrain.dev must be in [0, 1), got {p.dev}")
+    if p.tokenizer not in ("keep", "train"):
+        problems.append(f"pretrain.tokenizer must be keep or train, got {p.tokenizer!r}")
+    if p.tokenizer == "train" and not p.from_scratch:
+        problems.append("pretrain.tokenizer: train needs pretrain.from_scratch: true (new words, new embeddings)")
+    for name in ("vocab_size", "layers", "hidden_size"):
+        if getattr(p, name) < 1:
+            problems.append(f"pretrain.{name} must be >= 1, got {getattr(p, name)}")
+    if p.hidden_size % 64 and p.hidden_size >= 64:
+        problems.append(f"pretrain.hidden_size must be a multiple of 64 (64 per attention head), got {p.hidden_size}")
+    if d.layers < 0:
+        problems.append(f"distill.layers must be >= 0 (0: half the teacher's), got {d.layers}")
+    if d.temperature <= 0:
+        problems.append(f"distill.temperature must be > 0, got {d.temperature}")
+    if not 0 <= d.alpha <= 1:
+        problems.append(f"distill.alpha must be in [0, 1], got {d.alpha}")
+    return problems
