@@ -146,18 +146,3 @@ def test_cli_names_a_teacher_that_is_not_a_run(tmp_path, capsys):
     assert main(["distill", "--teacher", str(tmp_path), "--unlabelled", str(SAMPLE), "--output-dir",
                  str(tmp_path / "s")]) == 1
     assert "not a run folder" in capsys.readouterr().err and not (tmp_path / "s").exists()
-
-
-def test_the_teacher_is_never_the_output(tmp_path, capsys):
-    import shutil
-
-    from indoevent.cli import main
-
-    teacher = tmp_path / "teacher"
-    teacher.mkdir()
-    (teacher / "config.json").write_text("{}")
-    shutil.copy(ROOT / "training" / "configs" / "tiny.yaml", teacher / "training_config.yaml")
-    before = sorted(p.name for p in teacher.iterdir())
-    assert main(["distill", "--teacher", str(teacher), "--unlabelled", str(SAMPLE), "--output-dir", str(teacher),
-                 "--overwrite"]) == 1
-    assert "is an input" in capsys.readouterr().err and sorted(p.name for p in teacher.iterdir()) == before

@@ -325,37 +325,6 @@ def _interval(v: np.ndarray) -> list[float] | None:
     return [round(float(np.percentile(v, 2.5)), 4), round(float(np.percentile(v, 97.5)), 4)] if len(v) else None
 
 
-def paired_bootstrap(a: dict[str, np.ndarray], b: dict[str, np.ndarray], resamples: int, seed: int) -> dict[str, dict]:
-    """F1 of ``b`` minus F1 of ``a`` for each name both have (``(articles, 3)`` counts ``(tp, gold,
-    predicted)`` of the same articles in the same order), with the 95% percentile interval of the
-    difference when the same resampled articles score both (seeded): a paired comparison of two models.
-
-    >>> c = np.array([[1, 2, 2], [1, 1, 1]])
-    >>> paired_bootstrap({"x": c}, {"x": c}, 50, 0)["x"]
-    {'a': 0.6667, 'b': 0.6667, 'difference': 0.0, 'interval': [0.0, 0.0]}
-    """
-    out: dict[str, dict] = {}
-    names = sorted(set(a) & set(b))
-    if not names:
-        return out
-    n = len(a[names[0]])
-    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
-
-    def f1(c: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tp, gold, pred = c[..., 0], c[..., 1], c[..., 2]
-            return f1_of(np.where(pred > 0, tp / pred, np.nan), np.where(gold > 0, tp / gold, np.nan))
-
-    for name in names:
-        ca, cb = np.asarray(a[name], dtype=np.float64), np.asarray(b[name], dtype=np.float64)
-        diff = f1(weights @ cb) - f1(weights @ ca)
-        diff = diff[~np.isnan(diff)]
-        fa, fb = float(f1(ca.sum(axis=0))), float(f1(cb.sum(axis=0)))
-        out[name] = {"a": round(fa, 4), "b": round(fb, 4), "difference": round(fb - fa, 4),
-                     "interval": [round(float(np.percentile(diff, q)), 4) for q in (2.5, 97.5)] if len(diff) else None}
-    return out
-
-
 # --- everything ---------------------------------------------------------------------------------
 def article_counts(results: Sequence[ArticleResult], linker: Callable | None) -> dict[str, np.ndarray]:
     """Score name -> ``(articles, 3)`` array of each article's ``(tp, gold, predicted)``: span groups,
