@@ -123,7 +123,12 @@ def _static(src: Path, dst: Path, head: str | None, reader: Windows, method="Min
 
 def _nbits(src: Path, dst: Path, head: str | None, block=32, accuracy_level=4) -> None:
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ModuleNotFoundError as e:  # it imports onnx_ir, which onnxruntime does not install
+        raise SystemExit(f"MatMulNBits variants need {e.name}: pip install onnx-ir (in the dev extra), "
+                         "or leave them out with --only") from e
 
     q = MatMulNBitsQuantizer(onnx.load(str(src)), bits=8, block_size=block, is_symmetric=True,
                              accuracy_level=accuracy_level, nodes_to_exclude=[head] if head else [])
