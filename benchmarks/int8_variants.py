@@ -31,7 +31,7 @@ of ``benchmarks/machine.py`` (CPU flags, load and calibration before and after).
 only on an idle machine; else the table says ``machine busy`` and only the agreement columns count.
 Variants take turns on groups of articles, so that load from other processes falls on all alike.
 
-    .venv/bin/python benchmarks/int8_variants.py                    # all variants, ~10 minutes idle
+    .venv/bin/python benchmarks/int8_variants.py                    # all variants: ~3 minutes idle once made (made once, kept in RUN/onnx-variants)
     .venv/bin/python benchmarks/int8_variants.py --only dynamic     # names containing "dynamic"
 """
 
