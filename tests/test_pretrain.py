@@ -129,3 +129,12 @@ def test_from_scratch_trains_its_vocabulary_and_resumes(tmp_path):
     config = AutoConfig.from_pretrained(out)
     assert (config.num_hidden_layers, config.hidden_size) == (1, 64)
     assert len(AutoTokenizer.from_pretrained(out)) == config.vocab_size == 600
+
+
+def test_the_backbone_continued_is_never_the_output(tmp_path, capsys):
+    from indoevent.cli import main
+
+    base = ROOT / "models" / "_base" / "tiny-bert"
+    assert main(["pretrain", "--config", str(CONFIG), f"--pretrain.unlabelled={SAMPLE}",
+                 f"--model.name_or_path={base}", "--output-dir", str(base), "--overwrite"]) == 1
+    assert "is an input" in capsys.readouterr().err

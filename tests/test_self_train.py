@@ -81,7 +81,7 @@ def test_self_train_end_to_end_gives_an_ordinary_run(tmp_path):
 
     from indoevent.cli import main
     from indoevent.model.predict import Predictor
-    from scaffold import ROOT
+    from scaffold import ROOT, check_extract_and_serve
 
     out = tmp_path / "st"
     rc = main(["self-train", "--config", str(ROOT / "training" / "configs" / "tiny.yaml"), "--unlabelled", str(SAMPLE),
@@ -101,5 +101,6 @@ def test_self_train_end_to_end_gives_an_ordinary_run(tmp_path):
         assert str(side / "silver-1.conll") in info["data_files"]
     assert Predictor.from_pretrained(out, runtime="torch").predict("Putin bertemu Kim.").id is not None
     assert isinstance(pipeline("token-classification", model=str(out))("Putin bertemu Kim."), list)
+    check_extract_and_serve(out, tmp_path)
     assert main(["self-train", "--config", str(ROOT / "training" / "configs" / "tiny.yaml"), "--unlabelled",
                  str(SAMPLE), "--output-dir", str(out)]) != 0  # an existing run is never replaced silently

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..atomic import OutputExistsError
 from ..model.checkpoint import ModelLoadError
 from ..model.config import ConfigError, fields_help, load_config
 from ..model.data import DataError
 from ..model.distill import distill
 from ..model.pretrain import pretrain
-from ..model.runs import RunExistsError, RunWriteError
+from ..model.runs import RunWriteError
 from .common import fail
 
-_ERRORS = (ConfigError, DataError, ModelLoadError, RunExistsError, RunWriteError)
+_ERRORS = (ConfigError, DataError, ModelLoadError, OutputExistsError, RunWriteError)
 
 
 def _overrides(p: argparse.ArgumentParser, sections: tuple[str, ...]) -> None:

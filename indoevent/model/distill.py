@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import check_output
 from ..text.inputs import Source
 from ..text.iob import TaggedWords
 from ..text.tokenize import tokenize
@@ -275,6 +276,8 @@ def distill(teacher: str | Path, output_dir: str | Path, *, unlabelled: str | Se
 
     final = Path(output_dir)
     cfg = distill_config(teacher, final, config, unlabelled, layers, overrides)
+    # the teacher and the news are inputs: never replaced, even with overwrite (the README's output rule)
+    check_output(final, [teacher, *as_paths(cfg.distill.unlabelled)], overwrite=True)
     with owning(final):
         t0 = time.perf_counter()
         corpus = load_corpus(cfg.data)

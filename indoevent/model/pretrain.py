@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import check_output
 from ..text.inputs import Source
 from ..text.tokenize import tokenize
 from .backbone import ensure_base
@@ -182,6 +183,8 @@ def pretrain(config: RunConfig | str | Path | dict, output_dir: str | Path | Non
     if cfg.pretrain.tokenizer == "train" and not cfg.pretrain.from_scratch:
         raise ValueError("pretrain.tokenizer: train needs pretrain.from_scratch: true")
     final = Path(output_dir) if output_dir else Path("models") / cfg.run_name
+    # the backbone continued and the news are inputs: never replaced, even with overwrite
+    check_output(final, [cfg.model.name_or_path, *as_paths(cfg.pretrain.unlabelled)], overwrite=True)
     with owning(final):
         t0 = time.perf_counter()
         articles, report = read_unlabelled(as_paths(cfg.pretrain.unlabelled), what="pretrain.unlabelled")
