@@ -17,7 +17,6 @@ benchmark does (``benchmarks/machine.py``), so that its seconds say under what l
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from machine import Machine  # noqa: E402
+from machine import Machine, results_json  # noqa: E402
 
 from indoevent.evaluation.evaluate import evaluate  # noqa: E402
 from indoevent.model.config import load_config  # noqa: E402
@@ -86,7 +85,7 @@ def main() -> int:
     keep = {name: {k: m[k] for k in ("model_version", "articles", "scores", "intervals", "bootstrap")}
             for name, m in metrics.items()}
     keep["machine"] = m.to_dict()
-    (args.results / "metrics.json").write_text(json.dumps(keep, indent=1) + "\n", encoding="utf-8")
+    (args.results / "metrics.json").write_text(results_json(keep), encoding="utf-8")
     return 0
 
 

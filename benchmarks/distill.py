@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
-from machine import Machine  # noqa: E402
+from machine import Machine, results_json  # noqa: E402
 
 from indoevent.evaluation.analysis import GROUP_LABELS, paired_bootstrap  # noqa: E402
 from indoevent.evaluation.evaluate import evaluate  # noqa: E402
@@ -155,7 +155,7 @@ def report(args, teacher: Path, student: Path, diff: dict, speed: dict, m: Machi
     (args.results / "table.md").write_text(text + "\n", encoding="utf-8")
     raw = {"f1": diff, "speed": speed, "layers": layers, "unlabelled": args.unlabelled, "machine": m.to_dict(),
            "student_run_info": json.loads((student / "run_info.json").read_text())["distill"]}
-    (args.results / "metrics.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    (args.results / "metrics.json").write_text(results_json(raw), encoding="utf-8")
     return 0
 
 

@@ -33,6 +33,7 @@ The pure parts (rules, arithmetic) are tested in ``tests/test_bench_rules.py``; 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -287,3 +288,10 @@ class Machine:
                 "before": self.before and {"load": self.before.load, "gflops": self.before.gflops},
                 "after": self.after and {"load": self.after.load, "gflops": self.after.gflops},
                 "busy": self.reasons}
+
+
+def results_json(obj: Any) -> str:
+    """``obj`` as the JSON of a file under ``benchmarks/results/``: paths inside the repository are
+    written relative to it, so a committed result never names this machine's checkout."""
+    root = str(Path(__file__).resolve().parents[1]) + os.sep
+    return json.dumps(obj, indent=1, ensure_ascii=False).replace(root, "") + "\n"

@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from machine import results_json  # noqa: E402
 
 from indoevent.annotation.event_clusters import GoldEvent, load_story  # noqa: E402
 from indoevent.annotation.lsexport import read_export  # noqa: E402
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out_dir / f"{stem}.md").write_text(f"{label}\n\n{md}\n", encoding="utf-8")
     raw = {"split": args.split, "source": source, "total": total.to_dict(),
            "stories": {s: sc.to_dict() for s, sc in per_story.items()}}
-    (args.out_dir / f"{stem}.json").write_text(json.dumps(raw, ensure_ascii=False, indent=1), encoding="utf-8")
+    (args.out_dir / f"{stem}.json").write_text(results_json(raw), encoding="utf-8")
     print(f"wrote {args.out_dir / stem}.md and .json")
     return 0
 

@@ -22,7 +22,6 @@ The load average is printed before and after: a shared machine slows training, n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,6 +31,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from machine import results_json  # noqa: E402
 
 from indoevent.model.config import load_config  # noqa: E402
 from indoevent.model.data import load_corpus, split_corpus  # noqa: E402
@@ -136,7 +138,7 @@ def main() -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "table.md").write_text(table + "\n", encoding="utf-8")
     raw["load_average"] = {"before": load, "after": after}
-    (args.results / "metrics.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    (args.results / "metrics.json").write_text(results_json(raw), encoding="utf-8")
     return 0
 
 

@@ -38,7 +38,6 @@ writes it with the raw figures under ``--results``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -51,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from machine import Machine  # noqa: E402
+from machine import Machine, results_json  # noqa: E402
 
 from indoevent.evaluation.analysis import paired_bootstrap  # noqa: E402
 from indoevent.evaluation.compare import cv_counts  # noqa: E402
@@ -295,7 +294,7 @@ def report(args: argparse.Namespace, split: str, variants: list[Variant], result
     raw = {"split": split, "articles": ids, "seeds": args.seeds, "self_train": args.self_train, "reuse": args.reuse,
            "variants": [{"name": v.name, "config": str(v.config), "overrides": v.overrides} for v in variants],
            "scores": rows, "seconds": round(seconds, 1), "machine": m.to_dict()}
-    (results_dir / "metrics.json").write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+    (results_dir / "metrics.json").write_text(results_json(raw), encoding="utf-8")
     return text
 
 
