@@ -164,3 +164,33 @@ def check_extract_and_serve(run: Path, tmp_path: Path) -> None:
     tasks = [{"id": 1, "data": {"text": "Prabowo bertemu Xi Jinping di Beijing."}}]
     results = client.post("/predict", json={"tasks": tasks}).json()["results"]
     assert len(results) == 1 and isinstance(results[0]["result"], list)
+
+
+# --- a real headless browser (the report's and the view's browser tests) -------------------------
+def chromium() -> str:
+    """The Chromium binary; skips the calling test module without one, fails under CI=true (.ci/run installs it)."""
+    import os
+    import shutil
+
+    import pytest
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but no chromium on PATH: .ci/run installs it with "
+                        "`apt-get install -y chromium`", pytrace=False)
+        pytest.skip("no chromium on PATH (apt-get install -y chromium); CI runs this test", allow_module_level=True)
+    return found
+
+
+def open_in_chromium(url: str, tmp: Path) -> tuple[str, list[str]]:
+    """The DOM of ``url`` after the page's scripts ran, and every console message the page logged."""
+    import subprocess
+
+    # The profile lives in tmp: no state shared between runs; --no-sandbox because CI runs as root.
+    proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0",
+                           "--virtual-time-budget=3000", "--dump-dom", url],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
