@@ -141,14 +141,14 @@ def test_existing_run_is_not_replaced_without_overwrite(run):
 
 
 @pytest.mark.slow
-def test_overwrite_replaces_and_test_split_is_scored(tmp_path):
+def test_overwrite_replaces_and_test_split_is_held_out_unscored(tmp_path):
     out = tmp_path / "r"
     out.mkdir()
     (out / "stale.txt").write_text("old run")
     train(tiny_config(**{"train.max_steps": 2, "data.test": 1}), out, overwrite=True)
     assert not (out / "stale.txt").exists()
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"all", "entities", "triggers"}
+    assert metrics["test"] is None and set(metrics["dev"]) == {"all", "entities", "triggers"}  # no --score-test
     info = json.loads((out / "run_info.json").read_text())
     assert len(info["split"]["test"]) == 1 and not set(info["split"]["test"]) & set(info["split"]["train"])
 
@@ -163,14 +163,14 @@ def test_conll_training_data_is_used(tmp_path):
     cfg = tiny_config(**{"train.max_steps": 1, "data.conll": [
         {"path": str(conll), "split": "train", "label_map": nerp},
         {"path": str(held_out), "split": "test", "label_map": nerp}]})
-    out = train(cfg, tmp_path / "r")
+    out = train(cfg, tmp_path / "r", score_test=True)
     info = json.loads((out / "run_info.json").read_text())
     assert "nerp:1" in info["split"]["train"] and "nerp_test:1" in info["split"]["test"]
     assert info["data_files"][str(conll)] == sha256(conll)
     assert info["data"]["sources"]["conll"][0]["mapped"] == {"PPL->PER": 1, "PLC->GPE": 1}
     # Trained on CoNLL data: seqeval's word-level F1 beside the span F1, equal on CoNLL's word-aligned gold.
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["seqeval"]) == {"dev", "test"}
+    assert set(metrics["seqeval"]) == {"dev", "test"} and set(metrics["test"]) == {"all", "entities", "triggers"}
     for group in ("all", "entities", "triggers"):
         assert metrics["seqeval"]["test"][group] == pytest.approx(metrics["test"][group]["micro"]["f1"])
 

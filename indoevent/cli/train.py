@@ -98,6 +98,9 @@ def _add_train(sub) -> None:
                    help="cross-validate by article (leave-one-article-out unless cv.k is set) and report mean and "
                         "standard deviation per label; writes a report folder, no model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--score-test", action="store_true",
+                   help="also score the test articles into metrics.json, for a final table only (choose on dev "
+                        "or with --cv; by default the test split stays unscored)")
     _add_overrides(p)
     p.set_defaults(func=_run_train)
 
@@ -108,7 +111,8 @@ def _run_train(args) -> int:
     overrides = [f"{key}={given[key]}" for key, *_ in fields_help() if key in given]
     try:
         cfg = load_config(args.config, overrides)
-        train(cfg, args.output_dir, resume=args.resume, cv=args.cv, overwrite=args.overwrite)
+        train(cfg, args.output_dir, resume=args.resume, cv=args.cv, overwrite=args.overwrite,
+              score_test=args.score_test)
     except (ConfigError, DataError, ModelLoadError, RunExistsError, RunWriteError) as e:
         return fail(str(e))
     return 0

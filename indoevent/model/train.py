@@ -45,12 +45,15 @@ __all__ = ["train", "ModelLoadError"]
 
 
 def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None = None, *, resume: bool = False,
-          cv: bool = False, overwrite: bool = False, callbacks: Sequence[Any] = ()) -> Path:
+          cv: bool = False, overwrite: bool = False, score_test: bool = False,
+          callbacks: Sequence[Any] = ()) -> Path:
     """Fine-tune as ``config`` says and write the run directory; returns its path.
 
     ``output_dir`` defaults to ``models/<run_name>`` (``models/<run_name>-cv`` with ``cv``).
     ``resume`` continues an interrupted run from its last checkpoint; ``overwrite`` replaces
-    an existing run directory; ``callbacks`` are extra ``TrainerCallback``s. Raises
+    an existing run directory; ``score_test`` also scores the test articles (for a final table only:
+    choices are made on dev, so by default the test split stays unscored and ``metrics.json`` says
+    ``"test": null``); ``callbacks`` are extra ``TrainerCallback``s. Raises
     :class:`ModelLoadError` when the backbone cannot be loaded (the message says how to train offline).
     """
     cfg = _as_config(config)
@@ -77,7 +80,7 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
             return final
 
         # scores: the dev and test articles predicted as `indoevent extract` predicts them
-        metrics = _scores(cfg, result, split)
+        metrics = _scores(cfg, result, split, score_test)
         t3 = time.perf_counter()
 
         # the run folder
@@ -122,13 +125,16 @@ def _as_config(config: RunConfig | str | Path | dict) -> RunConfig:
     return load_config(config)
 
 
-def _scores(cfg: RunConfig, result: FitResult, split: dict[str, list[TaggedWords]]) -> dict[str, Any]:
-    """The metrics of a run: how training went, the dev and test character-span scores, and for
-    CoNLL data seqeval's word-level F1 (the number of the published NERP and NERGrit tables) beside them."""
+def _scores(cfg: RunConfig, result: FitResult, split: dict[str, list[TaggedWords]],
+            score_test: bool = False) -> dict[str, Any]:
+    """The metrics of a run: how training went, the dev (and with ``score_test`` the test) character-span
+    scores, and for CoNLL data seqeval's word-level F1 (the number of the published NERP and NERGrit
+    tables) beside them."""
     predictor = predictor_for(result.model, result.tokenizer, cfg)
     metrics: dict[str, Any] = {"best": result.best, "history": result.history}
     scored = {name: score_articles(predictor.predict_many, split[name]) if split[name] else None
-              for name in ("dev", "test")}
+              for name in (("dev", "test") if score_test else ("dev",))}
+    scored.setdefault("test", None)
     metrics.update({name: s[0] if s else None for name, s in scored.items()})
     if cfg.data.conll:
         metrics["seqeval"] = {name: seqeval_f1(split[name], s[1]) if s else None for name, s in scored.items()}
