@@ -371,3 +371,25 @@ def test_bare_mention_that_no_event_fits_founds_one_its_article_then_joins(tmp_p
     (ev,) = r.events
     assert ev["mentions"] == 2 and ev["date_source"] == "article" and r.unmerged == 0
     assert r.mentions[0]["reason"].startswith("founds the event: PROTEST")
+
+
+# --- names no table knows (an unseen story's) ----------------------------------------------------
+def test_unknown_names_chain_across_articles(tmp_path):
+    a = ("a", "2024-12-16", "⟦e1:ORG Partai Demokrasi Indonesia Perjuangan⟧ ⟦t1:SANCTION memecat > actor=e1 recipient=e2⟧ "
+                            "⟦e2:PER Presiden Joko Widodo⟧.")
+    b = ("b", "2024-12-17", "⟦t1:SANCTION Pemecatan > actor=e1 recipient=e2⟧ ⟦e2:PER Joko Widodo⟧ oleh ⟦e1:ORG PDIP⟧ "
+                            "diumumkan kemarin.")
+    r = merged(tmp_path, a, b)
+    (ev,) = r.events
+    assert ev["sources"] == 2 and [x["name"] for x in ev["actors"]] == ["Partai Demokrasi Indonesia Perjuangan"]
+    assert all(x["code"] is None for x in ev["actors"] + ev["recipients"])  # chained, never coded
+    # Another party of another abbreviation stays another actor, and its act another event.
+    c = ("c", "2024-12-17", "⟦t1:SANCTION Pemecatan > actor=e1 recipient=e2⟧ ⟦e2:PER Joko Widodo⟧ oleh ⟦e1:ORG PSI⟧.")
+    assert len(merged(tmp_path, a, c).events) == 2
+
+
+def test_pycountry_short_names_and_capitals_are_known():
+    table = AliasTable.load()
+    assert table.actor("Palestina", "GPE").code == "PSE" and table.actor("Perancis", "GPE").code == "FRA"
+    assert table.actor("Bangkok", "GPE").code == "THAGOV" and table.place("Phnom Penh").country == "KHM"
+    assert table.actor("Korea", "GPE").code is None  # "Korea" alone is either Korea: never a guess

@@ -107,14 +107,18 @@ def _pycountry_names() -> dict[str, tuple[str, str]]:
     except OSError:
         id_ = str
     names: dict[str, tuple[str, str]] = {}
+    shorts: list[tuple[str, tuple[str, str]]] = []
     for c in pycountry.countries:
+        # "Iran, Republik Islam" reads as "Iran" in news, "Negara Palestina" as "Palestina"
+        short = id_(c.name).split(", ")[0].removeprefix("Negara ")
         for attr in ("name", "official_name", "common_name"):
             n = getattr(c, attr, None)
             if n:
-                # "Iran, Republik Islam" reads as "Iran" in news.
-                short = id_(c.name).split(", ")[0]
                 names.setdefault(name_key(n), (c.alpha_3, short))
                 names.setdefault(name_key(id_(n)), (c.alpha_3, short))
+        shorts.append((name_key(short), (c.alpha_3, short)))
+    for key, entry in shorts:  # after every full name: "Perancis" is France, not its southern lands
+        names.setdefault(key, entry)
     return names
 
 
@@ -236,6 +240,80 @@ def corefer(names: Iterable[str]) -> dict[str, str]:
     for n in dict.fromkeys(names):
         k = name_key(n)
         cands = [t for t in top if t == k or _inside(words[k], words[t])]
+        best = min(cands, key=lambda t: (-weight[t], first[t])) if cands else k
+        out[n] = max(spelling[best].items(), key=lambda kv: (kv[1], -first_spelling[kv[0]]))[0]
+    return out
+
+
+# --- across articles ---------------------------------------------------------------------------
+# Words before a name that say what someone is, not who ("Presiden Joko Widodo", "Brigadir J"):
+# dropped when unknown names are compared across articles.
+TITLES = frozenset("""presiden wakil menteri perdana kepala ketua sekjen sekretaris jenderal juru bicara jubir
+    gubernur bupati wali kota walikota brigadir brigjen irjen kombes kapolri kapolda kapolres jaksa hakim
+    terdakwa tersangka pak bu bapak ibu dr prof h hj ir raja ratu pangeran syekh""".split())
+
+
+def bare_name(name: str) -> list[str]:
+    """The words of a name as compared across articles: a parenthesis and leading titles dropped.
+
+    >>> bare_name("Pengadilan Negeri (PN) Jakarta Selatan"), bare_name("Presiden Joko Widodo")
+    (['pengadilan', 'negeri', 'jakarta', 'selatan'], ['joko', 'widodo'])
+    """
+    words = name_key(re.sub(r"\([^)]*\)", " ", name)).split()
+    while len(words) > 1 and words[0] in TITLES:
+        words = words[1:]
+    return words
+
+
+def _abbreviations(words: list[str]) -> list[list[str]]:
+    """The name, and the name with one run of two or more words written as its initials
+    ("pengadilan negeri jakarta" -> "pn jakarta", "pnj", "pengadilan nj")."""
+    out = [words]
+    for i in range(len(words)):
+        for j in range(i + 2, len(words) + 1):
+            out.append(words[:i] + ["".join(w[0] for w in words[i:j])] + words[j:])
+    return out
+
+
+def _stands_for(short: list[str], full: list[str]) -> bool:
+    """Whether the words ``short`` name ``full`` in fewer words: inside it ("sambo" in "ferdy
+    sambo"), or equal to or inside it once a run of its words is written as initials ("pn" and
+    "pn jakarta selatan" for "pengadilan negeri jakarta selatan", "pdip" for "partai demokrasi
+    indonesia perjuangan")."""
+    return short != full and any(short == v or _inside(short, v) for v in _abbreviations(full))
+
+
+def chain_names(names: Iterable[str]) -> dict[str, str]:
+    """Unknown names of several articles -> the name each stands for: a name whose words (titles
+    and parentheses dropped) lie inside a longer name, or are its abbreviation, is that name;
+    several candidates: the one mentioned most (then first). Names the table knows are not given
+    here: "Jokowi" for "Joko Widodo" stays the table's job.
+
+    >>> m = chain_names(["Partai Demokrasi Indonesia Perjuangan", "PDIP", "Pengadilan Negeri Jakarta Selatan",
+    ...                  "PN Jakarta Selatan", "PN", "Ferdy Sambo", "Sambo", "Presiden Joko Widodo", "Joko Widodo"])
+    >>> m["PDIP"], m["PN Jakarta Selatan"], m["PN"], m["Sambo"]
+    ('Partai Demokrasi Indonesia Perjuangan', 'Pengadilan Negeri Jakarta Selatan', 'Pengadilan Negeri Jakarta Selatan', 'Ferdy Sambo')
+    >>> m["Presiden Joko Widodo"] == m["Joko Widodo"]
+    True
+    """
+    names = list(names)
+    words: dict[str, list[str]] = {}
+    count: Counter = Counter()
+    first: dict[str, int] = {}
+    spelling: dict[str, Counter] = {}
+    for i, n in enumerate(names):
+        k = " ".join(bare_name(n)) or name_key(n)
+        words.setdefault(k, k.split())
+        count[k] += 1
+        first.setdefault(k, i)
+        spelling.setdefault(k, Counter())[n] += 1
+    first_spelling = {n: i for i, n in reversed(list(enumerate(names)))}
+    top = [k for k in count if not any(_stands_for(words[k], words[o]) for o in count)]
+    weight = {t: sum(c for o, c in count.items() if o == t or _stands_for(words[o], words[t])) for t in top}
+    out = {}
+    for n in dict.fromkeys(names):
+        k = " ".join(bare_name(n)) or name_key(n)
+        cands = [t for t in top if t == k or _stands_for(words[k], words[t])]
         best = min(cands, key=lambda t: (-weight[t], first[t])) if cands else k
         out[n] = max(spelling[best].items(), key=lambda kv: (kv[1], -first_spelling[kv[0]]))[0]
     return out

@@ -46,7 +46,7 @@ from datetime import timedelta
 
 from .actors import Actor, AliasTable
 from .dates import DateRange
-from .mentions import Article, Mention, mentions_of
+from .mentions import Article, Mention, chain_unknown_names, mentions_of
 from .roots import trigger_roots
 
 # Both sides of these take part alike ("Putin dan Kim bertemu" = "Kim bertemu Putin").
@@ -349,7 +349,7 @@ def merge(articles: Sequence[Article], table: AliasTable | None = None, window: 
           lookback: int = 1, progress: bool = False) -> MergeResult:
     """Normalise and merge the frames of ``articles`` into event and mention records."""
     table = table or AliasTable.load()
-    mentions = [m for a in sorted(articles, key=lambda a: a.id) for m in mentions_of(a, table)]
+    mentions = chain_unknown_names([m for a in sorted(articles, key=lambda a: a.id) for m in mentions_of(a, table)])
     events, left = merge_mentions(mentions, window=window, lookback=lookback, progress=progress)
     rows = [(m.order, mention_record(m, ev, why)) for ev in events for m, why in ev.members]
     rows += [(m.order, mention_record(m, None, why)) for m, why in left]
