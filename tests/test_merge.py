@@ -393,3 +393,21 @@ def test_pycountry_short_names_and_capitals_are_known():
     assert table.actor("Palestina", "GPE").code == "PSE" and table.actor("Perancis", "GPE").code == "FRA"
     assert table.actor("Bangkok", "GPE").code == "THAGOV" and table.place("Phnom Penh").country == "KHM"
     assert table.actor("Korea", "GPE").code is None  # "Korea" alone is either Korea: never a guess
+
+
+def test_bare_mention_joins_the_event_most_reported_in_its_words(tmp_path):
+    # Two RETREAT events of the same day in other articles share the root "gencatan" but only one
+    # is reported as "gencatan senjata" twice: a bare "gencatan senjata" refers to that one.
+    a = ("a", "2025-07-28", "⟦e1:GPE Thailand⟧ dan ⟦e2:GPE Kamboja⟧ menyepakati ⟦t1:RETREAT gencatan senjata > actor=e1,e2⟧. "
+                            "⟦t2:RETREAT Gencatan senjata > actor=e3,e4⟧ ⟦e3:GPE Thailand⟧-⟦e4:GPE Kamboja⟧ berlaku malam ini.")
+    b = ("b", "2025-07-28", "⟦e1:ORG Hamas⟧ mengumumkan ⟦t1:RETREAT gencatan > actor=e1⟧ sepihak.")
+    c = ("c", "2025-07-28", "Warga perbatasan menyambut ⟦t1:RETREAT gencatan senjata⟧ itu.")
+    r = merged(tmp_path, a, b, c)
+    bare = next(m for m in r.mentions if m["article"] == "c")
+    first = next(m for m in r.mentions if m["article"] == "a")
+    assert bare["event"] == first["event"] and "2 x 'gencatan senjata'" in bare["reason"]
+    # A tie leaves nothing to tell them apart: the bare mention founds its own event.
+    b2 = ("b", "2025-07-28", "⟦e1:ORG Hamas⟧ dan ⟦e2:GPE Israel⟧ ⟦t1:RETREAT gencatan senjata > actor=e1,e2⟧. "
+                             "⟦t2:RETREAT Gencatan senjata > actor=e3⟧ ⟦e3:ORG Hamas⟧.")
+    r = merged(tmp_path, a, b2, c)
+    assert next(m for m in r.mentions if m["article"] == "c")["reason"].startswith("founds the event")
