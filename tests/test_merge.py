@@ -346,7 +346,8 @@ def test_merge_runs_on_extract_output_unchanged(wired_run, tmp_path, capsys):
 # --- rules tuned on the corpus' train and dev stories --------------------------------------------
 @pytest.mark.parametrize("a,b,same", [("penangkapan", "ditangkap", True), ("pertemuan", "menemui", True),
                                       ("sanksi-sanksi", "Sanksi", True), ("ditahan", "divonis", False),
-                                      ("membebaskan", "pertukaran", False)])
+                                      ("membebaskan", "pertukaran", False),
+                                      ("operasi tangkap tangan", "ditangkap", True), ("menarik pasukan", "penarikan", True)])
 def test_trigger_roots(a, b, same):
     assert bool(trigger_roots(a) & trigger_roots(b)) is same
 
