@@ -412,3 +412,11 @@ def test_bare_mention_joins_the_event_most_reported_in_its_words(tmp_path):
                              "⟦t2:RETREAT Gencatan senjata > actor=e3⟧ ⟦e3:ORG Hamas⟧.")
     r = merged(tmp_path, a, b2, c)
     assert next(m for m in r.mentions if m["article"] == "c")["reason"].startswith("founds the event")
+
+
+def test_chained_names_drop_titles_but_not_into_another_person():
+    from indoevent.events.actors import chain_names
+
+    m = chain_names(["Perdana Menteri Kamboja Hun Manet", "PM Hun Manet", "Hun Manet", "Dubes Kamboja", "Manet"])
+    assert len({m["Perdana Menteri Kamboja Hun Manet"], m["PM Hun Manet"], m["Hun Manet"], m["Manet"]}) == 1
+    assert m["Dubes Kamboja"] == "Dubes Kamboja"  # Cambodia's ambassador is not its prime minister

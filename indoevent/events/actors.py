@@ -250,17 +250,32 @@ def corefer(names: Iterable[str]) -> dict[str, str]:
 # dropped when unknown names are compared across articles.
 TITLES = frozenset("""presiden wakil menteri perdana kepala ketua sekjen sekretaris jenderal juru bicara jubir
     gubernur bupati wali kota walikota brigadir brigjen irjen kombes kapolri kapolda kapolres jaksa hakim
-    terdakwa tersangka pak bu bapak ibu dr prof h hj ir raja ratu pangeran syekh""".split())
+    terdakwa tersangka pak bu bapak ibu dr prof h hj ir raja ratu pangeran syekh sultan kiai ustaz habib
+    pm menlu dubes duta besar panglima direktur komjen letjen mayjen kolonel marsekal laksamana akbp kompol
+    mr mrs ms""".split())
+
+
+@lru_cache(maxsize=1)
+def _country_words() -> frozenset[str]:
+    """Countries named in one word ("kamboja", "thailand"), in English and Indonesian."""
+    return frozenset(k for k in _pycountry_names() if " " not in k)
 
 
 def bare_name(name: str) -> list[str]:
-    """The words of a name as compared across articles: a parenthesis and leading titles dropped.
+    """The words of a name as compared across articles: a parenthesis and leading titles dropped,
+    and the country a title names ("Perdana Menteri Kamboja Hun Manet" is Hun Manet, so that "Dubes
+    Kamboja" does not stand for him).
 
     >>> bare_name("Pengadilan Negeri (PN) Jakarta Selatan"), bare_name("Presiden Joko Widodo")
     (['pengadilan', 'negeri', 'jakarta', 'selatan'], ['joko', 'widodo'])
+    >>> bare_name("Perdana Menteri Kamboja Hun Manet"), bare_name("Dubes Kamboja")
+    (['hun', 'manet'], ['kamboja'])
     """
     words = name_key(re.sub(r"\([^)]*\)", " ", name)).split()
+    titled = False
     while len(words) > 1 and words[0] in TITLES:
+        words, titled = words[1:], True
+    if titled and len(words) > 1 and words[0] in _country_words():
         words = words[1:]
     return words
 
