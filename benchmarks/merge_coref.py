@@ -11,6 +11,7 @@ the test stories once, for the final table:
     .venv/bin/python benchmarks/merge_coref.py                          # train+dev, gold frames
     .venv/bin/python benchmarks/merge_coref.py --split test             # once, at the end
     .venv/bin/python benchmarks/merge_coref.py --split test --results extracted.jsonl
+    .venv/bin/python benchmarks/merge_coref.py --story-blind            # as an unseen story: no names
 
 Prints a Markdown table and writes it, with every wrongly joined and wrongly split mention and the
 merge's reason, to benchmarks/results/merge-coref-SPLIT-SOURCE.{md,json}. Scores only: no timing,
@@ -24,6 +25,8 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +43,7 @@ from indoevent.events.merge import merge  # noqa: E402
 
 SPLITS = {"tuning": ("train", "dev"), "train": ("train",), "dev": ("dev",), "test": ("test",)}
 INDEXES = [ROOT / "seeds/index.json", ROOT / "annotations/corpus/index.json"]
+BLIND_SECTIONS = ("sectors", "countries", "capitals")  # --story-blind keeps only these
 
 
 def split_stories(split: str) -> list[str]:
@@ -65,7 +69,16 @@ def frames_path(results: Path | None, docs, dates: dict[str, str], tmp: Path) ->
     return path
 
 
-def run(split: str, results: Path | None, **merge_kw: int) -> tuple[MergeScore, dict[str, MergeScore]]:
+def blind_table() -> AliasTable:
+    """The alias table as an unseen story meets it: countries and seats of government (generic
+    knowledge) but none of the persons, organisations and places written while reading the tuning
+    stories."""
+    data = yaml.safe_load((ROOT / "indoevent/events/data/actors.yaml").read_text(encoding="utf-8"))
+    return AliasTable({k: v for k, v in data.items() if k in BLIND_SECTIONS})
+
+
+def run(split: str, results: Path | None, table: AliasTable | None = None,
+        **merge_kw: int) -> tuple[MergeScore, dict[str, MergeScore]]:
     """Merge the split's stories' articles together; the score in all and per story."""
     export = read_export(ROOT / "annotations/corpus.json")
     by_id = {d.doc_id: d for d in export.documents}
@@ -78,7 +91,7 @@ def run(split: str, results: Path | None, **merge_kw: int) -> tuple[MergeScore, 
     missing = wanted - {a.id for a in articles}
     if missing:
         raise SystemExit(f"{results}: no record for {len(missing)} article(s) of the stories, e.g. {min(missing)}")
-    result = merge(articles, AliasTable.load(), **merge_kw)
+    result = merge(articles, table or AliasTable.load(), **merge_kw)
     everything: list[GoldEvent] = [ev for evs in gold.values() for ev in evs]
     return score_merge(result.mentions, everything), {s: score_merge(result.mentions, evs) for s, evs in gold.items()}
 
@@ -104,16 +117,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="a model's `indoevent extract` output (JSONL) instead of the gold frames")
     p.add_argument("--window", type=int, default=None, help="merge's --window (default: merge's own)")
     p.add_argument("--lookback", type=int, default=None, help="merge's --lookback (default: merge's own)")
+    p.add_argument("--story-blind", action="store_true",
+                   help="alias table of countries and seats of government only, as an unseen story meets it "
+                        "(results file *-blind)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks/results")
     args = p.parse_args(argv)
     kw = {k: v for k, v in (("window", args.window), ("lookback", args.lookback)) if v is not None}
-    source = f"extract of {args.results}" if args.results else "gold frames"
-    total, per_story = run(args.split, args.results, **kw)
+    source = (f"extract of {args.results}" if args.results else "gold frames") + \
+        (", story-blind alias table" if args.story_blind else "")
+    total, per_story = run(args.split, args.results, blind_table() if args.story_blind else None, **kw)
     label = f"{args.split} ({'+'.join(SPLITS[args.split])}), {source}"
     md = table(total, per_story, f"all {len(per_story)}")
     print(f"{label}: {total.matched} of {total.response_mentions} merged mention(s) on a gold trigger span\n{md}")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"merge-coref-{args.split}-{'extract' if args.results else 'gold'}"
+    stem = f"merge-coref-{args.split}-{'extract' if args.results else 'gold'}{'-blind' if args.story_blind else ''}"
     (args.out_dir / f"{stem}.md").write_text(f"{label}\n\n{md}\n", encoding="utf-8")
     raw = {"split": args.split, "source": source, "total": total.to_dict(),
            "stories": {s: sc.to_dict() for s, sc in per_story.items()}}

@@ -29,3 +29,9 @@ def test_extract_output_is_cut_to_the_stories_articles(tmp_path):
     kept = [json.loads(x)["id"] for x in path.read_text(encoding="utf-8").splitlines()]
     assert kept == ["a", "b"] and path != results
     assert results.read_text(encoding="utf-8").count("\n") == 4  # the input is untouched
+
+
+def test_story_blind_table_knows_countries_and_capitals_but_no_names():
+    table = _bench().blind_table()
+    assert table.actor("Korea Utara", "GPE").code == "PRK" and table.actor("Islamabad", "GPE").code == "PAKGOV"
+    assert table.actor("Putin", "PER").code is None and table.actor("TNI", "ORG").code is None

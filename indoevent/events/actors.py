@@ -107,14 +107,18 @@ def _pycountry_names() -> dict[str, tuple[str, str]]:
     except OSError:
         id_ = str
     names: dict[str, tuple[str, str]] = {}
+    shorts: list[tuple[str, tuple[str, str]]] = []
     for c in pycountry.countries:
+        # "Iran, Republik Islam" reads as "Iran" in news, "Negara Palestina" as "Palestina"
+        short = id_(c.name).split(", ")[0].removeprefix("Negara ")
         for attr in ("name", "official_name", "common_name"):
             n = getattr(c, attr, None)
             if n:
-                # "Iran, Republik Islam" reads as "Iran" in news.
-                short = id_(c.name).split(", ")[0]
                 names.setdefault(name_key(n), (c.alpha_3, short))
                 names.setdefault(name_key(id_(n)), (c.alpha_3, short))
+        shorts.append((name_key(short), (c.alpha_3, short)))
+    for key, entry in shorts:  # after every full name: "Perancis" is France, not its southern lands
+        names.setdefault(key, entry)
     return names
 
 
@@ -236,6 +240,111 @@ def corefer(names: Iterable[str]) -> dict[str, str]:
     for n in dict.fromkeys(names):
         k = name_key(n)
         cands = [t for t in top if t == k or _inside(words[k], words[t])]
+        best = min(cands, key=lambda t: (-weight[t], first[t])) if cands else k
+        out[n] = max(spelling[best].items(), key=lambda kv: (kv[1], -first_spelling[kv[0]]))[0]
+    return out
+
+
+# --- across articles ---------------------------------------------------------------------------
+# Words before a name that say what someone is, not who ("Presiden Joko Widodo", "Brigadir J"):
+# dropped when unknown names are compared across articles.
+TITLES = frozenset("""presiden wakil menteri perdana kepala ketua sekjen sekretaris jenderal juru bicara jubir
+    gubernur bupati wali kota walikota brigadir brigjen irjen kombes kapolri kapolda kapolres jaksa hakim
+    terdakwa tersangka pak bu bapak ibu dr prof h hj ir raja ratu pangeran syekh sultan kiai ustaz habib
+    pm menlu dubes duta besar panglima direktur komjen letjen mayjen kolonel marsekal laksamana akbp kompol
+    mr mrs ms""".split())
+
+
+@lru_cache(maxsize=1)
+def _country_words() -> frozenset[str]:
+    """Countries named in one word ("kamboja", "thailand"), in English and Indonesian."""
+    return frozenset(k for k in _pycountry_names() if " " not in k)
+
+
+def bare_name(name: str) -> list[str]:
+    """The words of a name as compared across articles: a parenthesis and leading titles dropped,
+    and the country a title names ("Perdana Menteri Kamboja Hun Manet" is Hun Manet, so that "Dubes
+    Kamboja" does not stand for him).
+
+    >>> bare_name("Pengadilan Negeri (PN) Jakarta Selatan"), bare_name("Presiden Joko Widodo")
+    (['pengadilan', 'negeri', 'jakarta', 'selatan'], ['joko', 'widodo'])
+    >>> bare_name("Perdana Menteri Kamboja Hun Manet"), bare_name("Dubes Kamboja")
+    (['hun', 'manet'], ['kamboja'])
+    """
+    words = name_key(re.sub(r"\([^)]*\)", " ", name)).split()
+    titled = False
+    while len(words) > 1 and words[0] in TITLES:
+        words, titled = words[1:], True
+    if titled and len(words) > 1 and words[0] in _country_words():
+        words = words[1:]
+    return words
+
+
+MAX_NAME_WORDS = 8  # longer "names" (a misread span) are compared whole only
+
+
+def _abbreviations(words: list[str]) -> list[list[str]]:
+    """The name, and the name with one run of two or more words written as its initials
+    ("pengadilan negeri jakarta" -> "pn jakarta", "pnj", "pengadilan nj")."""
+    out = [words]
+    if len(words) > MAX_NAME_WORDS:
+        return out
+    for i in range(len(words)):
+        for j in range(i + 2, len(words) + 1):
+            out.append(words[:i] + ["".join(w[0] for w in words[i:j])] + words[j:])
+    return out
+
+
+def _short_forms(words: list[str]) -> set[tuple[str, ...]]:
+    """Every way of naming ``words`` in fewer words: a run of its words ("sambo" of "ferdy sambo"),
+    an abbreviation ("pdip" of "partai demokrasi indonesia perjuangan"), or a run of an abbreviation
+    ("pn jakarta" of "pengadilan negeri jakarta selatan")."""
+    out: set[tuple[str, ...]] = set()
+    for v in _abbreviations(words):
+        if v is not words:
+            out.add(tuple(v))
+        if len(v) <= MAX_NAME_WORDS:
+            out.update(tuple(v[i:j]) for i in range(len(v)) for j in range(i + 1, len(v) + 1) if j - i < len(v))
+    out.discard(tuple(words))
+    return out
+
+
+def chain_names(names: Iterable[str]) -> dict[str, str]:
+    """Unknown names of several articles -> the name each stands for: a name whose words (titles
+    and parentheses dropped) lie inside a longer name, or are its abbreviation, is that name;
+    several candidates: the one mentioned most (then first). Names the table knows are not given
+    here: "Jokowi" for "Joko Widodo" stays the table's job. Linear in the names (an index of every
+    name's short forms): 20,000 names chain in under 2 s (the pairwise way took 2 minutes for 2,000).
+
+    >>> m = chain_names(["Partai Demokrasi Indonesia Perjuangan", "PDIP", "Pengadilan Negeri Jakarta Selatan",
+    ...                  "PN Jakarta Selatan", "PN", "Ferdy Sambo", "Sambo", "Presiden Joko Widodo", "Joko Widodo"])
+    >>> m["PDIP"], m["PN Jakarta Selatan"], m["PN"], m["Sambo"]
+    ('Partai Demokrasi Indonesia Perjuangan', 'Pengadilan Negeri Jakarta Selatan', 'Pengadilan Negeri Jakarta Selatan', 'Ferdy Sambo')
+    >>> m["Presiden Joko Widodo"] == m["Joko Widodo"]
+    True
+    """
+    names = list(names)
+    key_of = {n: " ".join(bare_name(n)) or name_key(n) for n in dict.fromkeys(names)}
+    count: Counter = Counter(key_of[n] for n in names)
+    first: dict[str, int] = {}
+    spelling: dict[str, Counter] = {}
+    for i, n in enumerate(names):
+        first.setdefault(key_of[n], i)
+        spelling.setdefault(key_of[n], Counter())[n] += 1
+    first_spelling = {n: i for i, n in reversed(list(enumerate(names)))}
+    longer: dict[tuple[str, ...], set[str]] = {}  # a short form -> the names it may stand for
+    for k in count:
+        for form in _short_forms(k.split()):
+            longer.setdefault(form, set()).add(k)
+    stands = {k: longer.get(tuple(k.split()), set()) - {k} for k in count}
+    top = {k for k in count if not stands[k]}
+    weight = {t: count[t] for t in top}
+    for o, fulls in stands.items():
+        for t in fulls & top:
+            weight[t] += count[o]
+    out = {}
+    for n, k in key_of.items():
+        cands = ({k} & top) | (stands[k] & top)
         best = min(cands, key=lambda t: (-weight[t], first[t])) if cands else k
         out[n] = max(spelling[best].items(), key=lambda kv: (kv[1], -first_spelling[kv[0]]))[0]
     return out

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..document import Span
 from ..jsonl import JsonlError, read_jsonl, records
 from ..model.predict import Prediction
 from ..schema import EVENT_LABELS
-from .actors import Actor, AliasTable, ArticleActors, Place
+from .actors import Actor, AliasTable, ArticleActors, Place, chain_names
 from .dates import DateRange, article_date, normalise_date
 from .extractor import Extraction  # the record format itself (no torch at import)
 from .frames import Frame, frames_from_relations
@@ -205,6 +205,21 @@ def mentions_of(article: Article, table: AliasTable) -> list[Mention]:
                            tuple(norm.actor(s) for s in args.get("recipient", [])),
                            tuple(norm.place(s) for s in args.get("place", [])), own, tuple(notes)))
     return out
+
+
+def chain_unknown_names(mentions: Sequence[Mention]) -> list[Mention]:
+    """The mentions with the names the table does not know chained across articles
+    (:func:`.actors.chain_names`): "PDIP" in one report and "Partai Demokrasi Indonesia
+    Perjuangan" in another become one actor, so that their mentions can meet; without this an
+    unseen story's actors, which no table lists, match only when spelled alike."""
+    names = [a.name for m in mentions for a in m.actors + m.recipients if a.country is None]
+    full = chain_names(names)
+
+    def one(a: Actor) -> Actor:
+        return a if a.country is not None or full[a.name] == a.name else replace(a, name=full[a.name])
+
+    return [replace(m, actors=tuple(map(one, m.actors)), recipients=tuple(map(one, m.recipients)))
+            for m in mentions]
 
 
 def is_gold_frames(path: Path) -> bool:

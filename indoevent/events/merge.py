@@ -6,6 +6,10 @@ frame dicts), or the same records built from gold relations (:func:`.mentions.go
 mention is normalised first: actors and recipients to codes (:mod:`.actors`), its time argument
 to a day or range against the article's date (:mod:`.dates`), its place to a country.
 
+Before merging, the names the alias table does not know are chained across articles
+(:func:`.mentions.chain_unknown_names`: "PDIP" and "Partai Demokrasi Indonesia Perjuangan", "Presiden
+Joko Widodo" and "Joko Widodo"), since an unseen story's people and bodies are in no table.
+
 Mentions then join events in three passes, each in a fixed order (deterministic), and every
 join records why:
 
@@ -26,8 +30,10 @@ join records why:
 3. mentions with no actors ("pertemuan itu"), among events with a mention of their trigger root:
    the one event of their article that fits their type, place and date; of several, the only
    one in their place, else the one mentioned last before them (what "pertemuan itu" refers
-   to); from another article the only one in their place, or the only one at all. When none
-   fits, or several of other articles and nothing tells them apart, the mention founds an
+   to); from another article the only one in their place, or the only one at all, else the one
+   with the most mentions in the mention's very words ("gencatan senjata" joins the ceasefire
+   reported so, not a side event of its root). When none fits, or several of other articles and
+   nothing tells them apart, the mention founds an
    event (``date_source: article`` unless it has a date), so that its article's later bare
    mentions join it; it stays unmerged (``event: null``) only when several of its own
    article's events fit and none comes before it.
@@ -46,7 +52,7 @@ from datetime import timedelta
 
 from .actors import Actor, AliasTable
 from .dates import DateRange
-from .mentions import Article, Mention, mentions_of
+from .mentions import Article, Mention, chain_unknown_names, mentions_of
 from .roots import trigger_roots
 
 # Both sides of these take part alike ("Putin dan Kim bertemu" = "Kim bertemu Putin").
@@ -256,6 +262,18 @@ def _antecedent(m: Mention, candidates: list[Event]) -> tuple[Event, Mention] | 
     return ev, x
 
 
+def _most_reported(m: Mention, fits: list[Event]) -> tuple[Event, int] | None:
+    """Of several events of other articles, the one with the most mentions in the mention's very
+    words, and their number; None on a tie. A bare "gencatan senjata" names the ceasefire that the
+    story reports as "gencatan senjata" most, not a side event that shares its root."""
+    word = m.trigger.text.lower()
+    counts = sorted(((sum(x.trigger.text.lower() == word for x, _ in ev.members), ev.seq, ev) for ev in fits),
+                    key=lambda t: (-t[0], t[1]))
+    if len(counts) > 1 and counts[0][0] > counts[1][0]:
+        return counts[0][2], counts[0][0]
+    return None
+
+
 def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str | None:
     """Pass 3: a mention without actors joins the one event that fits; returns why not otherwise."""
     when = m.own_date or DateRange(m.article.date.start - timedelta(days=lookback), m.article.date.end)
@@ -275,6 +293,9 @@ def _merge_bare(m: Mention, events: _Events, window: int, lookback: int) -> str 
                               f"on {placed[0].date.iso}")
     elif not own and len(fits) == 1:
         ev, why = fits[0], f"no actors: the only {m.type} event on {fits[0].date.iso} that fits its place and word"
+    elif not own and (top := _most_reported(m, fits)):
+        ev, why = top[0], (f"no actors: of {len(fits)} {m.type} events that fit, the one with the most "
+                           f"mentions in its words ({top[1]} x {m.trigger.text.lower()!r})")
     elif not own:
         # the first report of an event whose actors no frame names ("unjuk rasa di depan DPR"), or
         # one of several in other articles that nothing tells apart: it founds an event, so that its
@@ -349,7 +370,7 @@ def merge(articles: Sequence[Article], table: AliasTable | None = None, window: 
           lookback: int = 1, progress: bool = False) -> MergeResult:
     """Normalise and merge the frames of ``articles`` into event and mention records."""
     table = table or AliasTable.load()
-    mentions = [m for a in sorted(articles, key=lambda a: a.id) for m in mentions_of(a, table)]
+    mentions = chain_unknown_names([m for a in sorted(articles, key=lambda a: a.id) for m in mentions_of(a, table)])
     events, left = merge_mentions(mentions, window=window, lookback=lookback, progress=progress)
     rows = [(m.order, mention_record(m, ev, why)) for ev in events for m, why in ev.members]
     rows += [(m.order, mention_record(m, None, why)) for m, why in left]

@@ -1,7 +1,7 @@
 """Crude roots of Indonesian trigger words, so that the merge can tell "ditangkap" and
 "penangkapan" (one act reported twice) from "ditangkap" and "divonis" (two acts of one type).
 
-No stemmer is a dependency: the head word loses one suffix (-nya, -kan, -an, -i) and one prefix
+No stemmer is a dependency: each word of the trigger loses one suffix (-nya, -kan, -an, -i) and one prefix
 (me-, ber-, di-, ter-, pe-, per-, ke- and their nasal forms), and every way of doing so is kept,
 because a word such as "penolakan" may end in -an or in -kan. A nasal prefix swallows the root's
 first t, p, k or s ("menangkap" from "tangkap"), so after one the root is also kept with each of them
@@ -33,19 +33,25 @@ def _unprefix(word: str) -> set[str]:
     return {word}
 
 
+def _word_roots(word: str) -> set[str]:
+    out: set[str] = set()
+    for s in SUFFIXES:
+        if word.endswith(s) and len(word) - len(s) >= 4:
+            out |= _unprefix(word[: len(word) - len(s)])
+    return out or {word}
+
+
 @lru_cache(maxsize=4096)
 def trigger_roots(text: str) -> frozenset[str]:
-    """The candidate roots of a trigger's head word (its first word, a reduplication's first half).
+    """The candidate roots of a trigger's words (a reduplication by its first half). Every word
+    counts, not only the head: "operasi tangkap tangan" is the arrest that "ditangkap" reports.
 
     >>> sorted(trigger_roots("sanksi-sanksi")) == sorted(trigger_roots("Sanksi"))
     True
     >>> "temu" in trigger_roots("menemui") and "tangkap" in trigger_roots("penangkapan")
     True
+    >>> bool(trigger_roots("operasi tangkap tangan") & trigger_roots("ditangkap"))
+    True
     """
-    words = text.lower().split()
-    word = words[0].split("-")[0] if words else ""
-    out: set[str] = set()
-    for s in SUFFIXES:
-        if word.endswith(s) and len(word) - len(s) >= 4:
-            out |= _unprefix(word[: len(word) - len(s)])
-    return frozenset(out or {word})
+    words = [w.split("-")[0] for w in text.lower().split()]
+    return frozenset(r for w in words if w for r in _word_roots(w)) or frozenset({""})
