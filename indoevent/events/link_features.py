@@ -149,7 +149,7 @@ def pair_features(s: Sentence, t: _Ent, i: int) -> list[str]:
     rank, side_rank = trigger_rank(t, e, trigs)
     cross = crossed(low, lo, hi)
     lead = low[t.a - 1] if t.a > s.first_word else "<s>"
-    return ["bias", f"rule={rule}", f"rule={rule}|{label}", f"label={label}", f"side={side}",
+    return ["bias", f"rule={rule}", f"rule|label={rule}|{label}", f"label={label}", f"side={side}",
             f"gap={bucket(gap)}", f"side|gap={side}|{bucket(gap)}", f"side|label={side}|{label}",
             f"trigs_between={bucket(sum(lo <= x.a < hi for x in trigs if x is not t))}",
             f"ents_between={bucket(sum(lo <= x.a < hi for x in ents if x is not e))}",
