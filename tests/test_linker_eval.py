@@ -13,7 +13,7 @@ from indoevent.annotation.lsexport import read_export
 from indoevent.cli import main
 from indoevent.events import linker_eval
 from indoevent.events.extractor import SHIPPED_LINKER, load_linker, shipped_linker
-from indoevent.events.learned_linker import LearnedLinker, fit_linker
+from indoevent.events.learned_linker import FEATURES, LearnedLinker, fit_linker
 from indoevent.events.linker_eval import compare_linkers, evaluate_linker, paired_bootstrap
 from indoevent.events.linking import link_rules
 from indoevent.model.splits import Fold, load_splits
@@ -112,7 +112,7 @@ def test_linker_command_by_story(make_export, tmp_path, capsys):
     assert main(["linker", "fit", str(export), "--splits", str(splits), "--out", str(target)]) == 0
     data = json.loads(target.read_text(encoding="utf-8"))
     assert data["fitted_on"]["articles"] == 4 and LearnedLinker.is_file(target)
-    assert LearnedLinker.from_json(data).none_margin == data["none_margin"] == 0.5
+    assert LearnedLinker.from_json(data).none_margin == data["none_margin"] == 1.0 and data["features"] == FEATURES
 
 
 def test_a_linker_written_and_read_back_links_the_same(docs):

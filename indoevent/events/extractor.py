@@ -16,7 +16,6 @@ Usage (a trained run; the tests build one offline)::
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -227,7 +226,7 @@ SHIPPED_LINKER = Path(__file__).parent / "data" / "linker.json"
 def shipped_linker() -> LearnedLinker:
     """The learned linker shipped with the package, fitted on the gold relations of the corpus'
     train and dev articles (``indoevent linker fit annotations/corpus.json --splits ...``)."""
-    return LearnedLinker.from_json(json.loads(SHIPPED_LINKER.read_text(encoding="utf-8")))
+    return LearnedLinker.load(SHIPPED_LINKER)
 
 
 def load_linker(run: str | Path, kind: str = "auto") -> Callable:
@@ -236,4 +235,4 @@ def load_linker(run: str | Path, kind: str = "auto") -> Callable:
     if kind == "rules":
         return link_rules
     path = Path(run) / "linker.json"
-    return LearnedLinker.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else shipped_linker()
+    return LearnedLinker.load(path) if path.is_file() else shipped_linker()
