@@ -58,7 +58,7 @@ def eval_run(tmp_path_factory) -> Path:
         "model.name_or_path": str(ROOT / "models" / "_base" / "tiny-bert"), "model.tiny_corpus": str(ROOT / "seeds"),
         "data.export": str(ROOT / "annotations" / "seeds.json"), "data.dev": 0,
         "data.test": ["004_81279350a79d8947"], "train.epochs": 15})
-    return train(cfg, tmp_path_factory.mktemp("eval") / "tiny-4")
+    return train(cfg, tmp_path_factory.mktemp("eval") / "tiny-4", score_test=True)
 
 
 @pytest.fixture(scope="session")
