@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..annotation.lsexport import CHOICES, check_choice
+from ..atomic import file_in_the_way
 
 
 def fail(message: str, code: int = 1) -> int:
@@ -23,10 +25,23 @@ def print_problems(problems: Iterable[object]) -> None:
         print(f"error: {p}", file=sys.stderr)
 
 
+def write_problem(path: Path, e: OSError) -> str:
+    """Why writing ``path`` failed, in the user's words: the errno alone says "File exists" for a
+    folder of the path that is a file, and "Is a directory" for a file path that is a folder."""
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        return f"{blocker} is a file, not a folder"
+    if e.errno == errno.EISDIR:
+        return f"{path} is a folder: give a file name"
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{e.strerror}: free some space"
+    return e.strerror or str(e)
+
+
 def cannot_write(path: Path, e: OSError) -> int:
     """One line for a failed write (a full disk, no permission); the atomic writers left nothing behind."""
-    return fail(f"{path}: cannot write: {e.strerror or e}; nothing was written and any earlier {path.name} "
-                "is unchanged (free some space, or choose another place)")
+    return fail(f"{path}: cannot write: {write_problem(path, e)}; nothing was written and any earlier "
+                f"{path.name} is unchanged (choose another place, or make room, and rerun)")
 
 
 def cannot_load(run: Path, e: Exception) -> int:

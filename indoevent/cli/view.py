@@ -46,6 +46,8 @@ def _add_view(sub) -> None:
 
 
 def _run_view(args) -> int:
+    if args.out.is_dir():  # an empty folder passes the output rule (folders' outputs), but a page is a file
+        return fail(f"--out {args.out} is a folder: give the HTML file to write, e.g. {args.out / 'view.html'}")
     if args.merged is not None and not (args.merged / "events.jsonl").is_file():
         return fail(f"--merged {args.merged}: no events.jsonl there; give the folder `indoevent merge --out` wrote")
     try:
