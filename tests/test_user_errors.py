@@ -62,3 +62,49 @@ def test_a_write_failure_says_what_is_in_the_way(tmp_path):
     assert write_problem(tmp_path / "f" / "o.html", FileExistsError(17, "File exists")) == f"{tmp_path / 'f'} is a file, not a folder"
     assert "is a folder" in write_problem(tmp_path, IsADirectoryError(21, "Is a directory"))
     assert write_problem(tmp_path / "o", PermissionError(13, "Permission denied")) == "Permission denied"
+
+
+# --- cluster files -------------------------------------------------------------------------------
+ARTICLES = {
+    "901_a": "⟦e1:PER Putin⟧ ⟦t1:CONSULT bertemu > actor=e1⟧ Kim di Beijing. ⟦t2:CONSULT Pertemuan⟧ itu lama.",
+    "902_b": "⟦t1:CONSULT Pertemuan⟧ Putin dan Kim berlangsung lama.",
+    "903_c": "⟦e1:GPE Cianjur⟧ ⟦t1:ASSAULT diguncang⟧ gempa.",
+}
+STORY = "story: cerita\narticles: [901_a, 902_b]\nevents:\n  - id: pertemuan\n    mentions:\n" \
+        "      - 901:t1 bertemu\n      - 902:t1 Pertemuan\n"
+OTHER = "story: lain\narticles: [903_c]\nevents: []\n"
+
+
+@pytest.fixture
+def docs():
+    return [parse(text, doc_id) for doc_id, text in ARTICLES.items()]
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ("story: x\n  events\n    mentions: [a]\n", r"x\.yaml:3", "not valid YAML: mapping values are not allowed here"),
+    ("story: x\narticles: [901_a\n", r"x\.yaml:3", r"not valid YAML: .* \(while parsing a flow sequence at line 2\)"),
+])
+def test_a_cluster_file_that_is_not_yaml_is_one_line_with_its_line(tmp_path, docs, text, where, message):
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ClusterError, match=rf"/{where}: {message}$") as e:
+        load_clusters([path], docs)
+    assert "\n" not in str(e.value) and "<unicode string>" not in str(e.value)
+
+
+def test_a_latin1_cluster_file_names_its_line(tmp_path, docs):
+    path = tmp_path / "x.yaml"
+    path.write_bytes(STORY.encode() + "# catatan: café\n".encode("latin-1"))
+    with pytest.raises(ClusterError, match=r"x\.yaml:8: not UTF-8 \(byte \d+: b'\\xe9'\)"):
+        load_clusters([path], docs)
+
+
+def test_a_missing_cluster_file_says_so_plainly(tmp_path, docs):
+    with pytest.raises(ClusterError, match=r"nope\.yaml: cannot read: No such file or directory$"):
+        load_clusters([tmp_path / "nope.yaml"], docs)
+
+
+def test_a_story_file_given_twice_is_read_once(tmp_path, docs):
+    (tmp_path / "cerita.yaml").write_text(STORY, encoding="utf-8")
+    events = load_clusters([tmp_path, tmp_path / "cerita.yaml"], docs)  # the folder holds it too
+    assert sorted(e.id for e in events) == ["901:t2", "pertemuan"]
