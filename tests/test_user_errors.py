@@ -108,3 +108,43 @@ def test_a_story_file_given_twice_is_read_once(tmp_path, docs):
     (tmp_path / "cerita.yaml").write_text(STORY, encoding="utf-8")
     events = load_clusters([tmp_path, tmp_path / "cerita.yaml"], docs)  # the folder holds it too
     assert sorted(e.id for e in events) == ["901:t2", "pertemuan"]
+
+
+# --- merge --gold: only the stories of the merged articles count ----------------------------------
+@pytest.fixture
+def merge_inputs(tmp_path, docs):
+    frames = tmp_path / "frames.jsonl"
+    frames.write_text("".join(json.dumps(r) + "\n" for r in gold_records(docs[:2], {"901_a": "2025-09-03",
+                                                                                 "902_b": "2025-09-03"})))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([{"id": i, "data": {"text": d.text, "doc_id": d.doc_id}, "annotations": [
+        {"id": i, "result": _results(d), "was_cancelled": False}]} for i, d in enumerate(docs, 1)]))
+    clusters = tmp_path / "clusters"
+    clusters.mkdir()
+    (clusters / "cerita.yaml").write_text(STORY, encoding="utf-8")
+    (clusters / "lain.yaml").write_text(OTHER, encoding="utf-8")
+    return frames, export, clusters
+
+
+def _results(doc):
+    from indoevent.annotation.lsexport import document_to_results
+
+    return document_to_results(doc)
+
+
+def test_merge_gold_of_other_stories_is_refused_before_writing(merge_inputs, tmp_path, capsys):
+    frames, export, clusters = merge_inputs
+    out = tmp_path / "merged"
+    assert main(["merge", str(frames), "--out", str(out), "--no-progress", "--gold", str(clusters / "lain.yaml"),
+                 "--gold-export", str(export)]) == 1
+    assert "no article of the clusters' stories is in FRAMES" in err_of(capsys) and not out.exists()
+
+
+def test_merge_gold_folder_scores_only_the_merged_stories(merge_inputs, tmp_path, capsys):
+    frames, export, clusters = merge_inputs
+    out = tmp_path / "merged"
+    assert main(["merge", str(frames), "--out", str(out), "--no-progress", "--gold", str(clusters),
+                 "--gold-export", str(export)]) == 0
+    assert "left out: lain" in err_of(capsys)
+    scores = json.loads((out / "gold_scores.json").read_text())
+    assert scores["gold_mentions"] == 3  # 901's two triggers and 902's one; 903's is not counted as missed
