@@ -148,3 +148,10 @@ def test_merge_gold_folder_scores_only_the_merged_stories(merge_inputs, tmp_path
     assert "left out: lain" in err_of(capsys)
     scores = json.loads((out / "gold_scores.json").read_text())
     assert scores["gold_mentions"] == 3  # 901's two triggers and 902's one; 903's is not counted as missed
+
+
+# --- options an action ignores ------------------------------------------------------------------
+def test_linker_evaluate_refuses_out(tmp_path, capsys):
+    out = tmp_path / "linker.json"
+    assert main(["linker", "evaluate", str(ROOT / "annotations" / "seeds.json"), "--out", str(out)]) == 1
+    assert "`linker evaluate` prints its report" in err_of(capsys) and not out.exists()

@@ -193,6 +193,11 @@ def _add_linker(sub) -> None:
 
 
 def _run_linker(args) -> int:
+    if args.action == "evaluate" and args.out is not None:  # else the user looks for a file never written
+        return fail("--out is where `linker fit` writes the linker; `linker evaluate` prints its report "
+                    "(redirect it: > linker-eval.txt)")
+    if args.action == "fit" and args.test:
+        return fail("--test scores the test split in `linker evaluate`; `linker fit` never fits on it")
     try:
         result = read_export(args.export)
         splits = load_splits(args.splits) if args.splits else None
