@@ -155,3 +155,19 @@ def test_linker_evaluate_refuses_out(tmp_path, capsys):
     out = tmp_path / "linker.json"
     assert main(["linker", "evaluate", str(ROOT / "annotations" / "seeds.json"), "--out", str(out)]) == 1
     assert "`linker evaluate` prints its report" in err_of(capsys) and not out.exists()
+
+
+# --- two self-trains on one run folder ----------------------------------------------------------
+def test_a_second_self_train_on_one_folder_stops_at_once(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "st"
+    calls = []  # a test that never trains, whatever the lock does
+    monkeypatch.setattr("indoevent.cli.train.self_train", lambda *a, **k: calls.append(a))
+    held = atomic.try_lock(atomic.lock_beside(tmp_path / "st-self-train"))  # the first one, between rounds
+    try:
+        assert main(["self-train", "--config", str(ROOT / "training" / "configs" / "tiny.yaml"),
+                     "--unlabelled", str(ROOT / "training" / "unlabelled" / "sample.jsonl"),
+                     "--output-dir", str(out)]) == 1
+    finally:
+        atomic.unlock(held)
+    assert "another `indoevent self-train` is writing it" in err_of(capsys)
+    assert not calls and sorted(p.name for p in tmp_path.iterdir()) == []
