@@ -171,3 +171,24 @@ def test_a_second_self_train_on_one_folder_stops_at_once(tmp_path, capsys, monke
         atomic.unlock(held)
     assert "another `indoevent self-train` is writing it" in err_of(capsys)
     assert not calls and sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- --help explains every option ---------------------------------------------------------------
+def _parsers(parser, name="indoevent"):
+    import argparse
+
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_option_of_every_command_has_a_help_text():
+    import argparse
+
+    from indoevent.cli import build_parser
+
+    bare = [f"{name}: {a.option_strings or a.dest}" for name, p in _parsers(build_parser()) for a in p._actions
+            if a.help is None and not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
+    assert bare == []

@@ -180,7 +180,8 @@ def _add_linker(sub) -> None:
                               "  indoevent linker fit annotations/corpus.json --splits annotations/corpus/splits.json "
                               "--out models/run1/linker.json",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["evaluate", "fit"])
+    p.add_argument("action", choices=["evaluate", "fit"],
+                   help="evaluate: print both linkers' scores on held-out gold; fit: write the learned linker to --out")
     p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/corpus.json)")
     p.add_argument("--splits", type=Path, help="frozen splits (annotations/corpus/splits.json): cross-validation by "
                                                "story over its folds; fit on its train and dev articles")
