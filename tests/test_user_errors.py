@@ -192,3 +192,13 @@ def test_every_option_of_every_command_has_a_help_text():
     bare = [f"{name}: {a.option_strings or a.dest}" for name, p in _parsers(build_parser()) for a in p._actions
             if a.help is None and not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction))]
     assert bare == []
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------------
+def test_an_interrupted_training_command_says_how_to_go_on(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("indoevent.cli.learn.pretrain", interrupted)
+    assert main(["pretrain", "--config", str(ROOT / "training" / "configs" / "pretrain-tiny.yaml")]) == 130
+    assert "interrupted; the same command with --resume continues it" in err_of(capsys)
