@@ -150,6 +150,14 @@ def test_merge_gold_folder_scores_only_the_merged_stories(merge_inputs, tmp_path
     assert scores["gold_mentions"] == 3  # 901's two triggers and 902's one; 903's is not counted as missed
 
 
+def test_a_frames_file_given_twice_is_named_once_not_as_a_clash_with_itself(merge_inputs, tmp_path, capsys):
+    frames, _, _ = merge_inputs
+    out = tmp_path / "merged"
+    assert main(["merge", str(frames), str(tmp_path / "." / frames.name), "--out", str(out), "--no-progress"]) == 1
+    err = err_of(capsys)
+    assert "frames.jsonl is given twice" in err and "also at" not in err and not out.exists()
+
+
 # --- options an action ignores ------------------------------------------------------------------
 def test_linker_evaluate_refuses_out(tmp_path, capsys):
     out = tmp_path / "linker.json"

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..annotation.lsexport import CHOICES, check_choice
-from ..atomic import file_in_the_way
+from ..atomic import file_in_the_way, same_file
 
 
 def fail(message: str, code: int = 1) -> int:
@@ -49,6 +49,23 @@ def cannot_load(run: Path, e: Exception) -> int:
     # Our own messages start with the run folder or its file; those of transformers and torch do not.
     message = str(e).strip()
     return fail(message if message.startswith(str(run)) else f"cannot load model {run}: {message}")
+
+
+def given_twice(paths: Iterable[Path], what: str) -> str | None:
+    """One line for an input named twice (its records would clash with themselves: "article X also
+    at X"), or None.
+
+    >>> given_twice([Path("berita.jsonl"), Path("arsip/../berita.jsonl")], "FRAMES")
+    'FRAMES berita.jsonl is given twice (also as arsip/../berita.jsonl): give each once'
+    """
+    seen: list[Path] = []
+    for p in paths:
+        twin = next((q for q in seen if same_file(p, q)), None)
+        if twin is not None:
+            also = f" (also as {p})" if str(p) != str(twin) else ""
+            return f"{what} {twin} is given twice{also}: give each once"
+        seen.append(p)
+    return None
 
 
 def add_overwrite(p: argparse.ArgumentParser, what: str) -> None:

@@ -16,7 +16,7 @@ from ..events.actors import AliasTable
 from ..events.mentions import FramesError, gold_records, is_gold_frames, read_frames, read_indexes
 from ..events.merge import merge
 from ..events.merge_files import MERGE_FILES, write_merge
-from .common import add_overwrite, cannot_write, fail
+from .common import add_overwrite, cannot_write, fail, given_twice
 
 GOLD_SCORES = "gold_scores.json"
 
@@ -151,6 +151,9 @@ def _report_gold(score: MergeScore, out: Path, shown: int = 10) -> None:
 def _run_merge(args) -> int:
     if args.window < 0 or args.lookback < 0:
         return fail("--window and --lookback must be 0 or more days")
+    twice = given_twice(args.frames, "FRAMES")
+    if twice:
+        return fail(twice)
     if args.out.exists() and not args.out.is_dir():
         return fail(f"{args.out} is a file: --out names a folder (events.jsonl, mentions.jsonl, CSV go there)")
     try:
