@@ -150,6 +150,15 @@ def test_merge_gold_folder_scores_only_the_merged_stories(merge_inputs, tmp_path
     assert scores["gold_mentions"] == 3  # 901's two triggers and 902's one; 903's is not counted as missed
 
 
+def test_a_merge_scored_with_gold_can_be_replaced_with_overwrite(merge_inputs, tmp_path, capsys):
+    frames, export, clusters = merge_inputs
+    args = ["merge", str(frames), "--out", str(tmp_path / "merged"), "--no-progress", "--gold", str(clusters),
+            "--gold-export", str(export)]
+    assert main(args) == 0 and (tmp_path / "merged" / "gold_scores.json").is_file()
+    assert main(args) == 1 and "pass --overwrite" in err_of(capsys)  # its own folder: not "never replaced"
+    assert main([*args, "--overwrite"]) == 0
+
+
 def test_a_frames_file_given_twice_is_named_once_not_as_a_clash_with_itself(merge_inputs, tmp_path, capsys):
     frames, _, _ = merge_inputs
     out = tmp_path / "merged"

@@ -158,7 +158,7 @@ def _run_merge(args) -> int:
         return fail(f"{args.out} is a file: --out names a folder (events.jsonl, mentions.jsonl, CSV go there)")
     try:
         check_output(args.out, [*args.frames, *(args.index or [])], args.overwrite,
-                     folder_of(MERGE_FILES), "a folder of `indoevent merge`")
+                     folder_of((*MERGE_FILES, GOLD_SCORES)), "a folder of `indoevent merge`")
     except OutputExistsError as e:
         return fail(str(e))
     try:
