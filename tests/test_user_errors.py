@@ -219,3 +219,23 @@ def test_an_interrupted_training_command_says_how_to_go_on(monkeypatch, capsys):
     monkeypatch.setattr("indoevent.cli.learn.pretrain", interrupted)
     assert main(["pretrain", "--config", str(ROOT / "training" / "configs" / "pretrain-tiny.yaml")]) == 130
     assert "interrupted; the same command with --resume continues it" in err_of(capsys)
+
+
+# --- --model and --port -------------------------------------------------------------------------
+def test_a_model_that_does_not_load_is_one_plain_line(results, tmp_path, capsys):
+    from indoevent.cli.common import cannot_load
+
+    # what transformers raises for these (the commands' loaders pass it on)
+    assert cannot_load(tmp_path / "nope", ValueError("Repo id must be in the form 'repo_name'")) == 1
+    assert err_of(capsys).strip().endswith("cannot load model " + str(tmp_path / "nope") + ": no such run folder")
+    assert cannot_load(results, OSError("the config file at 'results.jsonl' is not a valid JSON file")) == 1
+    assert "results.jsonl: a file, not a run folder" in err_of(capsys)  # "cannot load model .../results.jsonl: ..."
+    assert cannot_load(Path("nope"), OSError("We couldn't connect.\nCheck your internet connection.")) == 1
+    err = err_of(capsys)
+    assert len(err.strip().splitlines()) == 1 and "no folder nope here" in err
+
+
+def test_serve_refuses_a_port_out_of_range_as_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["serve", "--model", str(tmp_path), "--port", "99999"])
+    assert e.value.code == 2 and "give a port from 0 to 65535" in err_of(capsys)

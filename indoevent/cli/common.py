@@ -44,10 +44,34 @@ def cannot_write(path: Path, e: OSError) -> int:
                 f"{path.name} is unchanged (choose another place, or make room, and rerun)")
 
 
+def not_a_run(run: str | Path) -> str | None:
+    """Why ``run`` cannot be a run folder or a hub model id, before transformers says it its way
+    ("Repo id must be in the form 'repo_name'...", "the config file at 'r.jsonl' is not valid JSON").
+
+    >>> not_a_run("/tmp/tidak/ada")
+    'no such run folder'
+    >>> not_a_run("indobenchmark/indobert-base-p1") is None  # a hub id, or a folder that may be there
+    True
+    """
+    path, name = Path(run), str(run)
+    if path.is_file():
+        return "a file, not a run folder: give the folder `indoevent train` wrote"
+    hub_like = not name.startswith((".", "/", "~")) and name.count("/") <= 1
+    if not path.exists() and not hub_like:
+        return "no such run folder"
+    return None
+
+
 def cannot_load(run: Path, e: Exception) -> int:
     """One line for a run that does not load (ModelLoadError, or transformers' OSError and ValueError)."""
-    # Our own messages start with the run folder or its file; those of transformers and torch do not.
-    message = str(e).strip()
+    why = not_a_run(run)
+    if why:
+        return fail(f"cannot load model {run}: {why}")
+    # Our own messages start with the run folder or its file; those of transformers and torch do not,
+    # and span lines (the hub's "couldn't connect ... Check your internet connection").
+    message = " ".join(str(e).split())
+    if not Path(run).exists():
+        message += f" (and there is no folder {run} here)"
     return fail(message if message.startswith(str(run)) else f"cannot load model {run}: {message}")
 
 
