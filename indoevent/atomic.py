@@ -20,7 +20,8 @@ from filelock import FileLock, Timeout
 
 
 class OutputExistsError(FileExistsError):
-    """The destination exists and replacing it was not asked for (or it is not ours to replace)."""
+    """The destination exists and replacing it was not asked for (or it is not ours to replace), or a
+    file stands where one of its folders should be."""
 
 
 # --- the output rule of every command ----------------------------------------------------------
@@ -32,10 +33,19 @@ def same_file(a: str | Path, b: str | Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+def file_in_the_way(path: str | Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is a file, not a folder (nothing can be
+    written under it; the system's word for it is a puzzling "File exists"), else None."""
+    for p in Path(path).parents:
+        if p.exists():
+            return None if p.is_dir() else p
+    return None
+
+
 def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False,
                  ours: Callable[[Path], bool] | None = None, kind: str = "an output of this command") -> Path:
     """The one rule for what a command may write over (the README's "Outputs"): an input of
-    the command never; an existing ``out`` (an empty folder counts as new) only with
+    the command never; nor a path under a file; an existing ``out`` (an empty folder counts as new) only with
     ``overwrite``; and never, even with it, unless ``ours(out)`` says it is of the kind the
     command writes (``kind`` names it in the messages). Raises :class:`OutputExistsError`; writing is the
     caller's, atomically (:func:`replacing`, :func:`building`)."""
@@ -43,6 +53,9 @@ def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: 
     for p in inputs:
         if same_file(out, p) or (out.is_dir() and Path(p).exists() and Path(p).resolve().is_relative_to(out.resolve())):
             raise OutputExistsError(f"{out}: is an input of this command (or holds one); give --out another path")
+    blocker = file_in_the_way(out)
+    if blocker is not None:  # refused now, not after the command's work
+        raise OutputExistsError(f"{out}: {blocker} is a file, not a folder; choose another --out")
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return out
     if ours is not None and not ours(out):

@@ -101,14 +101,37 @@ def _resolve(ref_node: yaml.ScalarNode, by_number: dict[str, Document], triggers
     return mention
 
 
+def yaml_node(path: str | Path) -> yaml.Node | None:
+    """The YAML node tree of a file (lines kept for messages); a ClusterError in one line naming
+    ``file:line`` for a file that is not there, not UTF-8 or not YAML (PyYAML's own message spans
+    five lines and names "<unicode string>")."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise ClusterError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ClusterError(f"{path}:{line}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); "
+                           "save the file as UTF-8") from None
+    try:
+        return yaml.compose(text)
+    except yaml.MarkedYAMLError as e:  # problem at problem_mark, found while reading context at context_mark
+        at = f":{e.problem_mark.line + 1}" if e.problem_mark is not None else ""
+        why = e.problem or "unreadable"
+        if e.context and e.context_mark is not None:
+            why += f" ({e.context} at line {e.context_mark.line + 1})"
+        raise ClusterError(f"{path}{at}: not valid YAML: {why}") from None
+    except yaml.YAMLError as e:
+        raise ClusterError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
+
+
 def load_story(path: str | Path, docs: dict[str, Document]) -> list[GoldEvent]:
     """The events of one story file: its listed events, then every other trigger of its articles as a
     singleton. ``docs`` are the gold articles by id. Raises ClusterError naming ``file:line``."""
     where = str(path)
-    try:
-        root = yaml.compose(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ClusterError(f"{where}: cannot read: {e}") from e
+    root = yaml_node(path)
     top = _mapping(root, where) if root is not None else {}
     story = str(top["story"].value) if "story" in top else ""
     if not story:
@@ -151,6 +174,7 @@ def load_clusters(paths: Sequence[str | Path], docs: Iterable[Document]) -> list
     An article in two stories' files is an error: its triggers would be counted twice."""
     by_id = {d.doc_id: d for d in docs}
     files = [f for p in map(Path, paths) for f in (sorted(p.glob("*.yaml")) if p.is_dir() else [p])]
+    files = list({f.resolve(): f for f in reversed(files)}.values())[::-1]  # a file given twice is read once
     if not files:
         raise ClusterError(f"{', '.join(map(str, paths))}: no cluster files (*.yaml)")
     events: list[GoldEvent] = []

@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        return fail("interrupted", 130)
+    except KeyboardInterrupt:  # train, pretrain, distill: their .partial folder keeps what --resume needs
+        return fail("interrupted" + ("; the same command with --resume continues it" if hasattr(args, "resume")
+                                     else ""), 130)
 
 
 if __name__ == "__main__":

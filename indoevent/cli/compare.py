@@ -42,7 +42,8 @@ def add(sub) -> None:
                     "--out` folder, a `train --cv` folder (its pooled test predictions), or a run folder "
                     "(evaluated on --data when given).",
         epilog="example: indoevent compare models/indobert-base-p1-cv models/nusabert-base-cv --out compare.html")
-    p.add_argument("folders", nargs="+", type=Path, metavar="RUN_OR_CV_DIR")
+    p.add_argument("folders", nargs="+", type=Path, metavar="RUN_OR_CV_DIR",
+                   help="`evaluate --out` folders, `train --cv` folders or run folders (with --data), one column each")
     p.add_argument("--data", type=Path, nargs="+", default=None, metavar="FILE",
                    help="gold data to evaluate run folders on (Label Studio export or CoNLL)")
     p.add_argument("--out", type=Path, default=None, help="write an HTML page (table and chart)")

@@ -180,7 +180,8 @@ def _add_linker(sub) -> None:
                               "  indoevent linker fit annotations/corpus.json --splits annotations/corpus/splits.json "
                               "--out models/run1/linker.json",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["evaluate", "fit"])
+    p.add_argument("action", choices=["evaluate", "fit"],
+                   help="evaluate: print both linkers' scores on held-out gold; fit: write the learned linker to --out")
     p.add_argument("export", type=Path, help="Label Studio export with gold relations (e.g. annotations/corpus.json)")
     p.add_argument("--splits", type=Path, help="frozen splits (annotations/corpus/splits.json): cross-validation by "
                                                "story over its folds; fit on its train and dev articles")
@@ -193,6 +194,11 @@ def _add_linker(sub) -> None:
 
 
 def _run_linker(args) -> int:
+    if args.action == "evaluate" and args.out is not None:  # else the user looks for a file never written
+        return fail("--out is where `linker fit` writes the linker; `linker evaluate` prints its report "
+                    "(redirect it: > linker-eval.txt)")
+    if args.action == "fit" and args.test:
+        return fail("--test scores the test split in `linker evaluate`; `linker fit` never fits on it")
     try:
         result = read_export(args.export)
         splits = load_splits(args.splits) if args.splits else None

@@ -29,6 +29,13 @@ Every /predict call and every retrain (start, progress, F1s, swap) is logged on 
 """
 
 
+def _port(value: str) -> int:
+    """argparse type of --port: a bad one is a usage error, not socket's OverflowError."""
+    if not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a port from 0 to 65535")
+    return int(value)
+
+
 def _add_serve(sub) -> None:
     p = sub.add_parser("serve", help="Label Studio ML backend: pre-annotations and retraining",
                        description="Serve a run as a Label Studio ML backend: /health, /setup (refuses a labeling "
@@ -40,7 +47,7 @@ def _add_serve(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, required=True, help="run directory to serve")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=9090, help="port (default 9090)")
+    p.add_argument("--port", type=_port, default=9090, help="port (default 9090; 0: any free one)")
     p.add_argument("--device", default="cpu", help="cpu, cuda ... (default cpu)")
     p.add_argument("--config", type=Path, default=None,
                    help="training config for retraining (default: the run's own training_config.yaml)")
@@ -79,7 +86,8 @@ def _run_serve(args) -> int:
     if backend.swapped_from:
         print(f"serving {backend.run}, the run a retrain swapped in for {backend.swapped_from} "
               f"(recorded in {backend.work_dir / STATE_FILE})", flush=True)
-    print(f"indoevent ML backend: {backend.model_version} listening on http://{args.host}:{args.port}", flush=True)
+    port = sock.getsockname()[1]  # the one the system chose for --port 0
+    print(f"indoevent ML backend: {backend.model_version} listening on http://{args.host}:{port}", flush=True)
     serve(backend, sock, auth)
     return 0
 

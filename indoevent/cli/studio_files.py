@@ -31,7 +31,8 @@ def add_files(ls, server) -> None:
                                   "annotation of the task whose doc_id is the file's name, by this token's user "
                                   "(an earlier annotation of theirs is replaced, not doubled). A file with any "
                                   "problem is not sent; its problems are listed one per line.")
-    s.add_argument("files", nargs="+", type=Path, metavar="FILE.ann")
+    s.add_argument("files", nargs="+", type=Path, metavar="FILE.ann",
+                   help="edited .ann files of `ls next`, each named by its task's doc_id")
     s.add_argument("--project", required=True, help="project title or id")
     s.set_defaults(func=_run_ls_submit)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..atomic import OutputExistsError
 from ..view import ViewError, build_view
-from .common import add_overwrite, cannot_write, fail
+from .common import add_overwrite, cannot_write, fail, given_twice
 
 EPILOG = """examples:
   indoevent extract seeds/ --model models/tiny --out results/seeds.jsonl --with-text
@@ -46,6 +46,11 @@ def _add_view(sub) -> None:
 
 
 def _run_view(args) -> int:
+    if args.out.is_dir():  # an empty folder passes the output rule (folders' outputs), but a page is a file
+        return fail(f"--out {args.out} is a folder: give the HTML file to write, e.g. {args.out / 'view.html'}")
+    twice = given_twice(args.texts, "--texts")
+    if twice:
+        return fail(twice)
     if args.merged is not None and not (args.merged / "events.jsonl").is_file():
         return fail(f"--merged {args.merged}: no events.jsonl there; give the folder `indoevent merge --out` wrote")
     try:
