@@ -178,15 +178,17 @@ def test_linker_evaluate_refuses_out(tmp_path, capsys):
 def test_a_second_self_train_on_one_folder_stops_at_once(tmp_path, capsys, monkeypatch):
     out = tmp_path / "st"
     calls = []  # a test that never trains, whatever the lock does
-    monkeypatch.setattr("indoevent.cli.train.self_train", lambda *a, **k: calls.append(a))
-    held = atomic.try_lock(atomic.lock_beside(tmp_path / "st-self-train"))  # the first one, between rounds
+    monkeypatch.setattr("indoevent.model.self_train.train", lambda *a, **k: calls.append(a))
+    lock = atomic.lock_beside(out)  # the run folder's lock, held by the first one between rounds
+    held = atomic.try_lock(lock)
+    lock.write_text("4242 self-train", encoding="utf-8")
     try:
         assert main(["self-train", "--config", str(ROOT / "training" / "configs" / "tiny.yaml"),
                      "--unlabelled", str(ROOT / "training" / "unlabelled" / "sample.jsonl"),
                      "--output-dir", str(out)]) == 1
     finally:
         atomic.unlock(held)
-    assert "another `indoevent self-train` is writing it" in err_of(capsys)
+    assert "being written by another `indoevent self-train` (pid 4242" in err_of(capsys)
     assert not calls and sorted(p.name for p in tmp_path.iterdir()) == []
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from ..atomic import lock_beside, try_lock, unlock
 from ..model.config import ConfigError, fields_help, load_config
 from ..model.data import DataError
 from ..model.gate import GATE_FILE, MAX_F1_DROP, MIN_AGREEMENT, write_no_gate
@@ -17,7 +14,7 @@ from ..model.onnx_export import ONNX_DIR, export_onnx
 from ..model.runs import RunExistsError, RunWriteError
 from ..model.self_train import self_train
 from ..model.train import ModelLoadError, train
-from .common import cannot_load, cannot_write, fail, write_problem
+from .common import cannot_load, cannot_write, fail
 
 
 # --- export-onnx ------------------------------------------------------------------------------
@@ -154,33 +151,12 @@ def _add_overrides(p) -> None:
                        help=f"{text} [{tp}; default {default!r}]".replace("%", "%%"))
 
 
-@contextmanager
-def _one_self_train(final: Path) -> Iterator[None]:
-    """One `self-train` per run folder at a time. train's lock covers one round only, so a second
-    self-train started between rounds would rewrite the first one's silver and, at its last round,
-    replace its run folder without --overwrite. The lock: ``.NAME-self-train.lock`` beside it."""
-    lock = lock_beside(final.with_name(f"{final.name}-self-train"))
-    try:
-        held = try_lock(lock)
-    except OSError as e:  # a read-only folder, a file where a folder should be
-        raise RunWriteError(f"cannot write {lock}: {write_problem(lock, e)}") from e
-    if held is None:
-        raise RunExistsError(f"{final}: another `indoevent self-train` is writing it (lock {lock}): wait for it "
-                             "to finish, or choose another --output-dir")
-    try:
-        yield
-    finally:
-        unlock(held)
-
-
 def _run_self_train(args) -> int:
     given = vars(args)
     overrides = [f"{key}={given[key]}" for key, *_ in fields_help() if key in given]
     try:
         cfg = load_config(args.config, overrides)
-        final = args.output_dir or Path("models") / cfg.run_name  # self_train's default
-        with _one_self_train(final):
-            self_train(cfg, args.unlabelled, final, overwrite=args.overwrite)
+        self_train(cfg, args.unlabelled, args.output_dir, overwrite=args.overwrite)
     except (ConfigError, DataError, ModelLoadError, RunExistsError, RunWriteError) as e:
         return fail(str(e))
     return 0

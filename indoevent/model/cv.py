@@ -46,7 +46,7 @@ def cross_validate(cfg: RunConfig, output_dir: str | Path | None = None, *, resu
         # data: folds by article, checked before anything is written
         corpus = load_corpus(cfg.data)
         folds = _folds(corpus, cfg.cv.k, cfg.data.split_seed, cfg.data.splits)
-        work = prepare_work(final, resume, overwrite, cfg)
+        work = prepare_work(final, resume, overwrite, cfg, "train --cv")
 
         # one model per fold, scored on its test articles (None: another GPU process's fold)
         results = []

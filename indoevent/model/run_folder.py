@@ -32,13 +32,13 @@ from .runs import SCHEMA_VERSION, RunExistsError, RunWriteError, is_main, partia
 _LOCKS: dict[Path, Any] = {}  # run folder -> its held lock, held until the run ends (or the process)
 
 
-def _lock(final: Path) -> None:
+def _lock(final: Path, command: str | None = None) -> None:
     """Hold ``.<name>.lock`` next to the run folder, so that a second ``train`` on it stops at once
-    instead of mixing its checkpoints into the first one's ``.partial`` folder. The holder's pid
-    is written into it for the second one's message (on Unix; Windows keeps a locked file closed
-    to others, and the message says pid ?)."""
+    instead of mixing its checkpoints into the first one's ``.partial`` folder. The holder's pid and
+    ``command`` (``train``, ``pretrain``, ``self-train``...) are written into it for the second one's
+    message (on Unix; Windows keeps a locked file closed to others, and the message says pid ?)."""
     key = final.resolve()
-    if key in _LOCKS:  # this process already holds it (train called again in one Python session)
+    if key in _LOCKS:  # this process already holds it (self-train around its last round's train)
         return
     path = lock_beside(final)
     try:
@@ -46,15 +46,21 @@ def _lock(final: Path) -> None:
     except OSError as e:
         raise RunWriteError(f"cannot write {path} ({write_failure(e) or e.strerror or e})") from e
     if held is None:
-        try:
-            pid = path.read_text(encoding="utf-8").strip() or "?"
-        except OSError:
-            pid = "?"
-        raise RunExistsError(f"{final} is being written by another indoevent train (pid {pid}, lock {path}): "
-                             "wait for it to finish, or choose another --output-dir")
+        raise RunExistsError(f"{final} is being written by {_holder(path)}: wait for it to finish, "
+                             "or choose another --output-dir")
     with suppress(OSError):
-        path.write_text(str(os.getpid()), encoding="utf-8")
+        path.write_text(f"{os.getpid()} {command or ''}".strip(), encoding="utf-8")
     _LOCKS[key] = held
+
+
+def _holder(lock: Path) -> str:
+    """Who holds ``lock``, from what it wrote into it: "another `indoevent pretrain` (pid 7, lock L)"."""
+    try:
+        pid, _, command = lock.read_text(encoding="utf-8").strip().partition(" ")
+    except OSError:
+        pid, command = "", ""
+    who = f"`indoevent {command}`" if command else "indoevent run"
+    return f"another {who} (pid {pid or '?'}, lock {lock})"
 
 
 def _unlock(final: Path) -> None:
@@ -62,6 +68,17 @@ def _unlock(final: Path) -> None:
     held = _LOCKS.pop(final.resolve(), None)
     if held is not None:
         unlock(held)
+
+
+@contextmanager
+def holding(final: Path, command: str) -> Iterator[None]:
+    """Hold the run folder's lock for a block of several runs (``self-train``'s rounds, its last one
+    trained into ``final``): ``train`` inside it takes it as its own and leaves it held."""
+    _lock(final, command)
+    try:
+        yield
+    finally:
+        _unlock(final)
 
 
 # A run refused for these reasons has nothing worth resuming: its new .partial folder goes.
@@ -74,6 +91,7 @@ def owning(final: Path) -> Iterator[None]:
     call created, and always remove the run's lock file at the end, so nothing is left beside it."""
     work = partial_dir(final)
     existed = work.exists()
+    held_before = final.resolve() in _LOCKS  # by :func:`holding`, which releases it
     try:
         yield
     except _REFUSALS:
@@ -81,14 +99,16 @@ def owning(final: Path) -> Iterator[None]:
             shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
-        _unlock(final)
+        if not held_before:
+            _unlock(final)
 
 
-def prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig) -> Path:
+def prepare_work(final: Path, resume: bool, overwrite: bool, cfg: RunConfig, command: str | None = None) -> Path:
     """The ``.<name>.partial`` folder of a run: checked, created, with the resolved config in it.
-    Called once the data is read and checked, so a bad config or corpus creates nothing."""
+    Called once the data is read and checked, so a bad config or corpus creates nothing. ``command``
+    (``train``, ``pretrain``) names the run in the message of a second one on the same folder."""
     if is_main():
-        _lock(final)
+        _lock(final, command)
     if final.exists() and not overwrite:
         raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another "
                              "--output-dir or run_name")

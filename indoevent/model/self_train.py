@@ -35,6 +35,7 @@ from ..text.iob import spans_to_tags
 from .config import ConllSource, RunConfig, from_dict, load_config
 from .data import DataError, load_corpus, split_corpus
 from .predict import Prediction, Predictor
+from .run_folder import holding
 from .runs import RunExistsError, say
 from .train import train
 
@@ -48,6 +49,13 @@ def self_train(config: RunConfig | str | Path | dict, unlabelled: Sequence[str |
     """
     cfg = _as_config(config)
     final = Path(output_dir) if output_dir else Path("models") / cfg.run_name
+    # The run folder's lock, for every round: train's own covers one round, so a second self-train
+    # (or train) started between rounds would rewrite this one's silver and replace its run folder.
+    with holding(final, "self-train"):
+        return _self_train(cfg, unlabelled, final, overwrite)
+
+
+def _self_train(cfg: RunConfig, unlabelled: Sequence[str | Path], final: Path, overwrite: bool) -> Path:
     if final.exists() and not overwrite:
         raise RunExistsError(f"{final} already exists: pass --overwrite to replace it, or choose another --output-dir")
     articles = read_unlabelled(unlabelled, cfg)

@@ -70,7 +70,7 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
             f"article(s); backbone {cfg.model.name_or_path}")
         if not split["dev"]:
             say("no dev articles: no early stopping, the model of the last step is kept")
-        work = prepare_work(final, resume, overwrite, cfg)
+        work = prepare_work(final, resume, overwrite, cfg, "train")
         t1 = time.perf_counter()
 
         # model: fine-tuned, early-stopped on the dev span F1
