@@ -85,7 +85,7 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
     # The saved tokenizer's limit is the window the model was trained with: finite, so that a plain
     # pipeline never feeds it more positions than it has.
     tokenizer.model_max_length = max_length
-    _no_long_sequence_warning(tokenizer)
+    no_long_sequence_warning(tokenizer)
     return model, tokenizer
 
 
@@ -95,7 +95,8 @@ def ensure_base(model_cfg: Any) -> None:
         ensure_tiny_bert(model_cfg.name_or_path, model_cfg.tiny_corpus)
 
 
-def _no_long_sequence_warning(tokenizer: Any) -> None:
+def no_long_sequence_warning(tokenizer: Any) -> None:
+    """Silence one warning of ``tokenizer`` (the ``model_max_length`` check), no other."""
     # Whole articles are tokenised once and then cut into windows: the tokenizer's warning that a
     # sequence is longer than the model's limit ("will result in indexing errors") does not apply.
     tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True

@@ -38,7 +38,7 @@ from typing import Any
 from ..atomic import check_output
 from ..text.inputs import Source
 from ..text.tokenize import tokenize
-from .backbone import ensure_base
+from .backbone import ensure_base, no_long_sequence_warning
 from .config import RunConfig
 from .run_folder import owning, prepare_work, save_model
 from .runs import is_main, run_info, say, write_run
@@ -96,6 +96,14 @@ class MaskingCollator:
                                                    self.probability, self.mask_id, self.vocab_size, gen)
             mask[i, :k] = 1
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def window_tokenizer(tokenizer: Any, max_length: int) -> None:
+    """Set ``tokenizer`` up for :func:`mlm_rows`: its limit is the window (saved with the run), and
+    its warning that a whole article is longer than that is silenced: articles are windowed after
+    tokenising, so the warning ("1567 > 128") would come on every run and mean nothing."""
+    tokenizer.model_max_length = max_length
+    no_long_sequence_warning(tokenizer)
 
 
 def mlm_rows(tokenizer: Any, articles: Sequence[Source], max_length: int, seeded: bool = False) -> list[dict]:
@@ -191,10 +199,10 @@ def pretrain(config: RunConfig | str | Path | dict, output_dir: str | Path | Non
         train_arts, dev_arts = split_dev(articles, cfg.pretrain.dev, cfg.data.split_seed)
         say(f"{cfg.run_name}: masked-LM on {len(train_arts)} article(s), dev {len(dev_arts)} "
             f"({report['words']:,} words); {'from scratch' if cfg.pretrain.from_scratch else cfg.model.name_or_path}")
-        work = prepare_work(final, resume, overwrite, cfg)
+        work = prepare_work(final, resume, overwrite, cfg, "pretrain")
         set_seed(cfg.train.seed)
         model, tokenizer = load_backbone(cfg, [a.text for a in articles], work)
-        tokenizer.model_max_length = cfg.data.max_length
+        window_tokenizer(tokenizer, cfg.data.max_length)
         train_rows = mlm_rows(tokenizer, train_arts, cfg.data.max_length)
         dev_rows = mlm_rows(tokenizer, dev_arts, cfg.data.max_length, seeded=True)
         t1 = time.perf_counter()
