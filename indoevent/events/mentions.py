@@ -106,14 +106,29 @@ def read_index(path: str | Path) -> dict[str, str]:
     """Article dates from a seeds-style index (a list of ``{id, published, date_text}``):
     ``published`` when printed, else ``date`` (the corpus' ISO date inferred from the text, with
     its reason in ``note``), else the date the text gives."""
+    path = Path(path)
+    if path.is_dir():
+        raise FramesError([f"{path}: is a folder; give its index file (e.g. {path / 'index.json'})"])
     try:
-        items = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        raw = path.read_bytes()
+        items = json.loads(raw.decode("utf-8"))
+    except OSError as e:
+        raise FramesError([f"{path}: cannot read the index: {e.strerror or e}"]) from e
+    except UnicodeDecodeError as e:
+        raise FramesError([f"{path}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); "
+                           "convert the index to UTF-8"]) from e
+    except ValueError as e:
         raise FramesError([f"{path}: cannot read the index: {e}"]) from e
     if not isinstance(items, list):
         raise FramesError([f"{path}: expected a list of {{id, published, date_text}}"])
-    return {str(i["id"]): when for i in items
-            if isinstance(i, dict) and "id" in i and (when := i.get("published") or i.get("date") or i.get("date_text"))}
+    dates = {str(i["id"]): when for i in items
+             if isinstance(i, dict) and "id" in i and (when := i.get("published") or i.get("date") or i.get("date_text"))}
+    # checked here, so that a bad date is blamed on the index, not on the frames line that used it
+    bad = [f"{path}: article {aid!r}: cannot read its date {when!r} (give an ISO date, e.g. 2025-09-03)"
+           for aid, when in dates.items() if article_date(when) is None]
+    if bad:
+        raise FramesError(bad)
+    return dates
 
 
 def read_frames(paths: Sequence[str | Path], dates: dict[str, str] | None = None) -> list[Article]:
