@@ -74,12 +74,20 @@ def load_splits(path: str | Path) -> FrozenSplits:
     """Read a splits file: ``{"train": [...], "dev": [...], "test": [...], "folds": [[...], ...]}``.
     Raises ValueError naming the file when an article is in two places or a fold holds a test article."""
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        parts = {k: tuple(raw[k]) for k in ("train", "dev", "test")}
-        folds = tuple(tuple(f) for f in raw.get("folds", []))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"{path}: not a splits file with train, dev and test lists ({e})") from e
+    raw = _read_json(path)
+    wanted = f"{path}: not a splits file: expected {{\"train\": [...], \"dev\": [...], \"test\": [...]}}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{wanted}, found a JSON {type(raw).__name__}")
+    missing = [k for k in ("train", "dev", "test") if not isinstance(raw.get(k), list)]
+    if missing:
+        raise ValueError(f"{wanted}; {', '.join(missing)} is missing or not a list")
+    folds_raw = raw.get("folds", [])
+    if not isinstance(folds_raw, list) or not all(isinstance(f, list) for f in folds_raw):
+        raise ValueError(f"{path}: 'folds' must be a list of lists of article ids")
+    if not all(isinstance(x, str) for part in (*[raw[k] for k in ("train", "dev", "test")], *folds_raw) for x in part):
+        raise ValueError(f"{path}: article ids must be strings (e.g. \"000_ecb91a2b1942d157\")")
+    parts = {k: tuple(raw[k]) for k in ("train", "dev", "test")}
+    folds = tuple(tuple(f) for f in folds_raw)
     seen: dict[str, str] = {}
     for name, ids in parts.items():
         for x in ids:
@@ -90,3 +98,20 @@ def load_splits(path: str | Path) -> FrozenSplits:
     if folds and sorted(in_folds) != sorted(parts["train"] + parts["dev"]):
         raise ValueError(f"{path}: the folds must hold each train and dev article once (and no test article)")
     return FrozenSplits(parts["train"], parts["dev"], parts["test"], folds)
+
+
+def _read_json(path: Path) -> object:
+    """The JSON of a splits file, or a one-line ValueError naming it (missing, a folder, not UTF-8, not JSON)."""
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give the splits file (e.g. {path / 'splits.json'})")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the splits file: {e.strerror or e}") from None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 (byte {e.start}: {data[e.start:e.start + 1]!r}); "
+                         "convert it to UTF-8") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: not JSON ({e})") from None
