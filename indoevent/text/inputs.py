@@ -52,10 +52,12 @@ def read_inputs(paths: Sequence[str | Path]) -> Iterator[Source | InputError]:
     inputs come out as :class:`InputError` (path or path:line, and why), never silently."""
     seen: dict[str, str] = {}
 
-    def check(src: Source) -> Source | InputError:
+    def check(src: Source, folder: Path | None = None) -> Source | InputError:
+        # a file read through a folder is named with it: `seeds/ seeds/000_x.txt` names one file twice
+        given = f"{src.source} via the folder {folder}" if folder is not None else src.source
         if src.id in seen:
-            return InputError(src.source, f"duplicate id {src.id!r} (also {seen[src.id]})")
-        seen[src.id] = src.source
+            return InputError(given, f"duplicate id {src.id!r} (also {seen[src.id]}); give each article once")
+        seen[src.id] = given
         if not src.text.strip():
             return InputError(src.source, "empty text")
         return src
@@ -66,7 +68,7 @@ def read_inputs(paths: Sequence[str | Path]) -> Iterator[Source | InputError]:
             if not files:
                 yield InputError(str(p), "folder holds no .txt files")
             for f in files:
-                yield from _read_txt(f, f.relative_to(p).with_suffix("").as_posix(), check)
+                yield from _read_txt(f, f.relative_to(p).with_suffix("").as_posix(), check, p)
         elif not p.exists():
             yield InputError(str(p), "no such file or folder")
         elif p.suffix.lower() in (".jsonl", ".ndjson"):
@@ -77,14 +79,14 @@ def read_inputs(paths: Sequence[str | Path]) -> Iterator[Source | InputError]:
             yield InputError(str(p), "unsupported input: give .txt files, folders of them, or .jsonl")
 
 
-def _read_txt(path: Path, art_id: str, check) -> Iterator[Source | InputError]:
+def _read_txt(path: Path, art_id: str, check, folder: Path | None = None) -> Iterator[Source | InputError]:
     try:
         raw = path.read_bytes()
     except OSError as e:
         yield InputError(str(path), f"cannot read: {e.strerror}")
         return
     text = _decode(raw, str(path))
-    yield text if isinstance(text, InputError) else check(Source(art_id, text, str(path)))
+    yield text if isinstance(text, InputError) else check(Source(art_id, text, str(path)), folder)
 
 
 def _read_jsonl(path: Path, check) -> Iterator[Source | InputError]:
