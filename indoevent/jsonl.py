@@ -44,8 +44,9 @@ def json_type(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def parse_line(raw: bytes | str, where: str) -> Any:
-    """The JSON value of one line; a :class:`JsonlError` if it is not UTF-8 or not JSON.
+def parse_line(raw: bytes | str, where: str, last: bool = False) -> Any:
+    """The JSON value of one line; a :class:`JsonlError` if it is not UTF-8 or not JSON. The
+    ``last`` line of a file, with no newline and JSON that stops short, is said to be cut short.
 
     >>> parse_line(b'{"id": 1}\\n', "a.jsonl:1")
     {'id': 1}
@@ -63,7 +64,10 @@ def parse_line(raw: bytes | str, where: str) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as e:
-        raise JsonlError(where, f"malformed JSON at column {e.colno}: {e.msg}") from None
+        cut = last and not raw.endswith("\n") and (e.msg.startswith("Unterminated string")
+                                                   or e.pos >= len(raw.rstrip()))
+        why = "; the line looks cut short (an interrupted write?)" if cut else ""
+        raise JsonlError(where, f"malformed JSON at column {e.colno}: {e.msg}{why}") from None
 
 
 def records(lines: Iterable[bytes | str], path: str | Path,
@@ -72,12 +76,16 @@ def records(lines: Iterable[bytes | str], path: str | Path,
     lines already split). A line that cannot be read gives a :class:`JsonlError` as its value,
     and reading goes on. With ``expected`` (what the caller needs, e.g. ``"a task object"``),
     a value that is not a JSON object is such an error too."""
-    for n, raw in enumerate(lines, 1):
+    it = iter(lines)
+    ahead = next(it, None)  # one line ahead: the last line may be one a crash cut short
+    n = 0
+    while ahead is not None:
+        raw, ahead, n = ahead, next(it, None), n + 1
         where = f"{path}:{n}"
         if not raw.strip():
             continue
         try:
-            value = parse_line(raw, where)
+            value = parse_line(raw, where, last=ahead is None)
         except JsonlError as e:
             yield where, e
             continue
