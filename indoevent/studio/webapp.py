@@ -14,6 +14,7 @@ import json
 import socket
 from typing import Any
 
+from ..jsonl import json_type
 from ..view import ViewError, page_html
 from ..view.pasted import pasted_view
 from .backend import SECRET_PREFIX, Backend
@@ -162,17 +163,34 @@ def _add_ui(app: Any, backend: Backend) -> None:
 
     @app.post("/ui/view")
     async def ui_view(request: Request):
-        try:
-            data = await request.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return JSONResponse({"status": "error", "error": "expected {\"text\": ...}"}, status_code=400)
+        data = view_request(await request.body())
+        if isinstance(data, str):
+            return JSONResponse({"status": "error", "error": data}, status_code=400)
         try:
             return await run_in_threadpool(pasted_view, backend.extractor, data.get("text"),
-                                           str(data.get("id") or "pasted"), str(data.get("date") or "") or None)
+                                           data.get("id") or "pasted", data.get("date") or None)
         except ViewError as e:
             return JSONResponse({"status": "error", "error": str(e)}, status_code=400)
+
+
+def view_request(body: bytes) -> dict | str:
+    """The JSON object of a ``/ui/view`` request, or why it is none (one line for the page).
+
+    >>> view_request(b'{"text": "Putin bertemu Kim", "id": {"a": 1}}')
+    '"id" must be a string, got object'
+    """
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return f"the request body is not UTF-8 (byte {e.start}: {body[e.start:e.start + 1]!r}); send UTF-8 JSON"
+    except ValueError as e:
+        return f"the request body is not JSON ({e}); send {{\"text\": ...}}"
+    if not isinstance(data, dict):
+        return f"expected {{\"text\": ...}}, got {json_type(data)}"
+    for key in ("id", "date"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"\"{key}\" must be a string, got {json_type(data[key])}"
+    return data
 
 
 def listen(host: str, port: int) -> socket.socket:
