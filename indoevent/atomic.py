@@ -67,6 +67,21 @@ def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: 
     return out
 
 
+def not_writable(out: str | Path) -> str | None:
+    """Why nothing can be written at ``out`` (its files, their temporary files and lock go in
+    its folder or beside it), found before the command's work, or None. A file is created and removed
+    in the nearest existing folder above ``out``: permission bits alone miss read-only mounts and root."""
+    here = Path(out).absolute().parent
+    while not here.exists():
+        here = here.parent
+    try:
+        with tempfile.TemporaryFile(dir=here):
+            pass
+    except OSError as e:
+        return f"cannot create files in {here} ({e.strerror or e})"
+    return None
+
+
 def folder_of(names: Iterable[str]) -> Callable[[Path], bool]:
     """``ours`` for :func:`check_output`: a folder that holds only some of ``names`` (what the command writes)."""
     allowed = set(names)
@@ -88,8 +103,10 @@ def try_lock(lock: str | Path) -> FileLock | None:
 
     filelock's native lock (``flock`` on Unix, ``LockFileEx`` on Windows): the system drops it
     when the holder dies, so a crash never leaves a stale lock. Two locks on one file in one
-    process also exclude each other."""
+    process also exclude each other. A lock file that cannot be created (a read-only folder, /proc)
+    raises the :class:`OSError`: filelock would report it as a timeout, "held by another run"."""
     Path(lock).parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(lock, os.O_RDWR | os.O_CREAT, 0o666))  # creates it, or raises why it cannot
     held = FileLock(lock, timeout=0, thread_local=False)
     try:
         held.acquire()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..annotation.event_clusters import GoldEvent, load_clusters
 from ..annotation.lsexport import ExportError, read_export
-from ..atomic import OutputExistsError, check_output, folder_of, replacing
+from ..atomic import OutputExistsError, check_output, folder_of, not_writable, replacing
 from ..evaluation.merge_score import MergeScore, score_merge, score_table
 from ..events.actors import AliasTable
 from ..events.mentions import FramesError, gold_records, is_gold_frames, read_frames, read_indexes
@@ -161,6 +161,9 @@ def _run_merge(args) -> int:
                      folder_of((*MERGE_FILES, GOLD_SCORES)), "a folder of `indoevent merge`")
     except OutputExistsError as e:
         return fail(str(e))
+    unwritable = not_writable(args.out)  # found now, not after the merge (minutes on a large corpus)
+    if unwritable:
+        return fail(f"--out {args.out}: {unwritable}; nothing written")
     try:
         dates = read_indexes(args.index) if args.index else None
         articles = read_frames(args.frames, dates)
