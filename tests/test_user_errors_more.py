@@ -173,3 +173,31 @@ def test_a_second_run_on_a_locked_folder_names_the_command_holding_it(tmp_path):
             prepare_work(final, False, False, tiny_config(), "train")
     finally:
         atomic.unlock(held)
+
+
+# --- R10: a hub id that is not here, with no network -------------------------------------------------
+def test_a_hub_id_not_cached_fails_at_the_first_connection_error(monkeypatch, capsys, tmp_path):
+    import huggingface_hub
+    import transformers
+
+    from indoevent.model.backbone import load_model
+    from indoevent.model.checkpoint import ModelLoadError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    tries = []
+
+    def unreachable(url, **kw):
+        tries.append(url)
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", unreachable)
+    for auto in (transformers.AutoConfig, transformers.AutoTokenizer):  # its five retries never start
+        monkeypatch.setattr(auto, "from_pretrained", lambda *a, **k: pytest.fail("transformers was asked"))
+    assert main(["extract", str(ROOT / "seeds" / "000_ecb91a2b1942d157.txt"), "--model", "nobody/no-model",
+                 "--out", str(tmp_path / "r.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "nobody/no-model: not in the local cache, and the hub could not be reached" in err and len(tries) == 1
+    model_cfg = type("M", (), {"name_or_path": "nobody/no-model", "revision": None, "tiny_corpus": None})()
+    with pytest.raises(ModelLoadError, match="the hub could not be reached"):
+        load_model(model_cfg, 128)
+    assert len(tries) == 2

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import bio_tags
-from .checkpoint import ModelLoadError
+from .checkpoint import ModelLoadError, reach_hub
 from .config import ConfigError
 from .runs import is_hub_id, say
 from .tiny import ensure_tiny_bert
@@ -48,6 +48,7 @@ def load_model(model_cfg: Any, max_length: int, tags: Sequence[str] | None = Non
     name = model_cfg.name_or_path
     ensure_base(model_cfg)
     try:
+        reach_hub(name, model_cfg.revision)  # before transformers' five retries
         tokenizer = AutoTokenizer.from_pretrained(name, revision=model_cfg.revision)
         model = AutoModelForTokenClassification.from_pretrained(
             name, revision=model_cfg.revision, num_labels=len(tags),

@@ -10,6 +10,7 @@ exist, keeps transformers' own error (an OSError).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,36 @@ def _reason(e: Exception) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def reach_hub(name: str | Path, revision: str | None = None) -> None:
+    """Fail at once when ``name`` is a hub id missing from the local cache and the hub cannot be
+    reached: transformers would first retry five times with backoff (about 30 s) and then fail all
+    the same. One request, no retry; anything but a network error (a 404, a gated model) is left to
+    transformers' own loading path and message. Nothing is done with HF_HUB_OFFLINE set."""
+    name = str(name)
+    hub_like = not Path(name).exists() and name.count("/") <= 1 and not name.startswith((".", "/", "~"))
+    if not hub_like or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        return
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str):
+        return  # cached: transformers falls back to the cache when the hub is down
+    try:
+        get_hf_file_metadata(hf_hub_url(name, "config.json", revision=revision), timeout=10)
+    except Exception as e:  # noqa: BLE001 - only network errors are ours to report
+        network = {"NetworkError", "TimeoutException", "ConnectionError", "TimeoutError"}
+        if not network & {c.__name__ for c in type(e).__mro__}:
+            return
+        raise OSError(f"{name}: not in the local cache, and the hub could not be reached ({_reason(e)}); "
+                      f"copy the model to a folder here (on a connected machine: `hf download {name} "
+                      "--local-dir DIR`) and give that folder") from e
+
+
 def read_config(run: str | Path) -> Any:
     """The run's ``AutoConfig``."""
     from transformers import AutoConfig
 
     config = Path(run) / "config.json"
+    reach_hub(run)
     try:
         return AutoConfig.from_pretrained(run)
     except (OSError, ValueError) as e:
