@@ -110,12 +110,12 @@ def read_index(path: str | Path) -> dict[str, str]:
     if path.is_dir():
         raise FramesError([f"{path}: is a folder; give its index file (e.g. {path / 'index.json'})"])
     try:
-        raw = path.read_bytes()
-        items = json.loads(raw.decode("utf-8"))
+        data = path.read_bytes()
+        items = json.loads(data.decode("utf-8"))
     except OSError as e:
         raise FramesError([f"{path}: cannot read the index: {e.strerror or e}"]) from e
     except UnicodeDecodeError as e:
-        raise FramesError([f"{path}: not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); "
+        raise FramesError([f"{path}: not UTF-8 (byte {e.start}: {data[e.start:e.start + 1]!r}); "
                            "convert the index to UTF-8"]) from e
     except ValueError as e:
         raise FramesError([f"{path}: cannot read the index: {e}"]) from e

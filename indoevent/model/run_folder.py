@@ -73,8 +73,10 @@ def _unlock(final: Path) -> None:
 @contextmanager
 def holding(final: Path, command: str) -> Iterator[None]:
     """Hold the run folder's lock for a block of several runs (``self-train``'s rounds, its last one
-    trained into ``final``): ``train`` inside it takes it as its own and leaves it held."""
-    _lock(final, command)
+    trained into ``final``): ``train`` inside it takes it as its own and leaves it held. Only the
+    main process locks, as in :func:`prepare_work` (the other GPU processes of a launch share it)."""
+    if is_main():
+        _lock(final, command)
     try:
         yield
     finally:
