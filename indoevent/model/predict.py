@@ -26,10 +26,10 @@ import numpy as np
 
 from ..document import Span
 from ..schema import is_trigger
-from ..text.iob import clean_tags, tags_to_word_spans
+from ..text.iob import clean_word_spans, tags_to_word_spans
 from ..text.tokenize import Word, tokenize
 from .runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP, Forward, load_run
-from .windows import Window, best_window, encode_windows, special_tokens
+from .windows import Window, WordPieces, best_window, encode_windows, special_tokens
 
 PAD_SLACK = 0.1  # a batch's windows are at least 90% as long as its longest
 
@@ -126,6 +126,8 @@ class Predictor:
         # results sooner (and less to redo after a crash).
         self.sort_windows = sort_windows or max(64, 8 * batch_size)
         self.specials = special_tokens(tokenizer)
+        self.pieces = WordPieces(tokenizer)  # each word's sub-words, remembered across articles
+        self.o_id = self.labels.index("O") if "O" in self.labels else -1
         # Whole articles are tokenised before being cut into windows; the tokenizer's warning
         # about sequences longer than the model's limit does not apply.
         if isinstance(getattr(tokenizer, "deprecation_warnings", None), dict):
@@ -179,21 +181,25 @@ class Predictor:
         t0 = time.perf_counter()
         words = tokenize(text)
         windows = encode_windows(self.tokenizer, [w.text for w in words], self.max_length, self.overlap,
-                                 self.specials) if words else []
+                                 self.specials, self.pieces) if words else []
         best = np.asarray(best_window(windows, len(words)), dtype=np.int64)
-        picks = []
-        for k, w in enumerate(windows):
-            fs = w.first_subword_positions()
-            pos = np.fromiter((p for p, _ in fs), dtype=np.int64, count=len(fs))
-            wid = np.fromiter((i for _, i in fs), dtype=np.int64, count=len(fs))
-            keep = best[wid] == k
-            picks.append((pos[keep], wid[keep]))
+        picks = [self._picks(w, k, best) for k, w in enumerate(windows)]
         n = len(words)
         p = _Pending(index, art_id, text, words, windows, picks,
                      np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.float32))
         p.seconds = time.perf_counter() - t0
         self.stats.prepare_seconds += p.seconds
         return p
+
+    def _picks(self, window: Window, k: int, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of window ``k`` that decide a word (its first sub-word, where ``k`` is the
+        word's best window) and those words: ``Window.first_subword_positions`` on arrays."""
+        before, after = len(self.specials[0]), len(self.specials[1])
+        wid = np.asarray(window.word_ids[before : len(window.word_ids) - after], dtype=np.int64)
+        first = np.flatnonzero(np.diff(wid, prepend=-1) != 0)
+        words = wid[first]
+        keep = best[words] == k
+        return first[keep] + before, words[keep]
 
     def _run(self, pending: list[_Pending], batch_size: int) -> Iterator[Prediction]:
         for batch in self._batches(pending, batch_size):
@@ -240,11 +246,9 @@ class Predictor:
     def _finish(self, p: _Pending) -> Prediction:
         t0 = time.perf_counter()
         covered = p.tag >= 0
-        # A word with no sub-word (characters the tokenizer drops) is O, never guessed.
-        tags = clean_tags([self.labels[t] if t >= 0 else "O" for t in p.tag.tolist()], [w.text for w in p.words])
         entities: list[Span] = []
         triggers: list[Span] = []
-        for i, j, label in tags_to_word_spans(tags):
+        for i, j, label in self._word_spans(p):
             a, b = p.words[i].start, p.words[j - 1].end
             score = float(p.prob[i:j].mean())
             if is_trigger(label):
@@ -262,3 +266,18 @@ class Predictor:
                            "tokens": sum(len(w.input_ids) for w in p.windows), "seconds": round(p.seconds, 4),
                            "runtime": self.runtime},
                           p.words)
+
+    def _word_spans(self, p: _Pending) -> list[tuple[int, int, str]]:
+        """Clean word spans ``(first, last + 1, label)`` of an article's predicted tags: what
+        ``clean_tags`` then ``tags_to_word_spans`` give, decoded only where a word is not O (a span
+        never crosses an O word, so each run of non-O words decodes on its own)."""
+        # A word with no sub-word (characters the tokenizer drops) is O, never guessed.
+        tagged = np.flatnonzero((p.tag >= 0) & (p.tag != self.o_id))
+        if not len(tagged):
+            return []
+        spans = []
+        for run in np.split(tagged, np.flatnonzero(np.diff(tagged) != 1) + 1):
+            first = int(run[0])
+            spans += [(first + i, first + j, lab)
+                      for i, j, lab in tags_to_word_spans([self.labels[t] for t in p.tag[run].tolist()])]
+        return clean_word_spans(spans, {k: p.words[k].text for k in tagged.tolist()})
