@@ -32,6 +32,10 @@ from .runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP, Forward, load_run
 from .windows import Window, WordPieces, best_window, encode_windows, special_tokens
 
 PAD_SLACK = 0.1  # a batch's windows are at least 90% as long as its longest
+# Positions per forward on CPU (8 windows of 512): at short windows 8 windows left each forward's
+# fixed cost (masks, Python, small matmuls) at 10% of prediction time (128-position windows, measured
+# with benchmarks/predict_parts.py); the same spans, probabilities within 1e-6.
+CPU_BATCH_POSITIONS = 4096
 
 
 @dataclass
@@ -140,10 +144,10 @@ class Predictor:
                         quantize: str | None = None, runtime: str = "auto", batch_size: int | None = None,
                         threads: int | None = None) -> Predictor:
         """Load a run directory (or a Hugging Face hub id); see :func:`~indoevent.model.runtime.load_run`.
-        ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU)."""
+        ``batch_size``: windows per forward (default 32 on GPU; on CPU 4,096 positions: 8 windows of 512)."""
         r = load_run(run, device, precision, quantize, runtime, threads)
         if batch_size is None:
-            batch_size = 32 if r.device.startswith("cuda") else 8
+            batch_size = 32 if r.device.startswith("cuda") else max(8, CPU_BATCH_POSITIONS // r.max_length)
         return cls(r.forward, r.tokenizer, r.id2label, r.max_length, r.overlap, name=r.name,
                    batch_size=batch_size, version=r.version, runtime=r.runtime)
 
