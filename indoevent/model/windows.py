@@ -40,7 +40,7 @@ class Window:
         return out
 
 
-def plan_windows(counts: Sequence[int], budget: int, overlap: int) -> list[tuple[int, int]]:
+def plan_windows(counts: Sequence[int] | np.ndarray, budget: int, overlap: int) -> list[tuple[int, int]]:
     """Word ranges ``[a, b)`` covering all words, each of at most ``budget`` sub-words
     (a single longer word gets a window of its own and is truncated), consecutive ones
     sharing up to ``overlap`` sub-words.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..document import Span
@@ -115,7 +115,8 @@ def _is_punct_word(word: str) -> bool:
     return all(is_punct(ch) for ch in word)
 
 
-def clean_word_spans(spans: Sequence[tuple[int, int, str]], words: Sequence[str]) -> list[tuple[int, int, str]]:
+def clean_word_spans(spans: Sequence[tuple[int, int, str]],
+                     words: Sequence[str] | Mapping[int, str]) -> list[tuple[int, int, str]]:
     """Decoded spans ``(first word, last word + 1, label)`` trimmed to the schema's edge rule:
     punctuation words leave a span's edges unless a closing bracket's opening bracket is inside the
     span; a span of punctuation only is dropped. ``words`` may be a mapping from word index to text
