@@ -254,7 +254,7 @@ class Predictor:
         triggers: list[Span] = []
         for i, j, label in self._word_spans(p):
             a, b = p.words[i].start, p.words[j - 1].end
-            score = float(p.prob[i:j].mean())
+            score = float(p.prob[i] if j - i == 1 else p.prob[i:j].mean())  # the same float32 value
             if is_trigger(label):
                 triggers.append(Span(a, b, label, p.text[a:b], score, f"t{len(triggers) + 1}"))
             else:
@@ -274,14 +274,18 @@ class Predictor:
     def _word_spans(self, p: _Pending) -> list[tuple[int, int, str]]:
         """Clean word spans ``(first, last + 1, label)`` of an article's predicted tags: what
         ``clean_tags`` then ``tags_to_word_spans`` give, decoded only where a word is not O (a span
-        never crosses an O word, so each run of non-O words decodes on its own)."""
+        never crosses an O word, so the O words between two runs of tagged words read as one O)."""
         # A word with no sub-word (characters the tokenizer drops) is O, never guessed.
-        tagged = np.flatnonzero((p.tag >= 0) & (p.tag != self.o_id))
-        if not len(tagged):
-            return []
-        spans = []
-        for run in np.split(tagged, np.flatnonzero(np.diff(tagged) != 1) + 1):
-            first = int(run[0])
-            spans += [(first + i, first + j, lab)
-                      for i, j, lab in tags_to_word_spans([self.labels[t] for t in p.tag[run].tolist()])]
-        return clean_word_spans(spans, {k: p.words[k].text for k in tagged.tolist()})
+        tagged = np.flatnonzero((p.tag >= 0) & (p.tag != self.o_id)).tolist()
+        seq: list[str] = []   # the tags of the tagged words, an O wherever untagged words were left out
+        where: list[int] = []  # the word of each tag in seq
+        prev = -2
+        for k, t in zip(tagged, p.tag[tagged].tolist(), strict=True):
+            if k != prev + 1:
+                seq.append("O")
+                where.append(-1)
+            seq.append(self.labels[t])
+            where.append(k)
+            prev = k
+        spans = [(where[i], where[j - 1] + 1, label) for i, j, label in tags_to_word_spans(seq)]
+        return clean_word_spans(spans, {k: p.words[k].text for k in tagged})

@@ -6,6 +6,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..document import Span
 from .tokenize import Word
@@ -111,6 +112,7 @@ def tags_to_spans(words: Sequence[Word], tags: Sequence[str], text: str) -> list
             for i, j, label in tags_to_word_spans(tags)]
 
 
+@lru_cache(maxsize=65536)  # asked for the edge words of every predicted span
 def _is_punct_word(word: str) -> bool:
     return all(is_punct(ch) for ch in word)
 
