@@ -156,7 +156,8 @@ class WordPieces:
         if self.memo is None:
             return self._call(words)
         memo = self.memo
-        known = {w: memo[w] for w in set(words) if w in memo}  # a local copy: another thread may clear memo
+        # A local copy, read with get: another thread (serve) may clear memo in between.
+        known = {w: p for w in set(words) if (p := memo.get(w)) is not None}
         new = [w for w in dict.fromkeys(words) if w not in known]
         if new:
             fresh = dict(zip(new, self._split_alone(new), strict=True))
