@@ -15,6 +15,8 @@ its words/s. The speed target is judged only on an idle machine (``benchmarks/ma
     .venv/bin/python benchmarks/distill.py --unlabelled training/unlabelled/sample.jsonl
     .venv/bin/python benchmarks/distill.py --reuse      # score and time the runs of an earlier call again
     .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1   # the offline recipe's model
+    .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1 \
+        --student-set distill.intermediate_size=64   # its lower layer, feed-forward pruned to 64 units
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Data flow, per article::
 
-    text -> words (tokenize) -> windows (encode_windows, exactly as in training)
+    text -> words (tokenize) -> windows (encode_windows, exactly as in training; each word's
+            sub-words remembered across articles, windows.WordPieces)
          -> length-sorted batches across articles -> forward -> per word, the tag from the
             window where the word is furthest from an edge -> clean IOB2 -> character spans
 
