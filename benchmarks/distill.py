@@ -15,6 +15,8 @@ its words/s. The speed target is judged only on an idle machine (``benchmarks/ma
     .venv/bin/python benchmarks/distill.py --unlabelled training/unlabelled/sample.jsonl
     .venv/bin/python benchmarks/distill.py --reuse      # score and time the runs of an earlier call again
     .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1   # the offline recipe's model
+    .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1 \
+        --student-set distill.intermediate_size=64   # its lower layer, feed-forward pruned to 64 units
 """
 
 from __future__ import annotations
@@ -134,10 +136,12 @@ def main() -> int:
 
 def report(args, teacher: Path, student: Path, diff: dict, speed: dict, m: Machine) -> int:
     """Print the table and the verdicts; write them with the raw figures under ``args.results``."""
-    layers = {k: json.loads((r / "config.json").read_text())["num_hidden_layers"] for k, r in
-              (("teacher", teacher), ("student", student))}
+    configs = {k: json.loads((r / "config.json").read_text()) for k, r in (("teacher", teacher), ("student", student))}
+    layers = {k: c["num_hidden_layers"] for k, c in configs.items()}
+    shape = {k: f"{c['num_hidden_layers']} x {c['hidden_size']}, feed-forward {c['intermediate_size']}"
+             for k, c in configs.items()}
     ratio = speed["student"]["words_per_s"] / speed["teacher"]["words_per_s"]
-    lines = [f"| | teacher ({layers['teacher']} layers) | student ({layers['student']} layers) | student - teacher "
+    lines = [f"| | teacher ({shape['teacher']}) | student ({shape['student']}) | student - teacher "
              "[95% paired bootstrap] |", "|---|---|---|---|"]
     for name, d in diff.items():
         iv = f"[{d['interval'][0]:+.3f}, {d['interval'][1]:+.3f}]" if d["interval"] else "-"

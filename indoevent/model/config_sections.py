@@ -45,6 +45,9 @@ class DistillConfig:
     unlabelled: str | list[str] | None = help_field(
         None, "unlabelled news the student learns the teacher's tags on: .txt folders or id/text JSONL")
     layers: int = help_field(0, "encoder layers of the student, the teacher's lowest ones; 0: half the teacher's")
+    intermediate_size: int = help_field(
+        0, "feed-forward width of the student's layers, below the teacher's for a faster student: each layer keeps "
+           "the teacher's feed-forward units with the largest weights; 0: the teacher's width")
     student: str | None = help_field(None, "start the student from this backbone (hub id or folder) instead of the "
                                            "teacher's lower layers; its tokenizer may differ from the teacher's")
     temperature: float = help_field(2.0, "softmax temperature of the teacher and student distributions in the KL term")
@@ -74,6 +77,8 @@ def section_problems(pretrain: PretrainConfig, distill: DistillConfig) -> list[s
         problems.append(f"pretrain.hidden_size must be a multiple of 64 (64 per attention head), got {p.hidden_size}")
     if d.layers < 0:
         problems.append(f"distill.layers must be >= 0 (0: half the teacher's), got {d.layers}")
+    if d.intermediate_size < 0:
+        problems.append(f"distill.intermediate_size must be >= 0 (0: the teacher's), got {d.intermediate_size}")
     if d.temperature <= 0:
         problems.append(f"distill.temperature must be > 0, got {d.temperature}")
     if not 0 <= d.alpha <= 1:

@@ -59,24 +59,58 @@ from .unlabelled import as_paths, read_unlabelled
 from .windows import best_window, encode_windows, special_tokens
 
 _LAYER = re.compile(r"\.layer\.(\d+)\.")
+_FF_IN = re.compile(r"\.layer\.(\d+)\.intermediate\.dense\.weight$")  # BERT, RoBERTa, XLM-R naming
 
 
-def student_from_teacher(teacher: Any, layers: int) -> Any:
+def student_from_teacher(teacher: Any, layers: int, intermediate_size: int = 0) -> Any:
     """A copy of ``teacher`` (a token classifier) with only its lower ``layers`` encoder layers:
-    the embeddings, encoder layers 0..layers-1 and the classifier head are the teacher's weights."""
+    the embeddings, encoder layers 0..layers-1 and the classifier head are the teacher's weights.
+    ``intermediate_size`` (0: the teacher's) narrows each layer's feed-forward block to the teacher's
+    units with the largest weights (:func:`prune_feed_forward`)."""
     n = teacher.config.num_hidden_layers
     if not 1 <= layers <= n:
         raise ConfigError(f"distill.layers must be between 1 and the teacher's {n} layers, got {layers}")
+    width = teacher.config.intermediate_size
+    if not 0 <= intermediate_size <= width:
+        raise ConfigError(f"distill.intermediate_size must be between 1 and the teacher's {width} (0: the teacher's), "
+                          f"got {intermediate_size}")
     config = copy.deepcopy(teacher.config)
     config.num_hidden_layers = layers
-    student = type(teacher)(config)
     state = {k: v for k, v in teacher.state_dict().items()
              if not ((m := _LAYER.search(k)) and int(m.group(1)) >= layers)}
-    missing, unexpected = student.load_state_dict(state, strict=False)
+    if intermediate_size and intermediate_size < width:
+        config.intermediate_size = intermediate_size
+        state = prune_feed_forward(state, intermediate_size)
+    student = type(teacher)(config)
+    try:
+        missing, unexpected = student.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # a shape the pruning did not reach (another architecture's naming)
+        missing, unexpected = [str(e).splitlines()[-1].strip()], []
     if missing or unexpected:  # another architecture's layer naming: better no student than a half-copied one
         raise ConfigError(f"cannot copy the teacher's lower layers into the student (missing {missing[:3]}, "
                           f"unexpected {unexpected[:3]}); name a backbone in distill.student instead")
     return student
+
+
+def prune_feed_forward(state: dict[str, Any], width: int) -> dict[str, Any]:
+    """``state`` with each encoder layer's feed-forward block cut to ``width`` units: those whose
+    input and output weights have the largest norms (``|W_in[j]| * |W_out[:, j]|``), in their order.
+
+    Structured pruning as in Michel et al. 2019 and DynaBERT (2020), by weight magnitude: the student
+    starts near the teacher, and distillation then recovers what the cut units did.
+    """
+    out = dict(state)
+    for key in state:
+        m = _FF_IN.search(key)
+        if not m:
+            continue
+        prefix = key[: m.start()] + f".layer.{m.group(1)}."
+        w_in, w_out = state[key], state[prefix + "output.dense.weight"]
+        keep = (w_in.norm(dim=1) * w_out.norm(dim=0)).topk(width).indices.sort().values
+        out[key] = w_in[keep].clone()
+        out[prefix + "intermediate.dense.bias"] = state[prefix + "intermediate.dense.bias"][keep].clone()
+        out[prefix + "output.dense.weight"] = w_out[:, keep].clone()
+    return out
 
 
 def unlabelled_articles(sources: Sequence[Source]) -> list[TaggedWords]:
@@ -261,10 +295,13 @@ def _students(cfg: RunConfig, teacher: Any, t_tok: Any) -> tuple[Any, Any]:
     """The student and its tokenizer: the teacher's lower layers, or distill.student's backbone."""
     d = cfg.distill
     if d.student:
+        if d.intermediate_size:
+            raise ConfigError("distill.intermediate_size narrows the teacher's layers; distill.student's backbone "
+                              "has its own width")
         labels = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
         return load_model(ModelConfig(name_or_path=d.student), cfg.data.max_length, labels)
     layers = d.layers or max(1, teacher.config.num_hidden_layers // 2)
-    return student_from_teacher(teacher, layers), t_tok
+    return student_from_teacher(teacher, layers, d.intermediate_size), t_tok
 
 
 def distill(teacher: str | Path, output_dir: str | Path, *, unlabelled: str | Sequence[str] | None = None,
@@ -351,11 +388,12 @@ def _publish(cfg: RunConfig, result: FitResult, split: dict, files: list[str], r
                     {"split": {k: [a.doc_id for a in v] for k, v in split.items()}, "precision": result.precision,
                      "resumed_from": result.resumed_from, "steps": result.best["global_step"],
                      "distill": {"teacher": cfg.distill.teacher, "student_layers": m.config.num_hidden_layers,
+                                 "intermediate_size": m.config.intermediate_size,
                                  "parameters": m.num_parameters(), "unlabelled": report},
                      "data": {"windows": result.data_report}})
     card = model_card(cfg, metrics, info).replace(
         "\n## Training data\n", f"\n## Training data\n\nDistilled from the run `{cfg.distill.teacher}` into "
-        f"{m.config.num_hidden_layers} encoder layers on {report['articles']} unlabelled article(s) and the gold "
+        f"{m.config.num_hidden_layers} encoder layers (feed-forward {m.config.intermediate_size}) on {report['articles']} unlabelled article(s) and the gold "
         f"(KL at temperature {cfg.distill.temperature:g}, weight {cfg.distill.alpha:g}).\n", 1)
     write_run(work, final, cfg, metrics, info, card, overwrite,
               save_model=lambda out: _save_and_gate(result, cfg, out, split["dev"]),

@@ -2,7 +2,8 @@
 
 Data flow, per article::
 
-    text -> words (tokenize) -> windows (encode_windows, exactly as in training)
+    text -> words (tokenize) -> windows (encode_windows, exactly as in training; each word's
+            sub-words remembered across articles, windows.WordPieces)
          -> length-sorted batches across articles -> forward -> per word, the tag from the
             window where the word is furthest from an edge -> clean IOB2 -> character spans
 
@@ -26,12 +27,16 @@ import numpy as np
 
 from ..document import Span
 from ..schema import is_trigger
-from ..text.iob import clean_tags, tags_to_word_spans
+from ..text.iob import clean_word_spans, tags_to_word_spans
 from ..text.tokenize import Word, tokenize
 from .runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP, Forward, load_run
-from .windows import Window, best_window, encode_windows, special_tokens
+from .windows import Window, WordPieces, best_window, encode_windows, special_tokens
 
 PAD_SLACK = 0.1  # a batch's windows are at least 90% as long as its longest
+# Positions per forward on CPU (8 windows of 512): at short windows 8 windows left each forward's
+# fixed cost (masks, Python, small matmuls) at 10% of prediction time (128-position windows, measured
+# with benchmarks/predict_parts.py); the same spans, probabilities within 1e-6.
+CPU_BATCH_POSITIONS = 4096
 
 
 @dataclass
@@ -126,6 +131,8 @@ class Predictor:
         # results sooner (and less to redo after a crash).
         self.sort_windows = sort_windows or max(64, 8 * batch_size)
         self.specials = special_tokens(tokenizer)
+        self.pieces = WordPieces(tokenizer)  # each word's sub-words, remembered across articles
+        self.o_id = self.labels.index("O") if "O" in self.labels else -1
         # Whole articles are tokenised before being cut into windows; the tokenizer's warning
         # about sequences longer than the model's limit does not apply.
         if isinstance(getattr(tokenizer, "deprecation_warnings", None), dict):
@@ -138,10 +145,10 @@ class Predictor:
                         quantize: str | None = None, runtime: str = "auto", batch_size: int | None = None,
                         threads: int | None = None) -> Predictor:
         """Load a run directory (or a Hugging Face hub id); see :func:`~indoevent.model.runtime.load_run`.
-        ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU)."""
+        ``batch_size``: windows per forward (default 32 on GPU; on CPU 4,096 positions: 8 windows of 512)."""
         r = load_run(run, device, precision, quantize, runtime, threads)
         if batch_size is None:
-            batch_size = 32 if r.device.startswith("cuda") else 8
+            batch_size = 32 if r.device.startswith("cuda") else max(8, CPU_BATCH_POSITIONS // r.max_length)
         return cls(r.forward, r.tokenizer, r.id2label, r.max_length, r.overlap, name=r.name,
                    batch_size=batch_size, version=r.version, runtime=r.runtime)
 
@@ -179,21 +186,25 @@ class Predictor:
         t0 = time.perf_counter()
         words = tokenize(text)
         windows = encode_windows(self.tokenizer, [w.text for w in words], self.max_length, self.overlap,
-                                 self.specials) if words else []
+                                 self.specials, self.pieces) if words else []
         best = np.asarray(best_window(windows, len(words)), dtype=np.int64)
-        picks = []
-        for k, w in enumerate(windows):
-            fs = w.first_subword_positions()
-            pos = np.fromiter((p for p, _ in fs), dtype=np.int64, count=len(fs))
-            wid = np.fromiter((i for _, i in fs), dtype=np.int64, count=len(fs))
-            keep = best[wid] == k
-            picks.append((pos[keep], wid[keep]))
+        picks = [self._picks(w, k, best) for k, w in enumerate(windows)]
         n = len(words)
         p = _Pending(index, art_id, text, words, windows, picks,
                      np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.float32))
         p.seconds = time.perf_counter() - t0
         self.stats.prepare_seconds += p.seconds
         return p
+
+    def _picks(self, window: Window, k: int, best: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of window ``k`` that decide a word (its first sub-word, where ``k`` is the
+        word's best window) and those words: ``Window.first_subword_positions`` on arrays."""
+        before, after = len(self.specials[0]), len(self.specials[1])
+        wid = np.asarray(window.word_ids[before : len(window.word_ids) - after], dtype=np.int64)
+        first = np.flatnonzero(np.diff(wid, prepend=-1) != 0)
+        words = wid[first]
+        keep = best[words] == k
+        return first[keep] + before, words[keep]
 
     def _run(self, pending: list[_Pending], batch_size: int) -> Iterator[Prediction]:
         for batch in self._batches(pending, batch_size):
@@ -240,13 +251,11 @@ class Predictor:
     def _finish(self, p: _Pending) -> Prediction:
         t0 = time.perf_counter()
         covered = p.tag >= 0
-        # A word with no sub-word (characters the tokenizer drops) is O, never guessed.
-        tags = clean_tags([self.labels[t] if t >= 0 else "O" for t in p.tag.tolist()], [w.text for w in p.words])
         entities: list[Span] = []
         triggers: list[Span] = []
-        for i, j, label in tags_to_word_spans(tags):
+        for i, j, label in self._word_spans(p):
             a, b = p.words[i].start, p.words[j - 1].end
-            score = float(p.prob[i:j].mean())
+            score = float(p.prob[i] if j - i == 1 else p.prob[i:j].mean())  # the same float32 value
             if is_trigger(label):
                 triggers.append(Span(a, b, label, p.text[a:b], score, f"t{len(triggers) + 1}"))
             else:
@@ -262,3 +271,22 @@ class Predictor:
                            "tokens": sum(len(w.input_ids) for w in p.windows), "seconds": round(p.seconds, 4),
                            "runtime": self.runtime},
                           p.words)
+
+    def _word_spans(self, p: _Pending) -> list[tuple[int, int, str]]:
+        """Clean word spans ``(first, last + 1, label)`` of an article's predicted tags: what
+        ``clean_tags`` then ``tags_to_word_spans`` give, decoded only where a word is not O (a span
+        never crosses an O word, so the O words between two runs of tagged words read as one O)."""
+        # A word with no sub-word (characters the tokenizer drops) is O, never guessed.
+        tagged = np.flatnonzero((p.tag >= 0) & (p.tag != self.o_id)).tolist()
+        seq: list[str] = []   # the tags of the tagged words, an O wherever untagged words were left out
+        where: list[int] = []  # the word of each tag in seq
+        prev = -2
+        for k, t in zip(tagged, p.tag[tagged].tolist(), strict=True):
+            if k != prev + 1:
+                seq.append("O")
+                where.append(-1)
+            seq.append(self.labels[t])
+            where.append(k)
+            prev = k
+        spans = [(where[i], where[j - 1] + 1, label) for i, j, label in tags_to_word_spans(seq)]
+        return clean_word_spans(spans, {k: p.words[k].text for k in tagged})

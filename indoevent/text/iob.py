@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..document import Span
 from .tokenize import Word
@@ -111,15 +112,40 @@ def tags_to_spans(words: Sequence[Word], tags: Sequence[str], text: str) -> list
             for i, j, label in tags_to_word_spans(tags)]
 
 
+@lru_cache(maxsize=65536)  # asked for the edge words of every predicted span
 def _is_punct_word(word: str) -> bool:
     return all(is_punct(ch) for ch in word)
 
 
+def clean_word_spans(spans: Sequence[tuple[int, int, str]],
+                     words: Sequence[str] | Mapping[int, str]) -> list[tuple[int, int, str]]:
+    """Decoded spans ``(first word, last word + 1, label)`` trimmed to the schema's edge rule:
+    punctuation words leave a span's edges unless a closing bracket's opening bracket is inside the
+    span; a span of punctuation only is dropped. ``words`` may be a mapping from word index to text
+    holding only the words of ``spans``.
+
+    >>> clean_word_spans([(1, 4, "DATE"), (4, 6, "PER")], ["Kamis", "4", "September", ")", ",", "Xi"])
+    [(1, 3, 'DATE'), (5, 6, 'PER')]
+    """
+    out = []
+    for i, j, label in spans:
+        while i < j and _is_punct_word(words[i]):
+            i += 1
+        while j > i and _is_punct_word(words[j - 1]):
+            last = words[j - 1]
+            if last in CLOSING and any(words[k] == CLOSING[last] for k in range(i, j - 1)):
+                break
+            j -= 1
+        if i < j:
+            out.append((i, j, label))
+    return out
+
+
 def clean_tags(tags: Sequence[str], words: Sequence[str]) -> list[str]:
-    """Predicted tags -> clean IOB2 whose spans obey the schema's edge rule: an ``I-`` that does
-    not continue a span opens one, and punctuation words are trimmed from span edges unless a
-    closing bracket's opening bracket is inside the span. Training metrics and extraction both
-    decode predictions through this, so scores are the scores of the spans users get.
+    """Predicted tags -> clean IOB2 whose spans obey the schema's edge rule
+    (:func:`clean_word_spans`): an ``I-`` that does not continue a span opens one. Training metrics
+    and extraction both decode predictions through this rule, so scores are the scores of the spans
+    users get.
 
     >>> clean_tags(["O", "I-DATE", "I-DATE", "I-DATE", "B-PER", "I-PER"], ["Kamis", "4", "September", ")", ",", "Xi"])
     ['O', 'B-DATE', 'I-DATE', 'O', 'O', 'B-PER']
@@ -127,16 +153,8 @@ def clean_tags(tags: Sequence[str], words: Sequence[str]) -> list[str]:
     ['B-DATE', 'I-DATE', 'I-DATE', 'I-DATE']
     """
     out = ["O"] * len(tags)
-    for i, j, label in tags_to_word_spans(tags):
-        while i < j and _is_punct_word(words[i]):
-            i += 1
-        while j > i and _is_punct_word(words[j - 1]):
-            last = words[j - 1]
-            if last in CLOSING and any(w == CLOSING[last] for w in words[i : j - 1]):
-                break
-            j -= 1
-        if i < j:
-            out[i] = f"B-{label}"
-            for k in range(i + 1, j):
-                out[k] = f"I-{label}"
+    for i, j, label in clean_word_spans(tags_to_word_spans(tags), words):
+        out[i] = f"B-{label}"
+        for k in range(i + 1, j):
+            out[k] = f"I-{label}"
     return out

@@ -121,10 +121,15 @@ def tokenize(text: str, cuts: Iterable[int] = ()) -> list[Word]:
     words: list[Word] = []
     for m in _PATTERN.finditer(text):
         a, b = m.span()
-        if m.lastgroup == "word":
+        token = m.group()
+        # Most words have no hyphen and no -nya: one piece, without the splitting rules' calls.
+        if m.lastgroup == "word" and ("-" in token or token[-3:].lower() == "nya"):
             pieces = []
-            for x, y in _split_hyphens(a, m.group()):
+            for x, y in _split_hyphens(a, token):
                 pieces += _split_nya(x, y, text) if text[x:y] != "-" else [(x, y)]
+        elif not cutset:
+            words.append(Word(a, b, token))
+            continue
         else:
             pieces = [(a, b)]
         for x, y in pieces:
