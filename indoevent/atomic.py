@@ -43,27 +43,28 @@ def file_in_the_way(path: str | Path) -> Path | None:
 
 
 def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False,
-                 ours: Callable[[Path], bool] | None = None, kind: str = "an output of this command") -> Path:
+                 ours: Callable[[Path], bool] | None = None, kind: str = "an output of this command",
+                 option: str = "--out") -> Path:
     """The one rule for what a command may write over (the README's "Outputs"): an input of
     the command never; nor a path under a file; an existing ``out`` (an empty folder counts as new) only with
     ``overwrite``; and never, even with it, unless ``ours(out)`` says it is of the kind the
-    command writes (``kind`` names it in the messages). Raises :class:`OutputExistsError`; writing is the
+    command writes (``kind`` names it in the messages; ``option`` is the command's output option). Raises :class:`OutputExistsError`; writing is the
     caller's, atomically (:func:`replacing`, :func:`building`)."""
     out = Path(out)
     for p in inputs:
         if same_file(out, p) or (out.is_dir() and Path(p).exists() and Path(p).resolve().is_relative_to(out.resolve())):
-            raise OutputExistsError(f"{out}: is an input of this command (or holds one); give --out another path")
+            raise OutputExistsError(f"{out}: is an input of this command (or holds one); give {option} another path")
     blocker = file_in_the_way(out)
     if blocker is not None:  # refused now, not after the command's work
-        raise OutputExistsError(f"{out}: {blocker} is a file, not a folder; choose another --out")
+        raise OutputExistsError(f"{out}: {blocker} is a file, not a folder; choose another {option}")
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return out
     if ours is not None and not ours(out):
         raise OutputExistsError(f"{out}: not {kind}, so it is never replaced, even with --overwrite; "
-                                f"choose another --out")
+                                f"choose another {option}")
     if not overwrite:
         raise OutputExistsError(f"{out} already exists ({kind}): pass --overwrite to replace it, or choose "
-                                f"another --out")
+                                f"another {option}")
     return out
 
 

@@ -117,3 +117,12 @@ def test_a_crash_between_the_two_renames_is_repaired_on_the_next_run(tmp_path, m
                 (tmp / "a.txt").write_text("newer")
     assert (out / "a.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_check_output_names_the_commands_own_option(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("x")
+    with pytest.raises(OutputExistsError, match="choose another --output-dir$"):
+        atomic.check_output(tmp_path / "run", option="--output-dir")
+    with pytest.raises(OutputExistsError, match="choose another --out$"):
+        atomic.check_output(tmp_path / "run")

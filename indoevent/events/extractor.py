@@ -160,7 +160,8 @@ class Extractor:
         :func:`~indoevent.model.runtime.load_run`); ``"torch"`` or ``"onnx"`` by hand.
         ``device``: ``cpu``, ``cuda``, ``cuda:1``; default GPU when present. ``precision``:
         ``auto``, ``fp32``, ``bf16``, ``fp16``. ``quantize="int8"``: the ONNX Runtime int8 model
-        written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``batch_size``: windows per forward (default 8 on CPU, 32 on GPU).
+        written by ``indoevent export-onnx RUN --quantize int8`` (CPU). ``batch_size``: windows per
+        forward (default 32 on GPU; on CPU 4,096 positions, 8 windows of 512).
         ``linker``: ``"auto"`` the learned linker: the run's ``RUN/linker.json`` if there is one
         (``indoevent linker fit``), else the one shipped with the package; ``"rules"`` the rule
         linker; ``None`` makes frames without arguments; or any callable

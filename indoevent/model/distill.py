@@ -314,14 +314,14 @@ def distill(teacher: str | Path, output_dir: str | Path, *, unlabelled: str | Se
     final = Path(output_dir)
     cfg = distill_config(teacher, final, config, unlabelled, layers, overrides)
     # the teacher and the news are inputs: never replaced, even with overwrite (the README's output rule)
-    check_output(final, [teacher, *as_paths(cfg.distill.unlabelled)], overwrite=True)
+    check_output(final, [teacher, *as_paths(cfg.distill.unlabelled)], overwrite=True, option="--output-dir")
     with owning(final):
         t0 = time.perf_counter()
         corpus = load_corpus(cfg.data)
         split = split_corpus(corpus, cfg.data)
         sources, report = read_unlabelled(as_paths(cfg.distill.unlabelled), [a.text for a in split["dev"] + split["test"]],
                                           what="distill.unlabelled")
-        work = prepare_work(final, resume, overwrite, cfg)
+        work = prepare_work(final, resume, overwrite, cfg, "distill")
         set_seed(cfg.train.seed)
         t_model, t_tok = _teacher(str(teacher))
         student, s_tok = _students(cfg, t_model, t_tok)

@@ -192,7 +192,7 @@ def pretrain(config: RunConfig | str | Path | dict, output_dir: str | Path | Non
         raise ValueError("pretrain.tokenizer: train needs pretrain.from_scratch: true")
     final = Path(output_dir) if output_dir else Path("models") / cfg.run_name
     # the backbone continued and the news are inputs: never replaced, even with overwrite
-    check_output(final, [cfg.model.name_or_path, *as_paths(cfg.pretrain.unlabelled)], overwrite=True)
+    check_output(final, [cfg.model.name_or_path, *as_paths(cfg.pretrain.unlabelled)], overwrite=True, option="--output-dir")
     with owning(final):
         t0 = time.perf_counter()
         articles, report = read_unlabelled(as_paths(cfg.pretrain.unlabelled), what="pretrain.unlabelled")
