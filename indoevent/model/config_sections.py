@@ -48,6 +48,12 @@ class DistillConfig:
     intermediate_size: int = help_field(
         0, "feed-forward width of the student's layers, below the teacher's for a faster student: each layer keeps "
            "the teacher's feed-forward units with the largest weights; 0: the teacher's width")
+    hidden_size: int = help_field(
+        0, "hidden width of a narrower student: fresh encoder layers and classifier, the teacher's tokenizer and "
+           "attention heads (a multiple of their number); feed-forward distill.intermediate_size, 0: the teacher's "
+           "ratio to its width; 0: the teacher's width")
+    embeddings: str = help_field("pca", "a narrower student's embeddings: pca (the teacher's, projected on the top "
+                                        "principal axes of its word embeddings) or fresh (random)")
     student: str | None = help_field(None, "start the student from this backbone (hub id or folder) instead of the "
                                            "teacher's lower layers; its tokenizer may differ from the teacher's")
     temperature: float = help_field(2.0, "softmax temperature of the teacher and student distributions in the KL term")
@@ -79,6 +85,10 @@ def section_problems(pretrain: PretrainConfig, distill: DistillConfig) -> list[s
         problems.append(f"distill.layers must be >= 0 (0: half the teacher's), got {d.layers}")
     if d.intermediate_size < 0:
         problems.append(f"distill.intermediate_size must be >= 0 (0: the teacher's), got {d.intermediate_size}")
+    if d.hidden_size < 0:
+        problems.append(f"distill.hidden_size must be >= 0 (0: the teacher's), got {d.hidden_size}")
+    if d.embeddings not in ("pca", "fresh"):
+        problems.append(f"distill.embeddings must be pca or fresh, got {d.embeddings!r}")
     if d.temperature <= 0:
         problems.append(f"distill.temperature must be > 0, got {d.temperature}")
     if not 0 <= d.alpha <= 1:

@@ -92,6 +92,33 @@ def student_from_teacher(teacher: Any, layers: int, intermediate_size: int = 0) 
     return student
 
 
+def narrow_student(teacher: Any, layers: int, hidden_size: int, intermediate_size: int = 0,
+                   embeddings: str = "pca") -> Any:
+    """A student of ``layers`` fresh encoder layers ``hidden_size`` wide (the teacher's heads and
+    vocabulary, so the teacher's tokenizer serves it; feed-forward ``intermediate_size``, 0: the teacher's
+    ratio to its width). ``embeddings="pca"`` starts its word, position and type embeddings as the
+    teacher's projected on the top principal axes of the teacher's word embeddings; ``"fresh"``: random."""
+    import torch
+
+    tc = teacher.config
+    if not 1 <= hidden_size <= tc.hidden_size or hidden_size % tc.num_attention_heads:
+        raise ConfigError(f"distill.hidden_size must be at most the teacher's {tc.hidden_size} and a multiple of "
+                          f"its {tc.num_attention_heads} attention heads, got {hidden_size}")
+    config = copy.deepcopy(tc)
+    config.num_hidden_layers, config.hidden_size = layers, hidden_size
+    config.intermediate_size = intermediate_size or tc.intermediate_size * hidden_size // tc.hidden_size
+    student = type(teacher)(config)
+    if embeddings == "pca":
+        # The sum word + position + type lives in one space: one projection keeps the three aligned.
+        t_emb, s_emb = teacher.base_model.embeddings, student.base_model.embeddings
+        w = t_emb.word_embeddings.weight.detach()
+        axes = torch.linalg.svd(w - w.mean(0), full_matrices=False).Vh[:hidden_size].T  # (teacher width, width)
+        with torch.no_grad():
+            for name in ("word_embeddings", "position_embeddings", "token_type_embeddings"):
+                getattr(s_emb, name).weight.copy_(getattr(t_emb, name).weight @ axes)
+    return student
+
+
 def prune_feed_forward(state: dict[str, Any], width: int) -> dict[str, Any]:
     """``state`` with each encoder layer's feed-forward block cut to ``width`` units: those whose
     input and output weights have the largest norms (``|W_in[j]| * |W_out[:, j]|``), in their order.
@@ -292,15 +319,21 @@ def distill_config(teacher: str | Path, final: Path, config: RunConfig | str | P
 
 
 def _students(cfg: RunConfig, teacher: Any, t_tok: Any) -> tuple[Any, Any]:
-    """The student and its tokenizer: the teacher's lower layers, or distill.student's backbone."""
+    """The student and its tokenizer: the teacher's lower layers, a narrower student on the teacher's
+    vocabulary (distill.hidden_size), or distill.student's backbone."""
     d = cfg.distill
+    layers = d.layers or max(1, teacher.config.num_hidden_layers // 2)
+    if d.hidden_size and d.student:
+        raise ConfigError("distill.hidden_size narrows a student on the teacher's vocabulary; distill.student's "
+                          "backbone has its own width")
+    if d.hidden_size:
+        return narrow_student(teacher, layers, d.hidden_size, d.intermediate_size, d.embeddings), t_tok
     if d.student:
         if d.intermediate_size:
             raise ConfigError("distill.intermediate_size narrows the teacher's layers; distill.student's backbone "
                               "has its own width")
         labels = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
         return load_model(ModelConfig(name_or_path=d.student), cfg.data.max_length, labels)
-    layers = d.layers or max(1, teacher.config.num_hidden_layers // 2)
     return student_from_teacher(teacher, layers, d.intermediate_size), t_tok
 
 
@@ -327,7 +360,7 @@ def distill(teacher: str | Path, output_dir: str | Path, *, unlabelled: str | Se
         student, s_tok = _students(cfg, t_model, t_tok)
         s_tok.model_max_length = cfg.data.max_length
         say(f"{cfg.run_name}: teacher {Path(teacher).name} ({t_model.config.num_hidden_layers} layers) -> "
-            f"student {student.config.num_hidden_layers} layers; {len(split['train'])} gold and {len(sources)} "
+            f"student {student.config.num_hidden_layers} layers x {student.config.hidden_size}; {len(split['train'])} gold and {len(sources)} "
             f"unlabelled article(s) ({report['words']:,} words), dev {len(split['dev'])}")
         articles = list(split["train"]) + unlabelled_articles(sources)
         targets = teacher_word_logits(t_model, t_tok, articles, cfg.data.max_length, cfg.data.overlap,
@@ -388,12 +421,14 @@ def _publish(cfg: RunConfig, result: FitResult, split: dict, files: list[str], r
                     {"split": {k: [a.doc_id for a in v] for k, v in split.items()}, "precision": result.precision,
                      "resumed_from": result.resumed_from, "steps": result.best["global_step"],
                      "distill": {"teacher": cfg.distill.teacher, "student_layers": m.config.num_hidden_layers,
+                                 "hidden_size": m.config.hidden_size, "embeddings": cfg.distill.embeddings if
+                                 cfg.distill.hidden_size else None,
                                  "intermediate_size": m.config.intermediate_size,
                                  "parameters": m.num_parameters(), "unlabelled": report},
                      "data": {"windows": result.data_report}})
     card = model_card(cfg, metrics, info).replace(
         "\n## Training data\n", f"\n## Training data\n\nDistilled from the run `{cfg.distill.teacher}` into "
-        f"{m.config.num_hidden_layers} encoder layers (feed-forward {m.config.intermediate_size}) on {report['articles']} unlabelled article(s) and the gold "
+        f"{m.config.num_hidden_layers} encoder layers ({m.config.hidden_size} wide, feed-forward {m.config.intermediate_size}) on {report['articles']} unlabelled article(s) and the gold "
         f"(KL at temperature {cfg.distill.temperature:g}, weight {cfg.distill.alpha:g}).\n", 1)
     write_run(work, final, cfg, metrics, info, card, overwrite,
               save_model=lambda out: _save_and_gate(result, cfg, out, split["dev"]),
