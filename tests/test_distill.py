@@ -65,6 +65,45 @@ def test_the_student_is_the_teachers_lower_layers():
         student_from_teacher(teacher, 5)
 
 
+@pytest.mark.slow
+def test_a_narrower_student_keeps_the_teachers_vocabulary_and_projects_its_embeddings():
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    from indoevent.model.distill import narrow_student
+
+    torch.manual_seed(0)
+    teacher = BertForTokenClassification(BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2,
+                                                    num_attention_heads=2, intermediate_size=64, num_labels=5))
+    student = narrow_student(teacher, 1, 16)
+    c = student.config
+    assert (c.hidden_size, c.num_hidden_layers, c.num_attention_heads, c.intermediate_size) == (16, 1, 2, 32)
+    assert c.vocab_size == 50 and c.id2label == teacher.config.id2label
+    assert narrow_student(teacher, 1, 16, 8).config.intermediate_size == 8
+    assert student(input_ids=torch.tensor([[2, 7, 9, 3]])).logits.shape == (1, 4, 5)
+    # PCA: the projection keeps more of the word embeddings' variance than any other 16 of its axes
+    t, s = teacher.bert.embeddings, student.bert.embeddings
+    w = t.word_embeddings.weight.detach()
+    kept = s.word_embeddings.weight.detach().var(0).sum()
+    assert kept > w[:, :16].var(0).sum() and kept > w[:, 16:].var(0).sum() and kept <= w.var(0).sum() + 1e-4
+    # at full width the projection is a rotation: dot products of words (and positions) are the teacher's
+    full = narrow_student(teacher, 1, 32).bert.embeddings
+    for name in ("word_embeddings", "position_embeddings"):
+        a, b = getattr(t, name).weight.detach(), getattr(full, name).weight.detach()
+        assert torch.allclose(a @ a.T, b @ b.T, atol=1e-6)
+    fresh = narrow_student(teacher, 1, 16, embeddings="fresh").bert.embeddings.word_embeddings.weight
+    assert not torch.allclose(fresh, s.word_embeddings.weight)
+    with pytest.raises(ConfigError, match="multiple of its 2 attention heads"):
+        narrow_student(teacher, 1, 15)
+
+
+def test_distill_keys_are_checked():
+    from indoevent.model.config_sections import DistillConfig, PretrainConfig, section_problems
+
+    assert section_problems(PretrainConfig(), DistillConfig(hidden_size=-1, embeddings="pcaa")) == [
+        "distill.hidden_size must be >= 0 (0: the teacher's), got -1", "distill.embeddings must be pca or fresh, got 'pcaa'"]
+
+
 def test_collator_puts_the_teachers_logits_at_the_first_sub_words():
     import numpy as np
 
@@ -146,3 +185,31 @@ def test_cli_names_a_teacher_that_is_not_a_run(tmp_path, capsys):
     assert main(["distill", "--teacher", str(tmp_path), "--unlabelled", str(SAMPLE), "--output-dir",
                  str(tmp_path / "s")]) == 1
     assert "not a run folder" in capsys.readouterr().err and not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", ["hidden_size", "backbone"])
+def test_a_student_of_another_width_is_an_ordinary_run(tiny_run, tmp_path, student):
+    """A narrower student, from distill.hidden_size (the teacher's tokenizer) or a backbone folder of
+    another width (its own): the KL is on per-word tag distributions, so any width distils."""
+    from transformers import AutoTokenizer, pipeline
+
+    from indoevent.cli import main
+    from indoevent.model.tiny import build_tiny_bert
+
+    if student == "hidden_size":
+        option = "--distill.hidden_size=64"
+    else:
+        option = f"--distill.student={build_tiny_bert(tmp_path / 'narrow', ROOT / 'seeds', hidden_size=32, layers=1)}"
+    out = tmp_path / "student"
+    code = main(["distill", "--teacher", str(tiny_run), "--unlabelled", str(SAMPLE), "--layers", "1", option,
+                 "--output-dir", str(out), "--train.max_steps=2", "--train.runtime_gate=false"])
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["hidden_size"], config["num_hidden_layers"]) == ((64, 1) if student == "hidden_size" else (32, 1))
+    assert json.loads((tiny_run / "config.json").read_text())["hidden_size"] == 128
+    if student == "hidden_size":
+        assert AutoTokenizer.from_pretrained(out).get_vocab() == AutoTokenizer.from_pretrained(tiny_run).get_vocab()
+        assert json.loads((out / "run_info.json").read_text())["distill"]["embeddings"] == "pca"
+    tagger = pipeline("token-classification", model=str(out), aggregation_strategy="first")
+    assert isinstance(tagger("Putin bertemu Kim di Beijing."), list)
