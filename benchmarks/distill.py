@@ -17,6 +17,8 @@ its words/s. The speed target is judged only on an idle machine (``benchmarks/ma
     .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1   # the offline recipe's model
     .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1 \
         --student-set distill.intermediate_size=64   # its lower layer, feed-forward pruned to 64 units
+    .venv/bin/python benchmarks/distill.py --teacher models/offline --layers 1 \
+        --student-set distill.hidden_size=64         # 1 fresh layer x 64 (feed-forward 128), PCA embeddings
 """
 
 from __future__ import annotations
