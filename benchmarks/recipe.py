@@ -26,6 +26,9 @@ its interval lies above 0 or it wins on every seed (issue 17: "a step stays if .
     .venv/bin/python benchmarks/recipe.py gold=training/configs/tiny-corpus.yaml \
         st=training/configs/tiny-corpus.yaml --self-train st=news.jsonl          # + self-training
     .venv/bin/python benchmarks/recipe.py ... --reuse --test                    # the final table, once, of the same runs
+    .venv/bin/python benchmarks/recipe.py gold=training/configs/offline.yaml \
+        two=training/configs/offline-nerp2stage.yaml \
+        --set 'two:model.name_or_path=models/nerp-stage1-seed{seed}' --seeds 1 2 3  # each seed from its own stage 1
     .venv/bin/python benchmarks/recipe.py seeds=training/configs/tiny-corpus.yaml \
         corpus=training/configs/tiny-corpus.yaml --set seeds:data.export=annotations/seeds.json \
         --set seeds:data.splits=null --set seeds:data.dev=1 --set seeds:data.test=0 --test
@@ -114,9 +117,12 @@ def parse_variants(specs: list[str], sets: list[str]) -> list[Variant]:
 
 
 def variant_config(v: Variant, seed: int | None) -> RunConfig:
-    """The variant's config with its overrides (and ``train.seed`` when seeds are given)."""
+    """The variant's config with its overrides (and ``train.seed`` when seeds are given); ``{seed}`` in an
+    override's value becomes the seed, so a two-stage variant starts each seed from its own stage-1 run
+    (``--set two:model.name_or_path=models/nerp-stage1-seed{seed}``)."""
     extra = [f"train.seed={seed}"] if seed is not None else []
-    return load_config(v.config, [*v.overrides, *extra])
+    overrides = [o.replace("{seed}", str(seed)) if seed is not None else o for o in v.overrides]
+    return load_config(v.config, [*overrides, *extra])
 
 
 def scoring_config(configs: list[RunConfig]) -> RunConfig:
