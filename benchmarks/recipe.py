@@ -146,7 +146,10 @@ def score_run(cfg: RunConfig, out: Path, articles: list[str] | None, export: str
     that holds a finished run is scored as it is) and count each scored article: ``articles`` of
     ``export`` through evaluate, or (None) every test article of cross-validation by the config's folds."""
     if articles is None:
-        folder = train(cfg, out, cv=True, overwrite=True)
+        done = reuse and (out / "predictions.jsonl").exists()  # a finished cross-validation, scored as it is
+        if done:
+            print(f"recipe.py: scoring the cross-validation already in {out} (--reuse)")
+        folder = out if done else train(cfg, out, cv=True, overwrite=True)
         rows = sorted((r for _, r in read_jsonl(folder / "predictions.jsonl")), key=lambda r: r["doc_id"])
         return Scored([r["doc_id"] for r in rows], cv_counts(rows))
     if reuse and (out / "model.safetensors").exists():
@@ -246,8 +249,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--self-train", dest="self_train", action="append", default=[], metavar="VARIANT=PATH[,PATH]",
                     help="train VARIANT with indoevent self-train on these unlabelled files (its self_train section)")
     ap.add_argument("--reuse", action="store_true",
-                    help="score a run folder that --out already holds instead of training it again (the test table "
-                         "of the very runs compared on dev)")
+                    help="score a run folder (with --cv: a cross-validation folder) that --out already holds instead "
+                         "of training it again (the test table of the very runs compared on dev)")
     ap.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples over articles")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "recipe", help="run folders (replaced)")
     ap.add_argument("--results", type=Path, help="table.md and metrics.json here (default benchmarks/results/recipe-SPLIT)")

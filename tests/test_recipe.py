@@ -93,6 +93,11 @@ def test_self_train_variants_and_reuse(tmp_path, monkeypatch):
         with pytest.raises(RuntimeError, match=out.name):
             r.score_run(None, out, ["a"], "x.json", unl, reuse)
     assert calls == [("self_train", tmp_path / "new", ["u"]), ("train", done)]
+    # with --cv (articles None): a finished cross-validation folder is read back, not trained again
+    (done / "predictions.jsonl").write_text('{"fold": 0, "doc_id": "a", "gold": [], "pred": []}\n')
+    calls.clear()
+    got = r.score_run(None, done, None, "x.json", None, True)
+    assert calls == [] and got.ids == ["a"]
 
 
 def test_compare_pools_seeds_and_counts_wins():
