@@ -118,3 +118,23 @@ def test_the_trainer_weighs_full_and_partial_windows(untrained_run):
             reference = model(**unweighted).loss if own == "labels" else loss(None, model, unweighted)
             assert loss(None, model, ones).item() == pytest.approx(reference.item(), rel=1e-5)
             assert loss(None, model, scaled).item() == pytest.approx(0.3 * reference.item(), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_the_trainers_batches_carry_masks_and_weights(untrained_run, tmp_path):
+    """What the Trainer's own dataloader hands compute_loss: the partial mask and the source weight
+    survive (the Trainer strips row keys that model.forward does not name unless told not to)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from indoevent.model.trainer import make_trainer
+    from scaffold import tiny_config
+
+    tokenizer = AutoTokenizer.from_pretrained(untrained_run)
+    model = AutoModelForTokenClassification.from_pretrained(untrained_run)
+    nerp, _ = read_conll(SAMPLE, NERP_MAP)
+    f = encode_articles(tokenizer, [_gold(), *nerp[:2]], max_length=32, overlap=8,
+                        weights={a.doc_id: 0.3 for a in nerp})
+    trainer, _ = make_trainer(tiny_config(), model, tokenizer, f, None, tmp_path / "ck")
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert {"label_mask", "loss_weight", "labels", "input_ids"} <= set(batch)
+    assert sorted(set(batch["loss_weight"].tolist())) == pytest.approx([0.3, 1.0])

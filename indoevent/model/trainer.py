@@ -224,6 +224,10 @@ def _training_arguments(cfg: RunConfig, checkpoints: Path, precision: str, cuda:
         average_tokens_across_devices=False,
         disable_tqdm=False,
         label_names=["labels"],
+        # The Collator builds exactly what the loss reads; left True, the Trainer strips every row key that
+        # model.forward does not name (label_bits, weight) before the Collator sees it, and partial labels and
+        # source weights silently never reach compute_loss (measured: batches held input_ids, mask, labels only).
+        remove_unused_columns=False,
     )
 
 
