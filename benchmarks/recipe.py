@@ -26,6 +26,9 @@ its interval lies above 0 or it wins on every seed (issue 17: "a step stays if .
     .venv/bin/python benchmarks/recipe.py gold=training/configs/tiny-corpus.yaml \
         st=training/configs/tiny-corpus.yaml --self-train st=news.jsonl          # + self-training
     .venv/bin/python benchmarks/recipe.py ... --reuse --test                    # the final table, once, of the same runs
+    .venv/bin/python benchmarks/recipe.py gold=training/configs/offline.yaml \
+        two=training/configs/offline-nerp2stage.yaml \
+        --set 'two:model.name_or_path=models/nerp-stage1-seed{seed}' --seeds 1 2 3  # each seed from its own stage 1
     .venv/bin/python benchmarks/recipe.py seeds=training/configs/tiny-corpus.yaml \
         corpus=training/configs/tiny-corpus.yaml --set seeds:data.export=annotations/seeds.json \
         --set seeds:data.splits=null --set seeds:data.dev=1 --set seeds:data.test=0 --test
@@ -114,9 +117,12 @@ def parse_variants(specs: list[str], sets: list[str]) -> list[Variant]:
 
 
 def variant_config(v: Variant, seed: int | None) -> RunConfig:
-    """The variant's config with its overrides (and ``train.seed`` when seeds are given)."""
+    """The variant's config with its overrides (and ``train.seed`` when seeds are given); ``{seed}`` in an
+    override's value becomes the seed, so a two-stage variant starts each seed from its own stage-1 run
+    (``--set two:model.name_or_path=models/nerp-stage1-seed{seed}``)."""
     extra = [f"train.seed={seed}"] if seed is not None else []
-    return load_config(v.config, [*v.overrides, *extra])
+    overrides = [o.replace("{seed}", str(seed)) if seed is not None else o for o in v.overrides]
+    return load_config(v.config, [*overrides, *extra])
 
 
 def scoring_config(configs: list[RunConfig]) -> RunConfig:
@@ -140,7 +146,10 @@ def score_run(cfg: RunConfig, out: Path, articles: list[str] | None, export: str
     that holds a finished run is scored as it is) and count each scored article: ``articles`` of
     ``export`` through evaluate, or (None) every test article of cross-validation by the config's folds."""
     if articles is None:
-        folder = train(cfg, out, cv=True, overwrite=True)
+        done = reuse and (out / "predictions.jsonl").exists()  # a finished cross-validation, scored as it is
+        if done:
+            print(f"recipe.py: scoring the cross-validation already in {out} (--reuse)")
+        folder = out if done else train(cfg, out, cv=True, overwrite=True)
         rows = sorted((r for _, r in read_jsonl(folder / "predictions.jsonl")), key=lambda r: r["doc_id"])
         return Scored([r["doc_id"] for r in rows], cv_counts(rows))
     if reuse and (out / "model.safetensors").exists():
@@ -240,8 +249,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--self-train", dest="self_train", action="append", default=[], metavar="VARIANT=PATH[,PATH]",
                     help="train VARIANT with indoevent self-train on these unlabelled files (its self_train section)")
     ap.add_argument("--reuse", action="store_true",
-                    help="score a run folder that --out already holds instead of training it again (the test table "
-                         "of the very runs compared on dev)")
+                    help="score a run folder (with --cv: a cross-validation folder) that --out already holds instead "
+                         "of training it again (the test table of the very runs compared on dev)")
     ap.add_argument("--resamples", type=int, default=1000, help="paired bootstrap resamples over articles")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "recipe", help="run folders (replaced)")
     ap.add_argument("--results", type=Path, help="table.md and metrics.json here (default benchmarks/results/recipe-SPLIT)")

@@ -93,6 +93,11 @@ def test_self_train_variants_and_reuse(tmp_path, monkeypatch):
         with pytest.raises(RuntimeError, match=out.name):
             r.score_run(None, out, ["a"], "x.json", unl, reuse)
     assert calls == [("self_train", tmp_path / "new", ["u"]), ("train", done)]
+    # with --cv (articles None): a finished cross-validation folder is read back, not trained again
+    (done / "predictions.jsonl").write_text('{"fold": 0, "doc_id": "a", "gold": [], "pred": []}\n')
+    calls.clear()
+    got = r.score_run(None, done, None, "x.json", None, True)
+    assert calls == [] and got.ids == ["a"]
 
 
 def test_compare_pools_seeds_and_counts_wins():
@@ -143,3 +148,14 @@ def test_harness_runs_tiny_corpus_against_itself(tmp_path, capsys):
     gain = raw["scores"]["seed7"]["triggers"]
     assert set(gain) >= {"f1", "gain", "interval", "above_zero"}
     assert set(raw["scores"]["seed7"]) == {"entities", "triggers", "arguments"}
+
+
+def test_seed_placeholder_in_overrides(tmp_path):
+    """``{seed}`` in an override's value becomes each seed: a two-stage variant starts every seed from its own
+    stage-1 run."""
+    r = _recipe()
+    cfg = str(ROOT / "training" / "configs" / "offline.yaml")
+    (v,) = r.parse_variants([f"two={cfg}"], ["two:model.name_or_path=models/stage1-seed{seed}"])
+    assert [r.variant_config(v, s).model.name_or_path for s in (1, 2)] == ["models/stage1-seed1", "models/stage1-seed2"]
+    assert r.variant_config(v, 2).train.seed == 2
+    assert r.variant_config(v, None).model.name_or_path == "models/stage1-seed{seed}"  # no seeds: left as written

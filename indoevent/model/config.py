@@ -23,7 +23,7 @@ from typing import Any, Union
 import yaml
 
 from ..annotation.lsexport import check_choice
-from .config_sections import DistillConfig, PretrainConfig, section_problems
+from .config_sections import ConllSource, DistillConfig, PretrainConfig, conll_problems, section_problems
 from .config_sections import help_field as _f
 from .runtime import DEFAULT_MAX_LENGTH, DEFAULT_OVERLAP
 
@@ -43,26 +43,6 @@ class ModelConfig:
     tiny_corpus: str | list[str] | None = _f(None, "build a tiny random-init BERT at name_or_path from the .txt files "
                                                    "of this folder (or these folders) if it is missing (offline configs "
                                                    "and tests; see indoevent/model/tiny.py)")
-
-
-@dataclass
-class ConllSource:
-    """A CoNLL-style column file (token TAB tag, blank line between sentences)."""
-
-    path: str = _f("", "the file: first column the token, last column its IOB/IOB2 tag (or use hf)")
-    split: str = _f("train", "where its sentences go: train (added to every training set, also in --cv), "
-                             "dev or test")
-    label_map: dict[str, str | list[str] | None] = _f(
-        factory=dict, help="source label -> project label, e.g. {PPL: PER, PLC: [GPE, LOC], IND: ORG, EVT: O}; "
-                           "a list leaves the word any of those labels (training sources only); O or null drops "
-                           "the label; labels neither mapped nor in the project's set fail")
-    labels: str | list[str] | None = _f(
-        None, "the labels the file annotates in full (partial labels: its O words may also be any other label, "
-              "and dev scores count only these): null for the label_map's targets and the project labels its "
-              "tags use, all for every label (each O word is O), or a list, e.g. [PER, ORG, GPE, LOC]")
-    hf: str | None = _f(None, "instead of path: a dataset loaded with datasets.load_dataset, with tokens and "
-                              "ner_tags columns: a hub id (indonlp/indonlu) or a local folder")
-    hf_config: str | None = _f(None, "the hf dataset's configuration, e.g. nerp")
 
 
 @dataclass
@@ -371,7 +351,7 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
         problems.append(f"data.overlap must be between 0 and max_length / 2 ({d.max_length // 2}), got {d.overlap}")
     if d.export is None and not any(c.split == "train" for c in d.conll):
         problems.append("no training data: set data.export or a data.conll entry with split: train")
-    problems += [p for i, c in enumerate(d.conll) for p in _conll_problems(c, f"data.conll[{i}]")]
+    problems += [p for i, c in enumerate(d.conll) for p in conll_problems(c, f"data.conll[{i}]")]
     for name in ("dev", "test"):
         v = getattr(d, name)
         if isinstance(v, float) and not 0 <= v < 1:
@@ -414,21 +394,6 @@ def validate(cfg: RunConfig, source: str = "<config>") -> None:
     problems += section_problems(cfg.pretrain, cfg.distill)
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
-
-
-def _conll_problems(c: ConllSource, where: str) -> list[str]:
-    """What is wrong with one ``data.conll`` entry."""
-    problems = []
-    if c.split not in ("train", "dev", "test"):
-        problems.append(f"{where}.split must be train, dev or test, got {c.split!r}")
-    if bool(c.path) == bool(c.hf):
-        problems.append(f"{where}: give one of path and hf")
-    if c.split != "train" and any(isinstance(v, list) and len(v) > 1 for v in c.label_map.values()):
-        problems.append(f"{where}: a {c.split} source maps a label to several; its spans are scored, "
-                        "so each label needs one target")
-    if isinstance(c.labels, str) and c.labels != "all":
-        problems.append(f"{where}.labels must be null, all or a list of labels, got {c.labels!r}")
-    return problems
 
 
 def to_dict(cfg: RunConfig) -> dict:

@@ -1,5 +1,6 @@
-"""The config sections of the stages around ``train``: ``pretrain`` (masked-LM on unlabelled news,
-:mod:`.pretrain`) and ``distill`` (a smaller student learning a trained run, :mod:`.distill`).
+"""Config sections beside the core ones: a ``data.conll`` entry (:class:`ConllSource`, a CoNLL column file
+and how its labels map and weigh), and the stages around ``train``: ``pretrain`` (masked-LM on unlabelled
+news, :mod:`.pretrain`) and ``distill`` (a smaller student learning a trained run, :mod:`.distill`).
 
 They live in every :class:`~indoevent.model.config.RunConfig` (a run records them; ``train``
 ignores them), so one YAML file, one ``--KEY=VALUE`` override syntax and one error style serve
@@ -18,6 +19,28 @@ def help_field(default: Any = dataclasses.MISSING, help: str = "", factory: Any 
     if factory is not dataclasses.MISSING:
         return field(default_factory=factory, metadata={"help": help})
     return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class ConllSource:
+    """A CoNLL-style column file (token TAB tag, blank line between sentences)."""
+
+    path: str = help_field("", "the file: first column the token, last column its IOB/IOB2 tag (or use hf)")
+    split: str = help_field("train", "where its sentences go: train (added to every training set, also in --cv), "
+                                     "dev or test")
+    label_map: dict[str, str | list[str] | None] = help_field(
+        factory=dict, help="source label -> project label, e.g. {PPL: PER, PLC: [GPE, LOC], IND: ORG, EVT: O}; "
+                           "a list leaves the word any of those labels (training sources only); O or null drops "
+                           "the label; labels neither mapped nor in the project's set fail")
+    labels: str | list[str] | None = help_field(
+        None, "the labels the file annotates in full (partial labels: its O words may also be any other label, "
+              "and dev scores count only these): null for the label_map's targets and the project labels its "
+              "tags use, all for every label (each O word is O), or a list, e.g. [PER, ORG, GPE, LOC]")
+    hf: str | None = help_field(None, "instead of path: a dataset loaded with datasets.load_dataset, with tokens "
+                                      "and ner_tags columns: a hub id (indonlp/indonlu) or a local folder")
+    hf_config: str | None = help_field(None, "the hf dataset's configuration, e.g. nerp")
+    weight: float = help_field(1.0, "loss weight of its words against a gold word's 1.0 (training sources only), "
+                                    "e.g. 0.3 so that many NER-only sentences do not outweigh the gold articles")
 
 
 @dataclass
@@ -93,4 +116,24 @@ def section_problems(pretrain: PretrainConfig, distill: DistillConfig) -> list[s
         problems.append(f"distill.temperature must be > 0, got {d.temperature}")
     if not 0 <= d.alpha <= 1:
         problems.append(f"distill.alpha must be in [0, 1], got {d.alpha}")
+    return problems
+
+
+def conll_problems(c: ConllSource, where: str) -> list[str]:
+    """What is wrong with one ``data.conll`` entry."""
+    problems = []
+    if c.split not in ("train", "dev", "test"):
+        problems.append(f"{where}.split must be train, dev or test, got {c.split!r}")
+    if bool(c.path) == bool(c.hf):
+        problems.append(f"{where}: give one of path and hf")
+    if c.split != "train" and any(isinstance(v, list) and len(v) > 1 for v in c.label_map.values()):
+        problems.append(f"{where}: a {c.split} source maps a label to several; its spans are scored, "
+                        "so each label needs one target")
+    if isinstance(c.labels, str) and c.labels != "all":
+        problems.append(f"{where}.labels must be null, all or a list of labels, got {c.labels!r}")
+    if c.weight <= 0:
+        problems.append(f"{where}.weight must be > 0, got {c.weight}")
+    elif c.split != "train" and c.weight != 1.0:  # a scored source is not trained on: the weight would do nothing
+        problems.append(f"{where}.weight is for training sources; a {c.split} source is scored, not weighed "
+                        f"(got {c.weight})")
     return problems

@@ -90,7 +90,7 @@ def _fold(cfg: RunConfig, corpus: Corpus, fold: Fold, n: int, work: Path, resume
     say(f"{prefix}train {len(fold.train)}, dev {', '.join(fold.dev)}, test {', '.join(fold.test)}")
     f0 = time.perf_counter()
     res = fit(cfg, [by_id[i] for i in fold.train] + corpus.extra["train"], [by_id[i] for i in fold.dev],
-              fdir / "checkpoints", resume, callbacks, prefix)
+              fdir / "checkpoints", resume, callbacks, prefix, weights=corpus.weights)
     if not is_main():
         return None
     test_a = [by_id[i] for i in fold.test]

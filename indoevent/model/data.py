@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class Corpus:
     extra: dict[str, list[TaggedWords]]           # CoNLL sentences by split: train, dev, test
     files: list[str]                          # every data file read, for run_info.json hashes
     report: dict = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)  # loss weight by article id, where not 1.0
 
     def by_id(self) -> dict[str, TaggedWords]:
         return {a.doc_id: a for a in self.gold}
@@ -72,6 +73,7 @@ def load_corpus(data: Any) -> Corpus:
         else:
             report.setdefault("exports", {})[str(export)] = rep
     extra: dict[str, list[TaggedWords]] = {"train": [], "dev": [], "test": []}
+    weights: dict[str, float] = {}
     report["conll"] = []
     for src in data.conll:
         try:
@@ -80,14 +82,15 @@ def load_corpus(data: Any) -> Corpus:
         except ConllError as e:
             raise DataError(str(e)) from None
         extra[src.split] += arts
+        weights |= {a.doc_id: src.weight for a in arts if src.weight != 1.0}
         if src.path:  # a dataset loaded by datasets is named in the report, not hashed
             files.append(str(src.path))
-        report["conll"].append({**conll_rep.to_json(), "split": src.split})
+        report["conll"].append({**conll_rep.to_json(), "split": src.split, "weight": src.weight})
     ids = [a.doc_id for a in gold + extra["train"] + extra["dev"] + extra["test"]]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
         raise DataError(f"article ids are not unique across data sources: {', '.join(dup)}")
-    return Corpus(gold, extra, files, report)
+    return Corpus(gold, extra, files, report, weights)
 
 
 def _count(spec: float | int | Sequence[str], n: int) -> int:
@@ -219,9 +222,10 @@ def window_bits(window: Window, bits: Sequence[list[int]]) -> list[list[int]]:
 
 
 def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length: int, overlap: int,
-                    tags: Sequence[str] | None = None) -> Features:
+                    tags: Sequence[str] | None = None, weights: Mapping[str, float] | None = None) -> Features:
     """Cut articles into windows exactly as inference does and label the first sub-words: the
-    articles as a ``Dataset`` of ``indoevent convert``'s features, through :func:`encode_dataset`."""
+    articles as a ``Dataset`` of ``indoevent convert``'s features, through :func:`encode_dataset`.
+    ``weights`` (article id -> loss weight, 1.0 if absent) gives each window its article's weight."""
     unknown = sorted({t for a in articles for t in a.tags} - set(bio_tags()))
     if unknown:
         doc = next(a.doc_id for a in articles if unknown[0] in a.tags)
@@ -229,6 +233,8 @@ def encode_articles(tokenizer: Any, articles: Sequence[TaggedWords], max_length:
     dataset = articles_dataset(list(articles))
     if any(a.allowed for a in articles):  # partial labels: each word's allowed tags as bits (see partial.py)
         dataset = dataset.add_column("allowed_bits", [allowed_bits(a, tags or bio_tags()) for a in articles])
+    if weights and any(a.doc_id in weights for a in articles):  # only then: unweighted runs keep their windows
+        dataset = dataset.add_column("weight", [float(weights.get(a.doc_id, 1.0)) for a in articles])
     return encode_dataset(tokenizer, dataset, max_length, overlap, tags, list(articles))
 
 
@@ -260,6 +266,8 @@ def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int,
                                             "n_windows", "n_words", "n_subwords", "no_subword", "too_long")}
     if bits is not None:
         out["label_bits"] = []
+    if "weight" in batch:
+        out["weight"] = []
     for k, (tokens, tags) in enumerate(zip(batch["tokens"], batch["tags"], strict=True)):
         ids = [tag_ids[t] for t in tags]
         ws = encode_windows(tokenizer, tokens, max_length, overlap, specials)
@@ -274,6 +282,8 @@ def _article_windows(batch: dict, tokenizer: Any, max_length: int, overlap: int,
         out["labels"].append([window_labels(w, ids) for w in ws])
         if bits is not None:
             out["label_bits"].append([window_bits(w, bits[k]) for w in ws])
+        if "weight" in batch:  # every window of a source weighs as its source
+            out["weight"].append([batch["weight"][k]] * len(ws))
         out["n_windows"].append(len(ws))
         out["n_words"].append(len(tokens))
         out["n_subwords"].append(sum(len(w.input_ids) for w in ws))
@@ -288,8 +298,9 @@ def _rows(batch: dict) -> dict:
     """``map`` function of :func:`encode_dataset`: one row per window, in article order."""
     out = {"input_ids": [x for ws in batch["input_ids"] for x in ws],
            "labels": [x for ws in batch["labels"] for x in ws]}
-    if "label_bits" in batch:
-        out["label_bits"] = [x for ws in batch["label_bits"] for x in ws]
+    for key in ("label_bits", "weight"):
+        if key in batch:
+            out[key] = [x for ws in batch[key] for x in ws]
     return out
 
 
@@ -403,5 +414,7 @@ class Collator:
             for i, r in enumerate(rows):
                 bits[i, : len(r["label_bits"])] = torch.tensor(r["label_bits"], dtype=torch.long)
             batch["label_mask"] = unpack_bits(bits, self.n_tags)
+        if "weight" in rows[0]:  # per-source loss weights: the trainer's loss weighs each window's words
+            batch["loss_weight"] = torch.tensor([r["weight"] for r in rows], dtype=torch.float)
         return batch
 

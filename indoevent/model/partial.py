@@ -7,7 +7,8 @@ A NER-only source (IndoNLU's NERP) says nothing about event triggers or dates, s
 allowed tags of each word (:attr:`~indoevent.text.iob.TaggedWords.allowed`) travel through the windows
 as bit sets at the word's first sub-word (``label_bits``, :mod:`.data`), become a boolean
 ``label_mask`` [batch, positions, tags] in the collator, and :func:`partial_nll` turns it into the loss
-inside the trainer. The model keeps one head over every tag, so a run folder still loads with
+inside the trainer. A source's loss weight (``weight`` of a ``data.conll`` entry) travels the same way as
+one number per window (``loss_weight``) and scales its words' terms. The model keeps one head over every tag, so a run folder still loads with
 ``AutoModelForTokenClassification`` and ``pipeline()``.
 
 A gold word allows its own tag only (a one-hot mask): its loss is exactly the cross-entropy, so a batch
@@ -57,10 +58,22 @@ def unpack_bits(bits: Any, n_tags: int) -> Any:
     return mask.flatten(-2)[..., :n_tags].bool()
 
 
-def partial_nll(logits: Any, label_mask: Any) -> Any:
-    """Mean over labelled positions (any allowed tag) of ``-log sum_{t allowed} softmax(logits)_t``.
+def one_hot_mask(labels: Any, n_tags: int) -> Any:
+    """Labels [batch, positions] (-100: no label) -> the mask [batch, positions, tags] allowing each
+    labelled position its own tag only (the cross-entropy's target), for weighted full-label windows."""
+    import torch
+
+    keep = labels >= 0
+    return torch.nn.functional.one_hot(labels.clamp(min=0), n_tags).bool() & keep.unsqueeze(-1)
+
+
+def partial_nll(logits: Any, label_mask: Any, weights: Any = None) -> Any:
+    """Mean over labelled positions (any allowed tag) of ``-log sum_{t allowed} softmax(logits)_t``,
+    each position's term times its window's ``weights`` [batch] where given.
 
     With a one-hot mask this is the cross-entropy of the allowed tag; with every tag allowed, 0.
+    Weighted, the sum is still divided by the number of labelled positions (not by the weights' sum):
+    a word of weight 0.3 pulls 0.3 times as hard as a gold word whatever else shares its batch.
     Computed in float32 with log-sum-exp, so a bf16 forward does not lose the small probabilities.
     """
     import torch
@@ -71,4 +84,7 @@ def partial_nll(logits: Any, label_mask: Any) -> Any:
         return logits.sum() * 0.0  # keeps the graph: a batch without labels contributes no gradient
     total = torch.logsumexp(logits, dim=-1)
     kept = torch.logsumexp(logits.masked_fill(~label_mask, float("-inf")), dim=-1)
-    return (total - kept)[labelled].mean()
+    nll = total - kept
+    if weights is not None:
+        nll = nll * weights.to(nll.dtype).unsqueeze(-1)
+    return nll[labelled].sum() / labelled.sum()

@@ -74,7 +74,7 @@ def train(config: RunConfig | str | Path | dict, output_dir: str | Path | None =
         t1 = time.perf_counter()
 
         # model: fine-tuned, early-stopped on the dev span F1
-        result = fit(cfg, split["train"], split["dev"], work / "checkpoints", resume, callbacks)
+        result = fit(cfg, split["train"], split["dev"], work / "checkpoints", resume, callbacks, weights=corpus.weights)
         t2 = time.perf_counter()
         if not is_main():
             return final

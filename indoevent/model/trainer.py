@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from .backbone import ensure_base, load_model
 from .config import ConfigError, RunConfig
 from .data import Collator, DataError, Features, encode_articles
 from .metrics import flat, score_articles
-from .partial import partial_nll
+from .partial import one_hot_mask, partial_nll
 from .predict import Predictor
 from .runs import RunWriteError, is_main, say, write_failure
 from .runtime import TorchForward, cpu_bf16_trains_faster, native_bf16
@@ -121,15 +121,19 @@ def _trainer_class() -> type:
             return out
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            # Partial labels (partial.py): the loss over each word's allowed tags, computed here from the
-            # logits; a batch without a label_mask (no partial source) keeps the model's own cross-entropy.
-            if "label_mask" not in inputs:
+            # Partial labels and source weights (partial.py): the loss over each word's allowed tags, times
+            # its source's weight, computed here from the logits; a batch with neither (no partial or
+            # weighted source) keeps the model's own cross-entropy.
+            if "label_mask" not in inputs and "loss_weight" not in inputs:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             inputs = dict(inputs)
-            mask = inputs.pop("label_mask")
-            inputs.pop("labels", None)
+            weights = inputs.pop("loss_weight", None)
+            labels = inputs.pop("labels", None)
+            mask = inputs.pop("label_mask", None)
             outputs = model(**inputs)
-            loss = partial_nll(outputs.logits, mask)
+            if mask is None:  # weighted sources with full labels: each word's own tag
+                mask = one_hot_mask(labels, outputs.logits.shape[-1])
+            loss = partial_nll(outputs.logits, mask, weights)
             return (loss, outputs) if return_outputs else loss
 
         def floating_point_ops(self, inputs: dict) -> int:
@@ -220,6 +224,10 @@ def _training_arguments(cfg: RunConfig, checkpoints: Path, precision: str, cuda:
         average_tokens_across_devices=False,
         disable_tqdm=False,
         label_names=["labels"],
+        # The Collator builds exactly what the loss reads; left True, the Trainer strips every row key that
+        # model.forward does not name (label_bits, weight) before the Collator sees it, and partial labels and
+        # source weights silently never reach compute_loss (measured: batches held input_ids, mask, labels only).
+        remove_unused_columns=False,
     )
 
 
@@ -239,8 +247,10 @@ class FitResult:
 
 
 def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Sequence[TaggedWords], checkpoints: Path,
-        resume: bool = False, callbacks: Sequence[Any] = (), prefix: str = "") -> FitResult:
-    """Train on ``train_articles``, evaluating (and early-stopping) on ``dev_articles`` if any.
+        resume: bool = False, callbacks: Sequence[Any] = (), prefix: str = "",
+        weights: Mapping[str, float] | None = None) -> FitResult:
+    """Train on ``train_articles`` (``weights``: loss weight by article id, 1.0 if absent: :attr:`Corpus.weights`),
+    evaluating (and early-stopping) on ``dev_articles`` if any.
 
     Checkpoints go to ``checkpoints``; with ``resume`` training continues from the newest
     complete one there. Returns the best model (by dev score) or the last one without dev.
@@ -253,7 +263,7 @@ def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Seq
     ensure_base(cfg.model)
     set_seed(t.seed)  # before the classifier head is initialised
     model, tokenizer = load_model(cfg.model, cfg.data.max_length)
-    train_f, dev_f, report = _encode(cfg, tokenizer, train_articles, dev_articles)
+    train_f, dev_f, report = _encode(cfg, tokenizer, train_articles, dev_articles, weights)
     trainer, precision = make_trainer(cfg, model, tokenizer, train_f, dev_f, checkpoints, callbacks, prefix)
     start = _resume_point(checkpoints, prefix) if resume else None
     _train_from(trainer, start, checkpoints)
@@ -267,11 +277,11 @@ def fit(cfg: RunConfig, train_articles: Sequence[TaggedWords], dev_articles: Seq
                      str(start.name) if start else None, precision)
 
 
-def _encode(cfg: RunConfig, tokenizer: Any, train_articles: Sequence[TaggedWords],
-            dev_articles: Sequence[TaggedWords]) -> tuple[Features, Features | None, dict]:
-    """The training and dev windows, and their report; a labelled word that no sub-word carries is
-    a warning (an error with ``data.strict``), no training window at all an error."""
-    train_f = encode_articles(tokenizer, train_articles, cfg.data.max_length, cfg.data.overlap)
+def _encode(cfg: RunConfig, tokenizer: Any, train_articles: Sequence[TaggedWords], dev_articles: Sequence[TaggedWords],
+            weights: Mapping[str, float] | None = None) -> tuple[Features, Features | None, dict]:
+    """The training (weighted by article id) and dev windows, and their report; a labelled word that no
+    sub-word carries is a warning (an error with ``data.strict``), no training window at all an error."""
+    train_f = encode_articles(tokenizer, train_articles, cfg.data.max_length, cfg.data.overlap, weights=weights)
     dev_f = encode_articles(tokenizer, dev_articles, cfg.data.max_length, cfg.data.overlap) if dev_articles else None
     report = {"train": train_f.report, "dev": dev_f.report if dev_f else None}
     for name, rep in report.items():
