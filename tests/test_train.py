@@ -596,12 +596,12 @@ def test_a_second_train_on_one_run_folder_stops_at_once(tmp_path):
 
     final = tmp_path / "race"
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); f.write('4242'); f.flush(); "
+                               "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); f.write('4242 train'); f.flush(); "
                                "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
                                str(tmp_path / ".race.lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(RunExistsError, match=r"another indoevent train \(pid 4242"):
+        with pytest.raises(RunExistsError, match=r"another `indoevent train` \(pid 4242"):
             train(tiny_config(), final)
         assert not final.exists() and not partial_dir(final).exists()  # nothing started, nothing mixed
     finally:
