@@ -201,3 +201,27 @@ def test_a_hub_id_not_cached_fails_at_the_first_connection_error(monkeypatch, ca
     with pytest.raises(ModelLoadError, match="the hub could not be reached"):
         load_model(model_cfg, 128)
     assert len(tries) == 2
+
+
+def test_pretrain_fails_at_the_first_connection_error_too(monkeypatch):
+    import huggingface_hub
+    import transformers
+
+    from indoevent.model.checkpoint import ModelLoadError
+    from indoevent.model.config import load_config
+    from indoevent.model.pretrain import load_backbone
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    tries = []
+
+    def unreachable(url, **kw):
+        tries.append(url)
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", unreachable)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: pytest.fail("transformers was asked"))
+    cfg = load_config(ROOT / "training" / "configs" / "pretrain-tiny.yaml",
+                      ["model.name_or_path=nobody/no-model", "model.tiny_corpus=null"])
+    with pytest.raises(ModelLoadError, match="nobody/no-model: not in the local cache, and the hub could not be reached"):
+        load_backbone(cfg, ["Presiden bertemu menteri."], ROOT / "unused")
+    assert len(tries) == 1

@@ -39,6 +39,7 @@ from ..atomic import check_output
 from ..text.inputs import Source
 from ..text.tokenize import tokenize
 from .backbone import ensure_base, no_long_sequence_warning
+from .checkpoint import ModelLoadError, reach_hub
 from .config import RunConfig
 from .run_folder import owning, prepare_work, save_model
 from .runs import is_main, run_info, say, write_run
@@ -151,6 +152,10 @@ def load_backbone(cfg: RunConfig, texts: Sequence[str], work: Path) -> tuple[Any
                        model_class="BertForMaskedLM")
         return AutoModelForMaskedLM.from_pretrained(base), AutoTokenizer.from_pretrained(base)
     ensure_base(cfg.model)
+    try:
+        reach_hub(name, cfg.model.revision)  # one request, not transformers' five retries
+    except OSError as e:
+        raise ModelLoadError(str(e)) from e
     tokenizer = AutoTokenizer.from_pretrained(name, revision=cfg.model.revision)
     if not p.from_scratch:
         return AutoModelForMaskedLM.from_pretrained(name, revision=cfg.model.revision), tokenizer
