@@ -176,52 +176,50 @@ def test_a_second_run_on_a_locked_folder_names_the_command_holding_it(tmp_path):
 
 
 # --- R10: a hub id that is not here, with no network -------------------------------------------------
-def test_a_hub_id_not_cached_fails_at_the_first_connection_error(monkeypatch, capsys, tmp_path):
+@pytest.fixture
+def unreachable_hub(monkeypatch) -> list[str]:
+    """The hub's metadata request fails as with no network; the URLs asked are listed."""
     import huggingface_hub
-    import transformers
-
-    from indoevent.model.backbone import load_model
-    from indoevent.model.checkpoint import ModelLoadError
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    tries = []
+    tries: list[str] = []
 
     def unreachable(url, **kw):
         tries.append(url)
         raise ConnectionError("Name or service not known")
 
     monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", unreachable)
+    return tries
+
+
+def test_a_hub_id_not_cached_fails_at_the_first_connection_error(monkeypatch, capsys, tmp_path, unreachable_hub):
+    import transformers
+
+    from indoevent.model.backbone import load_model
+    from indoevent.model.checkpoint import ModelLoadError
+
     for auto in (transformers.AutoConfig, transformers.AutoTokenizer):  # its five retries never start
         monkeypatch.setattr(auto, "from_pretrained", lambda *a, **k: pytest.fail("transformers was asked"))
     assert main(["extract", str(ROOT / "seeds" / "000_ecb91a2b1942d157.txt"), "--model", "nobody/no-model",
                  "--out", str(tmp_path / "r.jsonl")]) == 1
     err = capsys.readouterr().err
-    assert "nobody/no-model: not in the local cache, and the hub could not be reached" in err and len(tries) == 1
+    assert "nobody/no-model: not in the local cache, and the hub could not be reached" in err and len(unreachable_hub) == 1
     model_cfg = type("M", (), {"name_or_path": "nobody/no-model", "revision": None, "tiny_corpus": None})()
     with pytest.raises(ModelLoadError, match="the hub could not be reached"):
         load_model(model_cfg, 128)
-    assert len(tries) == 2
+    assert len(unreachable_hub) == 2
 
 
-def test_pretrain_fails_at_the_first_connection_error_too(monkeypatch):
-    import huggingface_hub
+def test_pretrain_fails_at_the_first_connection_error_too(monkeypatch, unreachable_hub):
     import transformers
 
     from indoevent.model.checkpoint import ModelLoadError
     from indoevent.model.config import load_config
     from indoevent.model.pretrain import load_backbone
 
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    tries = []
-
-    def unreachable(url, **kw):
-        tries.append(url)
-        raise ConnectionError("Name or service not known")
-
-    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", unreachable)
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: pytest.fail("transformers was asked"))
     cfg = load_config(ROOT / "training" / "configs" / "pretrain-tiny.yaml",
                       ["model.name_or_path=nobody/no-model", "model.tiny_corpus=null"])
     with pytest.raises(ModelLoadError, match="nobody/no-model: not in the local cache, and the hub could not be reached"):
         load_backbone(cfg, ["Presiden bertemu menteri."], ROOT / "unused")
-    assert len(tries) == 1
+    assert len(unreachable_hub) == 1
